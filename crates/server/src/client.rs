@@ -1,0 +1,98 @@
+//! Per-connection client state, as the command layer sees it.
+//!
+//! A `Client` lives in an `Rc<RefCell<_>>` shared by its connection task (which owns the
+//! socket) and the server's client table (so CLIENT LIST/KILL and, later, pub/sub can reach it).
+//! Commands append replies to `reply`; the connection task writes it out once per batch.
+//! Nothing here touches the socket.
+
+use std::rc::Rc;
+
+use cinnabar_resp::ReplyBuf;
+use tokio::sync::Notify;
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Suppress the reply of the next command only (set by CLIENT REPLY SKIP, armed after it).
+    SkipNext,
+    Skip,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub reply: ReplyBuf,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    pub authenticated: bool,
+    pub user: String,
+    /// Send what is buffered, then close (QUIT, protocol errors).
+    pub close_after_reply: bool,
+    /// Close as soon as possible without sending more (CLIENT KILL, timeout, limits).
+    pub killed: bool,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Full name of the last command run ("client|list"), for CLIENT LIST's `cmd=`.
+    pub last_cmd: String,
+    /// Wakes the connection task when another client changed this one (kill, pushes).
+    pub wake: Rc<Notify>,
+    /// Query buffer bytes, as of the last read (CLIENT LIST qbuf=).
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    /// Bytes received and sent, for INFO and CLIENT LIST tot-net-in/out.
+    pub net_in: u64,
+    pub net_out: u64,
+    pub commands_processed: u64,
+}
+
+impl Client {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32, now_ms: i64) -> Self {
+        Client {
+            id,
+            db: 0,
+            reply: ReplyBuf::default(),
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            addr,
+            laddr,
+            fd,
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            authenticated: false,
+            user: "default".into(),
+            close_after_reply: false,
+            killed: false,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            last_cmd: "NULL".into(),
+            wake: Rc::new(Notify::new()),
+            qbuf: 0,
+            qbuf_free: 0,
+            net_in: 0,
+            net_out: 0,
+            commands_processed: 0,
+        }
+    }
+
+    /// A client that is not connected to anything (in-process tests, scripts later).
+    pub fn detached(id: u64) -> Self {
+        Client::new(id, "127.0.0.1:0".into(), "127.0.0.1:0".into(), -1, 0)
+    }
+
+    /// Asks the connection task to close this client.
+    pub fn kill(&mut self) {
+        self.killed = true;
+        self.wake.notify_one();
+    }
+}

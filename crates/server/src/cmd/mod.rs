@@ -1,0 +1,345 @@
+//! Command dispatch: lookup, arity, authentication, stats — then the handler.
+//!
+//! Each family file (`string.rs`, `keys.rs`, `connection.rs`, ...) ends with a `COMMANDS`
+//! table of `(name, handler)`; names are lowercase, subcommands as `container|sub`. The specs
+//! (arity, flags, key specs, docs) come from the generated `spec_table.rs`; [`table`] joins the
+//! two once at startup. A command without a handler does not exist for clients, so `COMMAND`
+//! lists exactly what we implement.
+//!
+//! Handlers get a [`Ctx`], parse their arguments, and write replies through `ctx.out()`;
+//! errors are returned as [`CmdError`] and rendered here, so every error is counted in INFO
+//! errorstats. Where a new command goes: its family file, one handler, one table row.
+
+pub mod client;
+pub mod command;
+pub mod connection;
+pub mod error;
+pub mod keys;
+pub mod server_cmds;
+pub mod spec;
+#[rustfmt::skip]
+pub mod spec_table;
+pub mod string;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use cinnabar_resp::ReplyBuf;
+
+pub use error::{CmdError, CmdResult};
+pub use spec::CommandSpec;
+
+use crate::client::{Client, ReplyMode};
+use crate::db::Db;
+use crate::server::Server;
+use crate::types::Obj;
+
+pub type Handler = fn(&mut Ctx) -> CmdResult;
+
+/// A runnable command: its spec, its handler, and subcommands for containers.
+pub struct CommandEntry {
+    pub spec: &'static CommandSpec,
+    /// "get", or "client|list" for subcommands.
+    pub full_name: String,
+    pub handler: Option<Handler>,
+    pub subs: HashMap<String, CommandEntry>,
+}
+
+impl CommandEntry {
+    pub fn has_flag(&self, f: &str) -> bool {
+        self.spec.has_flag(f)
+    }
+}
+
+pub struct CommandTable {
+    pub map: HashMap<String, CommandEntry>,
+}
+
+fn families() -> Vec<&'static [(&'static str, Handler)]> {
+    vec![
+        connection::COMMANDS,
+        client::COMMANDS,
+        command::COMMANDS,
+        string::COMMANDS,
+        keys::COMMANDS,
+        server_cmds::COMMANDS,
+    ]
+}
+
+fn find_spec(specs: &'static [CommandSpec], name: &str) -> &'static CommandSpec {
+    specs
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("command '{name}' has a handler but no spec"))
+}
+
+/// The command table, built on first use.
+pub fn table() -> &'static CommandTable {
+    static TABLE: OnceLock<CommandTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut map: HashMap<String, CommandEntry> = HashMap::new();
+        for family in families() {
+            for &(name, handler) in family {
+                let (top, sub) = match name.split_once('|') {
+                    Some((t, s)) => (t, Some(s)),
+                    None => (name, None),
+                };
+                let top_spec = find_spec(spec_table::SPECS, top);
+                let entry = map.entry(top.to_string()).or_insert_with(|| CommandEntry {
+                    spec: top_spec,
+                    full_name: top.to_string(),
+                    handler: None,
+                    subs: HashMap::new(),
+                });
+                match sub {
+                    None => entry.handler = Some(handler),
+                    Some(sub) => {
+                        let sub_spec = find_spec(top_spec.subcommands, sub);
+                        entry.subs.insert(
+                            sub.to_string(),
+                            CommandEntry {
+                                spec: sub_spec,
+                                full_name: name.to_string(),
+                                handler: Some(handler),
+                                subs: HashMap::new(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        CommandTable { map }
+    })
+}
+
+impl CommandTable {
+    /// Looks a command up by its (any-case) name.
+    pub fn get(&self, name: &[u8]) -> Option<&CommandEntry> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        self.map.get(std::str::from_utf8(lower).ok()?)
+    }
+
+    /// Resolves `argv` to the command or subcommand that would run (None if unknown).
+    pub fn resolve(&self, argv: &[Vec<u8>]) -> Option<&CommandEntry> {
+        let top = self.get(argv.first()?)?;
+        if top.subs.is_empty() {
+            return Some(top);
+        }
+        let sub = argv.get(1)?;
+        top.subs.get(&crate::util::lower(sub))
+    }
+}
+
+/// What a handler sees: the server, the calling client, and the arguments.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub client: &'a mut Client,
+    pub argv: &'a [Vec<u8>],
+    pub cmd: &'static CommandEntry,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn out(&mut self) -> &mut ReplyBuf {
+        &mut self.client.reply
+    }
+
+    pub fn arg(&self, i: usize) -> &'a [u8] {
+        &self.argv[i]
+    }
+
+    pub fn now(&self) -> i64 {
+        self.srv.now_ms
+    }
+
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.srv.dbs[self.client.db]
+    }
+
+    /// LRU/LFU field for a newly written object.
+    pub fn new_lru(&self) -> u32 {
+        if self.srv.config.lfu_policy {
+            crate::db::lru::lfu_init(self.srv.now_ms)
+        } else {
+            crate::db::lru::lru_clock(self.srv.now_ms)
+        }
+    }
+
+    /// Looks a key up for reading: expires it if due, counts a hit or a miss, and updates its
+    /// access clock (unless the client set CLIENT NO-TOUCH).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        let now = self.srv.now_ms;
+        let touch = !self.client.no_touch || self.cmd.full_name == "touch";
+        let lfu = self.srv.config.lfu_policy.then_some((
+            self.srv.config.lfu_log_factor,
+            self.srv.config.lfu_decay_time,
+            (self.srv.random() % 1_000_000) as f64 / 1_000_000.0,
+        ));
+        let db = &mut self.srv.dbs[self.client.db];
+        match db.lookup(key, now) {
+            Some(obj) => {
+                self.srv.stats.keyspace_hits += 1;
+                if touch {
+                    obj.lru = match lfu {
+                        Some((f, d, r)) => crate::db::lru::lfu_touch(obj.lru, now, f, d, r),
+                        None => crate::db::lru::lru_clock(now),
+                    };
+                }
+                // Reborrow to return (the stats update above ended the first borrow).
+                self.srv.dbs[self.client.db].dict.get_mut(key)
+            }
+            None => {
+                self.srv.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing: expires it if due; no hit/miss accounting.
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        let now = self.srv.now_ms;
+        self.srv.dbs[self.client.db].lookup(key, now)
+    }
+
+    /// Records `n` changes to the dataset (INFO rdb_changes_since_last_save; persistence).
+    pub fn dirty(&mut self, n: u64) {
+        self.srv.dirty += n;
+    }
+
+    /// Wrong-arity error for this command.
+    pub fn arity_error(&self) -> CmdError {
+        CmdError::WrongArity(self.cmd.full_name.clone())
+    }
+}
+
+/// Redis's unknown-command text: the name and the first arguments, quoted, 128 bytes max.
+fn unknown_command_error(argv: &[Vec<u8>]) -> CmdError {
+    let name = String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]).into_owned();
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let shown = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
+        args.push_str(&format!("'{shown}' "));
+    }
+    CmdError::err(format!(
+        "unknown command '{name}', with args beginning with: {args}"
+    ))
+}
+
+/// Renders an error reply and counts it.
+pub fn reply_error(srv: &mut Server, client: &mut Client, err: &CmdError) {
+    let text = err.to_string();
+    let code = text.split(' ').next().unwrap_or("ERR").to_string();
+    *srv.stats.errors.entry(code).or_default() += 1;
+    srv.stats.total_error_replies += 1;
+    client.reply.error(&text);
+}
+
+/// Runs one request for `client`. Replies (and errors) are appended to `client.reply`.
+pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
+    srv.update_clock();
+    client.last_interaction_ms = srv.now_ms;
+    let suppress_before = client.reply_mode == ReplyMode::Skip;
+    let reply_start = client.reply.buf.len();
+    let rejected = |srv: &mut Server, client: &mut Client, name: Option<&str>, e: CmdError| {
+        if let Some(n) = name {
+            srv.stats
+                .commands
+                .entry(n.to_string())
+                .or_default()
+                .rejected_calls += 1;
+        }
+        reply_error(srv, client, &e);
+    };
+
+    let table = table();
+    let Some(top) = table.get(&argv[0]) else {
+        rejected(srv, client, None, unknown_command_error(argv));
+        return finish_reply(client, suppress_before, reply_start);
+    };
+    let entry: &'static CommandEntry = if top.subs.is_empty() {
+        top
+    } else if argv.len() < 2 {
+        let e = CmdError::WrongArity(top.full_name.clone());
+        rejected(srv, client, Some(&top.full_name), e);
+        return finish_reply(client, suppress_before, reply_start);
+    } else {
+        match top.subs.get(&crate::util::lower(&argv[1])) {
+            Some(sub) => sub,
+            None => {
+                let sub = String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned();
+                let e = CmdError::UnknownSubcommand(sub, top.full_name.clone());
+                rejected(srv, client, Some(&top.full_name), e);
+                return finish_reply(client, suppress_before, reply_start);
+            }
+        }
+    };
+    let arity = entry.spec.arity;
+    let argc = argv.len() as i32;
+    if (arity > 0 && argc != arity) || argc < -arity {
+        let e = CmdError::WrongArity(entry.full_name.clone());
+        rejected(srv, client, Some(&entry.full_name), e);
+        return finish_reply(client, suppress_before, reply_start);
+    }
+    if srv.auth_required() && !client.authenticated && !entry.has_flag("no_auth") {
+        rejected(srv, client, Some(&entry.full_name), CmdError::NoAuth);
+        return finish_reply(client, suppress_before, reply_start);
+    }
+
+    let Some(handler) = entry.handler else {
+        rejected(srv, client, None, unknown_command_error(argv));
+        return finish_reply(client, suppress_before, reply_start);
+    };
+    let start = Instant::now();
+    let mut ctx = Ctx {
+        srv,
+        client,
+        argv,
+        cmd: entry,
+    };
+    let result = handler(&mut ctx);
+    let Ctx { srv, client, .. } = ctx;
+    let usec = start.elapsed().as_micros() as u64;
+    let stats = srv
+        .stats
+        .commands
+        .entry(entry.full_name.clone())
+        .or_default();
+    stats.calls += 1;
+    stats.usec += usec;
+    if let Err(e) = result {
+        stats.failed_calls += 1;
+        reply_error(srv, client, &e);
+    }
+    srv.stats.commands_processed += 1;
+    client.commands_processed += 1;
+    client.last_cmd.clone_from(&entry.full_name);
+    finish_reply(client, suppress_before, reply_start);
+}
+
+/// Applies CLIENT REPLY OFF/SKIP: drop what this command wrote, then advance SKIP state.
+fn finish_reply(client: &mut Client, suppress_before: bool, reply_start: usize) {
+    if suppress_before || client.reply_mode == ReplyMode::Off {
+        client.reply.buf.truncate(reply_start);
+    }
+    client.reply_mode = match client.reply_mode {
+        ReplyMode::Skip => ReplyMode::On,
+        ReplyMode::SkipNext => ReplyMode::Skip,
+        m => m,
+    };
+}
+
+/// Parses an integer argument (Redis's string2ll) or fails with NotInteger.
+pub fn int_arg(a: &[u8]) -> Result<i64, CmdError> {
+    crate::util::parse_int(a).ok_or(CmdError::NotInteger)
+}

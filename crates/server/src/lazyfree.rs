@@ -1,0 +1,67 @@
+//! Freeing large values off the data thread (UNLINK, FLUSHALL ASYNC), as Redis's lazyfree.
+//!
+//! Dropping a value with millions of elements takes time proportional to its size; doing that
+//! on the data thread would stall every client. Values whose free effort exceeds
+//! [`LAZYFREE_THRESHOLD`] allocations are handed to one background thread through a channel.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Mutex, OnceLock};
+
+use crate::types::Value;
+
+/// Same threshold as Redis: values needing more than 64 frees go to the background.
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
+type Job = Box<dyn Send>;
+
+static QUEUE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+/// Objects handed to the background thread and not yet freed (INFO lazyfree_pending_objects).
+pub static PENDING: AtomicU64 = AtomicU64::new(0);
+/// Objects freed by the background thread (INFO lazyfreed_objects).
+pub static FREED: AtomicU64 = AtomicU64::new(0);
+
+fn sender() -> Sender<Job> {
+    QUEUE
+        .get_or_init(|| {
+            let (tx, rx) = channel::<Job>();
+            std::thread::Builder::new()
+                .name("lazyfree".into())
+                .spawn(move || {
+                    for job in rx {
+                        drop(job);
+                        PENDING.fetch_sub(1, Ordering::Relaxed);
+                        FREED.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+                .expect("spawn lazyfree thread");
+            Mutex::new(tx)
+        })
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_else(|e| e.into_inner().clone())
+}
+
+/// Frees `job` on the background thread.
+pub fn free_in_background<T: Send + 'static>(job: T) {
+    PENDING.fetch_add(1, Ordering::Relaxed);
+    if let Err(e) = sender().send(Box::new(job)) {
+        // The thread is gone (only at exit): free here.
+        PENDING.fetch_sub(1, Ordering::Relaxed);
+        drop(e.0);
+    }
+}
+
+/// Cost of freeing a value, in allocations (Redis's `lazyfreeGetFreeEffort`).
+pub fn free_effort(v: &Value) -> usize {
+    match v {
+        Value::Str(_) => 1,
+    }
+}
+
+/// Drops a replaced or deleted value, in the background if it is large.
+pub fn drop_value(v: Value) {
+    if free_effort(&v) > LAZYFREE_THRESHOLD {
+        free_in_background(v);
+    }
+}

@@ -1,0 +1,208 @@
+//! One connection: read, parse, execute, write — until the client leaves or is killed.
+//!
+//! The task owns the socket and the input buffer. The `Client` (reply buffer and state) is
+//! shared with the server's client table. Both the server and the client are borrowed only
+//! between awaits, for one batch of requests, so commands never interleave.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use cinnabar_resp::parse::{Parsed, Parser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::client::Client;
+use crate::server::Server;
+
+/// Smallest free room kept in the input buffer before each read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Reply buffers above this are released after being written, so an idle client that once
+/// fetched a huge value does not keep its memory.
+const KEEP_OUTPUT_CAPACITY: usize = 64 * 1024;
+
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+fn set_keepalive(stream: &TcpStream, secs: i64) {
+    use std::os::fd::AsRawFd;
+    if secs <= 0 {
+        return;
+    }
+    let fd = stream.as_raw_fd();
+    let on: libc::c_int = 1;
+    let idle = secs as libc::c_int;
+    let intvl = (secs / 3).max(1) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: setsockopt on a valid, open socket fd with pointers to live ints.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const _,
+            size,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const _,
+            size,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const _,
+            size,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const _,
+            size,
+        );
+    }
+}
+
+/// Admits a new connection. Return value: the client, or the bytes to send before closing.
+fn admit(
+    srv: &mut Server,
+    stream: &TcpStream,
+    peer: SocketAddr,
+) -> Result<Rc<RefCell<Client>>, &'static [u8]> {
+    use std::os::fd::AsRawFd;
+    srv.stats.connections_received += 1;
+    if srv.clients.len() >= srv.config.maxclients {
+        srv.stats.rejected_connections += 1;
+        return Err(b"-ERR max number of clients reached\r\n");
+    }
+    if srv.config.protected_mode && srv.config.requirepass.is_none() && !peer.ip().is_loopback() {
+        srv.stats.rejected_connections += 1;
+        return Err(PROTECTED_MODE_DENIED);
+    }
+    srv.update_clock();
+    let id = srv.next_client_id;
+    srv.next_client_id += 1;
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let mut client = Client::new(id, peer.to_string(), laddr, stream.as_raw_fd(), srv.now_ms);
+    client.authenticated = !srv.auth_required();
+    let rc = Rc::new(RefCell::new(client));
+    srv.clients.insert(id, rc.clone());
+    Ok(rc)
+}
+
+/// Serves one connection until it closes.
+pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let admitted = {
+        let mut srv = server.borrow_mut();
+        set_keepalive(
+            &stream,
+            srv.config
+                .get("tcp-keepalive")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        );
+        admit(&mut srv, &stream, peer)
+    };
+    let client = match admitted {
+        Ok(c) => c,
+        Err(msg) => {
+            let _ = stream.write_all(msg).await;
+            return;
+        }
+    };
+    let (id, wake) = {
+        let c = client.borrow();
+        (c.id, c.wake.clone())
+    };
+    let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut parser = Parser::default();
+    let mut outbuf: Vec<u8> = Vec::new();
+    loop {
+        let room = READ_CHUNK.max(parser.pending_bulk);
+        if inbuf.capacity() - inbuf.len() < room {
+            inbuf.reserve(room);
+        }
+        tokio::select! {
+            r = stream.read_buf(&mut inbuf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => client.borrow_mut().net_in += n as u64,
+            },
+            _ = wake.notified() => {}
+        }
+        let close = {
+            let mut srv = server.borrow_mut();
+            let mut c = client.borrow_mut();
+            if c.killed {
+                break;
+            }
+            process_input(&mut srv, &mut c, &mut parser, &mut inbuf);
+            if c.killed {
+                break;
+            }
+            std::mem::swap(&mut outbuf, &mut c.reply.buf);
+            c.close_after_reply
+        };
+        if !outbuf.is_empty() {
+            if stream.write_all(&outbuf).await.is_err() {
+                break;
+            }
+            let n = outbuf.len() as u64;
+            client.borrow_mut().net_out += n;
+            server.borrow_mut().stats.net_output_bytes += n;
+            outbuf.clear();
+            if outbuf.capacity() > KEEP_OUTPUT_CAPACITY {
+                outbuf = Vec::new();
+            }
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+    server.borrow_mut().clients.remove(&id);
+}
+
+/// Parses and runs every whole request in `inbuf`, then drops the consumed bytes.
+fn process_input(srv: &mut Server, c: &mut Client, parser: &mut Parser, inbuf: &mut Vec<u8>) {
+    srv.stats.net_input_bytes += inbuf.len().saturating_sub(c.qbuf) as u64;
+    parser.max_bulk_len = srv.config.proto_max_bulk_len;
+    while !c.close_after_reply && !c.killed {
+        parser.unauthenticated = srv.auth_required() && !c.authenticated;
+        match parser.next(inbuf) {
+            Ok(Parsed::Request(argv)) => crate::cmd::call(srv, c, &argv),
+            Ok(Parsed::Incomplete) => break,
+            Err(e) => {
+                crate::verbose!(
+                    "Protocol error ({e}) from client: id={} addr={}",
+                    c.id,
+                    c.addr
+                );
+                c.reply.error(&format!("ERR {e}"));
+                c.close_after_reply = true;
+                break;
+            }
+        }
+    }
+    inbuf.drain(..parser.pos);
+    parser.pos = 0;
+    c.qbuf = inbuf.len();
+    c.qbuf_free = inbuf.capacity() - inbuf.len();
+    if inbuf.len() > srv.config.query_buffer_limit {
+        crate::warning!(
+            "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+            c.id,
+            c.addr,
+            String::from_utf8_lossy(&inbuf[..inbuf.len().min(64)])
+        );
+        srv.stats.client_qbuf_limit_disconnections += 1;
+        c.killed = true;
+    }
+}

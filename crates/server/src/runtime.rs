@@ -1,0 +1,173 @@
+//! Process start-up and the event loop: config, logging, listeners, cron, signals, shutdown.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::server::Server;
+use crate::{notice, warning};
+
+fn usage() {
+    eprintln!(
+        "Usage: ./cinnabar-server [/path/to/redis.conf] [options] [-]\n       ./cinnabar-server - (read config from stdin)\n       ./cinnabar-server -v or --version\n       ./cinnabar-server -h or --help\n\nExamples:\n       ./cinnabar-server (run the server with default conf)\n       ./cinnabar-server /etc/redis/6379.conf\n       ./cinnabar-server --port 7777\n       ./cinnabar-server /etc/myredis.conf --loglevel verbose -"
+    );
+}
+
+/// Detaches from the terminal (`daemonize yes`): fork, the parent exits, the child starts a
+/// session and sends stdio to /dev/null. Runs before any thread exists.
+fn daemonize() {
+    // SAFETY: called before any other thread is started; the child continues single-threaded.
+    unsafe {
+        match libc::fork() {
+            -1 => return,
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+/// Runs the server. Return value: the process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    if let Some(a) = args.first() {
+        match a.as_str() {
+            "-v" | "--version" => {
+                println!(
+                    "Redis server v={} sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=cinnabar-{}",
+                    crate::REDIS_VERSION,
+                    crate::CINNABAR_VERSION
+                );
+                return 0;
+            }
+            "-h" | "--help" => {
+                usage();
+                return 0;
+            }
+            _ => {}
+        }
+    }
+    let config = match crate::config::load(&args) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return 1;
+        }
+    };
+    crate::log::set_level(config.loglevel);
+    if let Err(e) = crate::log::set_file(config.get("logfile").unwrap_or("")) {
+        eprintln!("Can't open the log file: {e}");
+        return 1;
+    }
+    let daemon = config.get("daemonize") == Some("yes");
+    if daemon {
+        daemonize();
+    }
+    notice!("oO0OoO0OoO0Oo Cinnabar is starting oO0OoO0OoO0Oo");
+    notice!(
+        "Cinnabar version={}, Redis compatibility={}, bits=64, pid={}, just started",
+        crate::CINNABAR_VERSION,
+        crate::REDIS_VERSION,
+        std::process::id()
+    );
+    match &config.config_file {
+        Some(_) => notice!("Configuration loaded"),
+        None => warning!(
+            "Warning: no config file specified, using the default config. In order to specify a config file use cinnabar-server /path/to/redis.conf"
+        ),
+    }
+    let pidfile = match config.get("pidfile") {
+        Some(p) if !p.is_empty() => Some(p.to_string()),
+        _ if daemon => Some("/var/run/redis.pid".to_string()),
+        _ => None,
+    };
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            warning!("Failed to write PID file: {e}");
+        }
+    }
+    let bind = config.get("bind").unwrap_or("").to_string();
+    let listeners = match crate::net::listener::bind_all(&bind, config.port) {
+        Ok(l) => l,
+        Err(e) => {
+            warning!("{e}");
+            warning!("Failed listening on port {} (tcp), aborting.", config.port);
+            return 1;
+        }
+    };
+    let port = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .unwrap_or(config.port);
+    let mut server = Server::new(config);
+    server.port = port;
+    let server = Rc::new(RefCell::new(server));
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            warning!("Can't start the event loop: {e}");
+            return 1;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let code = local.block_on(&rt, async move {
+        notice!("Server initialized");
+        for l in listeners {
+            tokio::task::spawn_local(crate::net::listener::accept_loop(server.clone(), l));
+        }
+        tokio::task::spawn_local(cron_loop(server.clone()));
+        notice!("Ready to accept connections tcp");
+        wait_for_shutdown(server.clone()).await;
+        notice!("Cinnabar is now ready to exit, bye bye...");
+        0
+    });
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    code
+}
+
+async fn cron_loop(server: Rc<RefCell<Server>>) {
+    loop {
+        let hz = server.borrow().config.hz.max(1);
+        tokio::time::sleep(Duration::from_micros(1_000_000 / hz as u64)).await;
+        server.borrow_mut().cron();
+    }
+}
+
+/// Resolves when SIGTERM/SIGINT arrives or SHUTDOWN was called.
+async fn wait_for_shutdown(server: Rc<RefCell<Server>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    loop {
+        tokio::select! {
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                warning!("Received SIGTERM scheduling shutdown...");
+                break;
+            }
+            _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                warning!("Received SIGINT scheduling shutdown...");
+                break;
+            }
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                if server.borrow().shutdown.is_some() {
+                    break;
+                }
+            }
+        }
+    }
+    notice!("User requested shutdown...");
+}

@@ -1,0 +1,160 @@
+//! The server object: every database, the client table, configuration and statistics.
+//!
+//! One `Server` lives on the data thread inside an `Rc<RefCell<_>>`. Connection tasks borrow it
+//! for the duration of a batch of commands and never across an `.await`, so each command runs
+//! to completion with exclusive access: no locks on the data path, Redis's atomicity for free.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::db::Db;
+
+/// Counters reported by INFO stats (reset by CONFIG RESETSTAT where Redis resets them).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub expired_stale_perc: f64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub unexpected_error_replies: u64,
+    pub total_error_replies: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    pub evicted_clients: u64,
+    /// Per command full name: (calls, usec, rejected_calls, failed_calls).
+    pub commands: BTreeMap<String, CommandStats>,
+    /// Per error prefix ("ERR", "WRONGTYPE"): count.
+    pub errors: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CommandStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// Why the event loop should stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Requested,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    pub clients: BTreeMap<u64, Rc<RefCell<Client>>>,
+    pub next_client_id: u64,
+    pub stats: Stats,
+    pub started: Instant,
+    pub started_unix_ms: i64,
+    /// Writes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    pub run_id: String,
+    /// Actual listening port (differs from config when started on port 0).
+    pub port: u16,
+    pub shutdown: Option<Shutdown>,
+    /// Unix ms used by the command being run (cached once per command, as Redis's mstime).
+    pub now_ms: i64,
+    /// Test hook: a fixed clock for in-process tests.
+    pub clock_override: Option<i64>,
+    pub active_expire_enabled: bool,
+    rng: u64,
+    pub executable: String,
+    pub cron_loops: u64,
+}
+
+/// Current unix time in milliseconds.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Server {
+    pub fn new(config: Config) -> Self {
+        let dbs = (0..config.databases).map(Db::new).collect();
+        let seed = unix_ms() as u64 ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+        let mut s = Server {
+            port: config.port,
+            config,
+            dbs,
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            stats: Stats::default(),
+            started: Instant::now(),
+            started_unix_ms: unix_ms(),
+            dirty: 0,
+            run_id: String::new(),
+            shutdown: None,
+            now_ms: unix_ms(),
+            clock_override: None,
+            active_expire_enabled: true,
+            rng: seed | 1,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            cron_loops: 0,
+        };
+        s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
+        s
+    }
+
+    /// xorshift64*: fast, good enough for sampling and RANDOMKEY (not for secrets).
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Refreshes the cached command clock.
+    pub fn update_clock(&mut self) {
+        self.now_ms = self.clock_override.unwrap_or_else(unix_ms);
+    }
+
+    pub fn auth_required(&self) -> bool {
+        self.config.requirepass.is_some()
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// One cron tick (called `hz` times per second): active expiry, rehashing, client timeouts.
+    pub fn cron(&mut self) {
+        self.cron_loops += 1;
+        self.update_clock();
+        let tick = Duration::from_micros(1_000_000 / self.config.hz as u64);
+        if self.active_expire_enabled {
+            // Redis spends up to 25% of a tick on active expiry.
+            let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, tick / 4);
+            drop(removed);
+        }
+        for db in &mut self.dbs {
+            db.rehash_for(Duration::from_millis(1));
+        }
+        if self.config.timeout_secs > 0 {
+            let limit = self.config.timeout_secs * 1000;
+            for c in self.clients.values() {
+                if let Ok(mut c) = c.try_borrow_mut() {
+                    if self.now_ms - c.last_interaction_ms > limit {
+                        crate::verbose!("Closing idle client");
+                        c.kill();
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Number parsing and formatting with Redis's rules, written once and used by every command.
+//!
+//! Rust's parsers accept things Redis rejects (`+1`, ` 1`) and reject things Redis accepts
+//! (`0x10` as a float, via C's `strtod`), so integers use Redis's `string2ll` rules and floats
+//! go through libc's `strtod`/`strtold` with Redis's extra checks.
+
+pub use cinnabar_resp::parse::parse_i64;
+
+/// Redis `string2ll` on an argument.
+pub fn parse_int(s: &[u8]) -> Option<i64> {
+    parse_i64(s)
+}
+
+/// Unsigned variant used for cursors (`string2ull`-like: digits only, within u64).
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+/// Parses a double like Redis's `string2d`: the whole string, no leading space, no NaN;
+/// "inf", "-inf", "1e5" and hex floats ("0x10") are accepted, as `strtod` does.
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s.len() >= 5120 || s[0].is_ascii_whitespace() || s.contains(&0) {
+        return None;
+    }
+    let c = std::ffi::CString::new(s).ok()?;
+    let mut end: *mut libc::c_char = std::ptr::null_mut();
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call; `end` is written by
+    // strtod to point inside it. errno is thread-local.
+    let (v, consumed, erange) = unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::strtod(c.as_ptr(), &mut end);
+        (
+            v,
+            end.offset_from(c.as_ptr()) as usize,
+            *libc::__errno_location() == libc::ERANGE,
+        )
+    };
+    if consumed != s.len() || v.is_nan() {
+        return None;
+    }
+    if erange && (v.is_infinite() || v == 0.0) {
+        return None;
+    }
+    Some(v)
+}
+
+/// Formats a double as Redis 7.0's `%.17g` replies do (ZSCORE 1.1 → "1.1000000000000001").
+pub fn fmt_double(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let mut buf = [0u8; 64];
+    // SAFETY: the buffer is 64 bytes and snprintf writes at most that many, NUL included.
+    let n = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.17g".as_ptr(),
+            v,
+        )
+    };
+    String::from_utf8_lossy(&buf[..n.clamp(0, 63) as usize]).into_owned()
+}
+
+extern "C" {
+    fn cnb_ld_add(
+        cur: *const u8,
+        curlen: usize,
+        incr: *const u8,
+        incrlen: usize,
+        out: *mut u8,
+        outlen: usize,
+    ) -> libc::c_int;
+    fn cnb_ld_valid(s: *const u8, len: usize) -> libc::c_int;
+}
+
+/// Why a long double increment failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LdError {
+    NotFloat,
+    NanOrInf,
+}
+
+/// `cur + incr` in C `long double`, formatted as Redis's INCRBYFLOAT prints it.
+pub fn long_double_add(cur: &[u8], incr: &[u8]) -> Result<Vec<u8>, LdError> {
+    let mut out = vec![0u8; 5200];
+    // SAFETY: pointers and lengths describe live slices; the C side writes at most `out.len()`.
+    let n = unsafe {
+        cnb_ld_add(
+            cur.as_ptr(),
+            cur.len(),
+            incr.as_ptr(),
+            incr.len(),
+            out.as_mut_ptr(),
+            out.len(),
+        )
+    };
+    match n {
+        -1 => Err(LdError::NotFloat),
+        -2 => Err(LdError::NanOrInf),
+        n if n < 0 => Err(LdError::NotFloat),
+        n => {
+            out.truncate(n as usize);
+            Ok(out)
+        }
+    }
+}
+
+/// True if `s` parses as a Redis long double.
+pub fn is_long_double(s: &[u8]) -> bool {
+    // SAFETY: pointer and length describe a live slice.
+    unsafe { cnb_ld_valid(s.as_ptr(), s.len()) == 1 }
+}
+
+/// ASCII-lowercase copy (command names and options are case-insensitive).
+pub fn lower(s: &[u8]) -> String {
+    String::from_utf8_lossy(s).to_ascii_lowercase()
+}
+
+/// Case-insensitive compare of an argument with an option name.
+pub fn eq_ic(arg: &[u8], opt: &str) -> bool {
+    arg.eq_ignore_ascii_case(opt.as_bytes())
+}
+
+/// Redis's glob matcher (`stringmatchlen`): `*`, `?`, `[...]` with ranges and `^`, `\` escapes.
+pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    glob_rec(pattern, s, nocase, 0)
+}
+
+fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
+    // Bound recursion like Redis does against pathological patterns.
+    if depth > 1000 {
+        return false;
+    }
+    let fold = |c: u8| if nocase { c.to_ascii_lowercase() } else { c };
+    while !p.is_empty() && !s.is_empty() {
+        match p[0] {
+            b'*' => {
+                while p.len() > 1 && p[1] == b'*' {
+                    p = &p[1..];
+                }
+                if p.len() == 1 {
+                    return true;
+                }
+                while !s.is_empty() {
+                    if glob_rec(&p[1..], s, nocase, depth + 1) {
+                        return true;
+                    }
+                    s = &s[1..];
+                }
+                return false;
+            }
+            b'?' => s = &s[1..],
+            b'[' => {
+                p = &p[1..];
+                let not = !p.is_empty() && p[0] == b'^';
+                if not {
+                    p = &p[1..];
+                }
+                let mut matched = false;
+                loop {
+                    if p.is_empty() {
+                        break;
+                    }
+                    if p[0] == b'\\' && p.len() >= 2 {
+                        p = &p[1..];
+                        if p[0] == s[0] {
+                            matched = true;
+                        }
+                    } else if p[0] == b']' {
+                        break;
+                    } else if p.len() >= 3 && p[1] == b'-' {
+                        let (mut start, mut end) = (fold(p[0]), fold(p[2]));
+                        if start > end {
+                            std::mem::swap(&mut start, &mut end);
+                        }
+                        let c = fold(s[0]);
+                        p = &p[2..];
+                        if c >= start && c <= end {
+                            matched = true;
+                        }
+                    } else if fold(p[0]) == fold(s[0]) {
+                        matched = true;
+                    }
+                    p = &p[1..];
+                }
+                if p.is_empty() {
+                    // Unterminated class: Redis treats the end of the pattern as the ']'.
+                    p = b"]";
+                }
+                if not {
+                    matched = !matched;
+                }
+                if !matched {
+                    return false;
+                }
+                s = &s[1..];
+            }
+            b'\\' if p.len() >= 2 => {
+                p = &p[1..];
+                if fold(p[0]) != fold(s[0]) {
+                    return false;
+                }
+                s = &s[1..];
+            }
+            c => {
+                if fold(c) != fold(s[0]) {
+                    return false;
+                }
+                s = &s[1..];
+            }
+        }
+        p = &p[1..];
+        if s.is_empty() {
+            while !p.is_empty() && p[0] == b'*' {
+                p = &p[1..];
+            }
+            break;
+        }
+    }
+    p.is_empty() && s.is_empty()
+}
+
+/// Splits a config line with the same quoting rules as inline commands.
+pub fn split_args_line(line: &str) -> Option<Vec<String>> {
+    cinnabar_resp::parse::split_args(line.as_bytes()).map(|v| {
+        v.into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned())
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_strtod() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"inf"), Some(f64::INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"1 "), None);
+        assert_eq!(parse_f64(b""), None);
+        assert_eq!(fmt_double(1.1), "1.1000000000000001");
+        assert_eq!(fmt_double(3.0), "3");
+    }
+
+    #[test]
+    fn long_double_like_redis() {
+        assert_eq!(long_double_add(b"0.1", b"0.1").unwrap(), b"0.2");
+        assert_eq!(long_double_add(b"10.5", b"0.1").unwrap(), b"10.6");
+        assert_eq!(long_double_add(b"5", b"-5").unwrap(), b"0");
+        assert_eq!(long_double_add(b"abc", b"1"), Err(LdError::NotFloat));
+        assert_eq!(long_double_add(b"1", b"inf"), Err(LdError::NanOrInf));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"h?llo", b"hello", false));
+        assert!(glob_match(b"h*llo", b"heeeello", false));
+        assert!(glob_match(b"h[ae]llo", b"hallo", false));
+        assert!(!glob_match(b"h[^e]llo", b"hello", false));
+        assert!(glob_match(b"h[a-b]llo", b"hbllo", false));
+        // Like Redis stringmatchlen: the loop never runs for an empty string (KEYS special-cases "*").
+        assert!(!glob_match(b"*", b"", false));
+        assert!(glob_match(b"a\\*", b"a*", false));
+        assert!(!glob_match(b"a", b"ab", false));
+        assert!(glob_match(b"HELLO", b"hello", true));
+    }
+}

@@ -1,0 +1,178 @@
+//! Starting servers on free loopback ports, and a minimal raw RESP connection.
+//!
+//! Every process started here is killed when its guard drops; every wait is bounded.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cinnabar_resp::Frame;
+
+/// A server process that is killed on drop.
+pub struct ServerProc {
+    pub child: Child,
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port that was free a moment ago (bind to :0, read, release).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("cinnabar-it-{}-{tag}-{n}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn wait_ready(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited during start-up: {status}");
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not start listening on port {port} within 20 s");
+}
+
+fn spawn(program: &str, args: &[String], tag: &str, port: u16) -> ServerProc {
+    let dir = temp_dir(tag);
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {program}: {e} (install redis-server: apt-get install -y redis-server redis-tools)")
+        });
+    wait_ready(port, &mut child, program);
+    ServerProc { child, port, dir }
+}
+
+fn base_args(port: u16, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Starts Cinnabar with `--port P --bind 127.0.0.1 --save '' --appendonly no` plus `extra`.
+pub fn start_cinnabar(extra: &[&str]) -> ServerProc {
+    let port = free_port();
+    spawn(
+        env!("CARGO_BIN_EXE_cinnabar-server"),
+        &base_args(port, extra),
+        "cinnabar",
+        port,
+    )
+}
+
+/// Starts the oracle, Debian's redis-server, with the same arguments.
+pub fn start_redis(extra: &[&str]) -> ServerProc {
+    let port = free_port();
+    spawn("redis-server", &base_args(port, extra), "redis", port)
+}
+
+/// A raw RESP connection for tests.
+pub struct Conn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Sends one command as a multibulk request.
+    pub fn send(&mut self, argv: &[Vec<u8>]) {
+        let mut req = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.send_raw(&req);
+    }
+
+    /// Reads one reply (None if the server closed the connection or timed out).
+    pub fn read(&mut self) -> Option<Frame> {
+        loop {
+            if let Some((f, n)) = Frame::parse(&self.buf).expect("valid RESP from server") {
+                self.buf.drain(..n);
+                return Some(f);
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Sends a command line (inline quoting rules) and reads its reply.
+    pub fn cmd(&mut self, line: &str) -> Frame {
+        let argv = cinnabar_resp::parse::split_args(line.as_bytes()).expect("balanced quotes");
+        self.send(&argv);
+        self.read()
+            .unwrap_or_else(|| panic!("no reply to {line:?}"))
+    }
+
+    /// True if the server closed the connection (reads EOF within the timeout).
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0))
+    }
+}
+
+/// Renders a frame in wire form for readable diffs.
+pub fn show(f: &Frame) -> String {
+    let mut out = Vec::new();
+    f.encode(&mut out);
+    String::from_utf8_lossy(&out).replace("\r\n", "\\r\\n")
+}

@@ -1,0 +1,12 @@
+//! Integration tests: one binary (fast to link) that starts the real `cinnabar-server` on free
+//! loopback ports, and for differential tests a real `redis-server` beside it.
+//!
+//! - `differential`: runs every `tests/cases/*.txt` file against both servers and compares the
+//!   replies byte for byte (see the file format in `differential.rs`).
+//! - `protocol`: raw-bytes tests of framing, limits and error-then-close behaviour.
+//! - `client_crate`: the `redis` crate over RESP2 and RESP3.
+
+mod client_crate;
+mod differential;
+mod harness;
+mod protocol;
