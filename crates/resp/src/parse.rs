@@ -243,6 +243,8 @@ fn hex_val(c: u8) -> Option<u8> {
 /// `"..."` with `\n \r \t \b \a \xHH` escapes, `'...'` with only `\'`, a closing quote must be
 /// followed by a space or the end. Returns `None` on unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // Redis splits a C string: a NUL byte ends the line.
+    let line = &line[..memchr::memchr(0, line).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     loop {
@@ -366,6 +368,8 @@ mod tests {
         assert_eq!(all(b"echo \"ab\"c\n"), Err(ParseError::UnbalancedQuotes));
         assert_eq!(all(b"echo \"ab\n"), Err(ParseError::UnbalancedQuotes));
         assert_eq!(all(b"\r\n\n  \nPING\n").unwrap(), vec![strs(&["PING"])]);
+        assert_eq!(all(b"SET a\0b c\n").unwrap(), vec![strs(&["SET", "a"])]);
+        assert_eq!(all(b"\0\n").unwrap(), Vec::<Request>::new());
     }
 
     #[test]
@@ -396,5 +400,61 @@ mod tests {
         assert_eq!(parse_i64(b"01"), None);
         assert_eq!(parse_i64(b"-0"), None);
         assert_eq!(parse_i64(b" 1"), None);
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode(reqs: &[Request]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for r in reqs {
+            out.extend_from_slice(format!("*{}\r\n", r.len()).as_bytes());
+            for a in r {
+                out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                out.extend_from_slice(a);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    fn parse_chunked(data: &[u8], chunk: usize) -> Result<Vec<Request>, ParseError> {
+        let mut p = Parser::default();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for piece in data.chunks(chunk.max(1)) {
+            buf.extend_from_slice(piece);
+            while let Parsed::Request(r) = p.next(&buf)? {
+                out.push(r);
+            }
+            buf.drain(..p.pos);
+            p.pos = 0;
+        }
+        Ok(out)
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip_in_any_chunking(
+            reqs in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..6), 0..8),
+            chunk in 1usize..64,
+        ) {
+            let bytes = encode(&reqs);
+            prop_assert_eq!(parse_chunked(&bytes, chunk).unwrap(), reqs);
+        }
+
+        #[test]
+        fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512), chunk in 1usize..64) {
+            let whole = parse_chunked(&data, data.len().max(1));
+            let split = parse_chunked(&data, chunk);
+            // Splitting may only change where an error is found, never the requests before it.
+            if let (Ok(a), Ok(b)) = (&whole, &split) {
+                prop_assert_eq!(a, b);
+            }
+        }
     }
 }
