@@ -38,6 +38,79 @@ fn lookup_full_name(name: &[u8]) -> Option<&'static CommandEntry> {
     }
 }
 
+/// Redis 7.0's print order of command flags; flags it does not print (sentinel) are absent.
+const FLAG_ORDER: &[&str] = &[
+    "write",
+    "readonly",
+    "denyoom",
+    "module",
+    "admin",
+    "pubsub",
+    "noscript",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "asking",
+    "fast",
+    "no_auth",
+    "may_replicate",
+    "no_mandatory_keys",
+    "no_multi",
+    "movablekeys",
+    "allow_busy",
+];
+
+/// Redis's ACL category table order (COMMAND INFO prints categories in it).
+const ACL_ORDER: &[&str] = &[
+    "@keyspace",
+    "@read",
+    "@write",
+    "@set",
+    "@sortedset",
+    "@list",
+    "@hash",
+    "@string",
+    "@bitmap",
+    "@hyperloglog",
+    "@geo",
+    "@stream",
+    "@pubsub",
+    "@admin",
+    "@fast",
+    "@slow",
+    "@blocking",
+    "@dangerous",
+    "@connection",
+    "@transaction",
+    "@scripting",
+];
+
+/// Key spec flags in Redis's print order.
+const KEY_FLAG_ORDER: &[&str] = &[
+    "RO",
+    "RW",
+    "OW",
+    "RM",
+    "access",
+    "update",
+    "insert",
+    "delete",
+    "not_key",
+    "incomplete",
+    "variable_flags",
+];
+
+/// `items` filtered to `order` and sorted by it (Redis prints flag sets in table order).
+fn ordered(items: &[&'static str], order: &[&'static str]) -> Vec<&'static str> {
+    order
+        .iter()
+        .copied()
+        .filter(|o| items.contains(o))
+        .collect()
+}
+
 fn status_set(out: &mut ReplyBuf, items: &[&str]) {
     out.set(items.len());
     for i in items {
@@ -53,7 +126,7 @@ fn key_spec(out: &mut ReplyBuf, ks: &KeySpec) {
         out.bulk(ks.notes.as_bytes());
     }
     out.bulk(b"flags");
-    status_set(out, ks.flags);
+    status_set(out, &ordered(ks.flags, KEY_FLAG_ORDER));
     out.bulk(b"begin_search");
     out.map(2);
     out.bulk(b"type");
@@ -120,11 +193,11 @@ fn command_info(out: &mut ReplyBuf, e: &'static CommandEntry) {
     out.array(10);
     out.bulk(e.full_name.as_bytes());
     out.int(s.arity as i64);
-    status_set(out, s.flags);
+    status_set(out, &ordered(s.flags, FLAG_ORDER));
     out.int(s.first_key as i64);
     out.int(s.last_key as i64);
     out.int(s.key_step as i64);
-    status_set(out, s.acl);
+    status_set(out, &ordered(s.acl, ACL_ORDER));
     out.set(s.tips.len());
     for t in s.tips {
         out.bulk(t.as_bytes());
@@ -360,6 +433,10 @@ fn lookup_argv(argv: &[Vec<u8>]) -> Option<&'static CommandEntry> {
 }
 
 fn getkeys_impl(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
+    // Redis 7.0 declares GETKEYS/GETKEYSANDFLAGS with arity -4 (a command and an argument).
+    if ctx.argv.len() < 4 {
+        return Err(ctx.arity_error());
+    }
     let line = &ctx.argv[2..];
     let e = lookup_argv(line).ok_or_else(|| CmdError::err("Invalid command specified"))?;
     if !getkeys::has_keys(e.spec) {
@@ -382,7 +459,7 @@ fn getkeys_impl(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
         if with_flags {
             out.array(2);
             out.bulk(&line[k.pos]);
-            status_set(out, k.flags);
+            status_set(out, &ordered(k.flags, KEY_FLAG_ORDER));
         } else {
             out.bulk(&line[k.pos]);
         }
