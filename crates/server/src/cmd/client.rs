@@ -620,7 +620,10 @@ mod tests {
         assert_eq!(t.exec("CLIENT NO-EVICT x"), "-ERR syntax error\r\n");
         assert_eq!(t.exec("CLIENT NO-TOUCH on"), "+OK\r\n");
         assert!(t.client.no_touch);
-        assert_eq!(t.exec("CLIENT PAUSE 10 foo"), "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n");
+        assert_eq!(
+            t.exec("CLIENT PAUSE 10 foo"),
+            "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"
+        );
         assert_eq!(t.exec("CLIENT PAUSE -1"), "-ERR timeout is negative\r\n");
         assert_eq!(t.exec("CLIENT PAUSE 100 write"), "+OK\r\n");
         assert!(super::pause_state(t.srv.now_ms).is_some());
@@ -632,10 +635,7 @@ mod tests {
             "-ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\r\n"
         );
         assert_eq!(t.exec("CLIENT GETREDIR"), ":-1\r\n");
-        assert_eq!(
-            t.exec("CLIENT SETINFO lib-name redis-py"),
-            "+OK\r\n"
-        );
+        assert_eq!(t.exec("CLIENT SETINFO lib-name redis-py"), "+OK\r\n");
         assert_eq!(
             t.exec("CLIENT SETINFO lib-ver \"1 2\""),
             "-ERR lib-ver cannot contain spaces, newlines or special characters.\r\n"

@@ -538,7 +538,10 @@ mod tests {
             "*1\r\n$3\r\nget\r\n"
         );
         assert_eq!(t.exec("COMMAND LIST FILTERBY MODULE x"), "*0\r\n");
-        assert_eq!(t.exec("COMMAND LIST FILTERBY foo x"), "-ERR syntax error\r\n");
+        assert_eq!(
+            t.exec("COMMAND LIST FILTERBY foo x"),
+            "-ERR syntax error\r\n"
+        );
         let get = t.exec("COMMAND INFO get nosuch");
         assert!(get.starts_with("*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n"));
         assert!(get.ends_with("$-1\r\n"));
