@@ -336,9 +336,10 @@ fn setinfo(ctx: &mut Ctx) -> CmdResult {
         )));
     }
     if !valid_client_name(val) {
-        let which = if is_name { "lib-name" } else { "lib-ver" };
+        // Redis 7.2 names the attribute as the client spelled it.
         return Err(CmdError::err(format!(
-            "{which} cannot contain spaces, newlines or special characters."
+            "{} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(attr)
         )));
     }
     let v = if val.is_empty() {

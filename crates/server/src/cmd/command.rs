@@ -57,6 +57,7 @@ const FLAG_ORDER: &[&str] = &[
     "no_auth",
     "may_replicate",
     "no_mandatory_keys",
+    "no_async_loading",
     "no_multi",
     "movablekeys",
     "allow_busy",
@@ -187,13 +188,35 @@ fn key_spec(out: &mut ReplyBuf, ks: &KeySpec) {
     }
 }
 
+/// Arity as Redis 7.0 declares it, where our handler enforces 7.0's stricter rule.
+fn display_arity(e: &CommandEntry) -> i64 {
+    match e.full_name.as_str() {
+        "command|getkeys" | "command|getkeysandflags" => -4,
+        _ => e.spec.arity as i64,
+    }
+}
+
+/// Redis 7.0 calls a command movablekeys only when some key spec is not a plain index+range
+/// (or is incomplete); commands whose callback merely refines key flags (SET, BITFIELD) are not.
+fn movable(s: &CommandSpec) -> bool {
+    s.key_specs.iter().any(|k| {
+        !matches!(k.begin, Begin::Index(_))
+            || !matches!(k.find, Find::Range(..))
+            || k.flags.contains(&"incomplete")
+    })
+}
+
 /// One COMMAND INFO entry (Redis 7.0 shape).
 fn command_info(out: &mut ReplyBuf, e: &'static CommandEntry) {
     let s: &CommandSpec = e.spec;
     out.array(10);
     out.bulk(e.full_name.as_bytes());
-    out.int(s.arity as i64);
-    status_set(out, &ordered(s.flags, FLAG_ORDER));
+    out.int(display_arity(e));
+    let mut flags = ordered(s.flags, FLAG_ORDER);
+    if !movable(s) {
+        flags.retain(|f| *f != "movablekeys");
+    }
+    status_set(out, &flags);
     out.int(s.first_key as i64);
     out.int(s.last_key as i64);
     out.int(s.key_step as i64);
