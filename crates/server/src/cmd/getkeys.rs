@@ -246,4 +246,102 @@ mod tests {
             .unwrap();
         assert_eq!(command_keys("set", spec, &argv)[0].flags, SET_GET);
     }
+
+    /// `COMMAND GETKEYSANDFLAGS <line>` as Redis 7.0.15 answers it (key=flags;...).
+    const ORACLE: &str = r#"get a	a=RO,access
+mget a b c	a=RO,access;b=RO,access;c=RO,access
+mset a 1 b 2 c 3	a=OW,update;b=OW,update;c=OW,update
+del a b c	a=RM,delete;b=RM,delete;c=RM,delete
+exists a	a=RO
+rename a b	a=RW,access,delete;b=OW,update
+lmove a b left right	a=RW,access,delete;b=RW,insert
+blmpop 0 2 a b left	a=RW,access,delete;b=RW,access,delete
+lmpop 2 a b left count 1	a=RW,access,delete;b=RW,access,delete
+zadd z 1 a	z=RW,update
+zunionstore d 2 a b weights 1 2	d=OW,update;a=RO,access;b=RO,access
+zinterstore d 1 a	d=OW,update;a=RO,access
+zdiff 2 a b	a=RO,access;b=RO,access
+zintercard 2 a b limit 1	a=RO,access;b=RO,access
+sintercard 3 a b c	a=RO,access;b=RO,access;c=RO,access
+bzmpop 1 2 a b min	a=RW,access,delete;b=RW,access,delete
+xread count 1 block 0 streams a b 0 0	a=RO,access;b=RO,access
+xreadgroup group g c streams a 0	a=RO,access
+xadd s * f v	s=RW,update
+georadius g 0 0 1 km store d	g=RO,access;d=OW,update
+georadius g 0 0 1 km storedist d	g=RO,access;d=OW,update
+georadiusbymember g m 1 km store d	g=RO,access;d=OW,update
+geosearchstore d s frommember m byradius 1 km	d=OW,update;s=RO,access
+sort a by x get y store d limit 0 1	a=RO,access;d=OW,update
+sort_ro a by x	a=RO,access
+migrate h p k 0 0	k=RW,access,delete
+migrate h p '' 0 0 copy keys a b	a=RW,access,delete;b=RW,access,delete
+eval s 2 a b c	a=RW,access,update;b=RW,access,update
+evalsha s 1 a	a=RW,access,update
+fcall f 2 a b	a=RW,access,update;b=RW,access,update
+object encoding k	k=RO
+memory usage k	k=RO
+bitfield k get u8 0 overflow wrap	k=RO,access
+bitfield k incrby u8 0 1	k=RW,access,update
+bitfield_ro k get u8 0	k=RO,access
+set k v get	k=RW,access,update
+set k v ex 1	k=OW,update
+getex k persist	k=RW,access,update
+smove a b m	a=RW,access,delete;b=RW,insert
+pfcount a b c	a=RW,access;b=RW,access;c=RW,access
+pfmerge d a b	d=RW,access,insert;a=RO,access;b=RO,access
+msetnx a 1 b 2	a=OW,insert;b=OW,insert
+touch a b	a=RO;b=RO
+unlink a b	a=RM,delete;b=RM,delete
+watch a b	a=RO;b=RO
+copy a b	a=RO,access;b=OW,update
+lpos k e	k=RO,access
+hset h f v	h=RW,update
+xautoclaim s g c 0 0	s=RW,delete
+xclaim s g c 0 id	s=RW,update
+xinfo stream s	s=RO,access
+xgroup create s g $	s=RW,insert
+spublish ch m	E:ERR The command has no key arguments
+publish ch m	E:ERR The command has no key arguments
+"#;
+
+    #[test]
+    fn matches_redis_for_many_commands() {
+        for row in ORACLE.lines() {
+            let (line, want) = row.split_once('\t').unwrap();
+            let argv = cinnabar_resp::parse::split_args(line.as_bytes()).unwrap();
+            let top = String::from_utf8_lossy(&argv[0]).to_lowercase();
+            let spec = super::super::spec_table::SPECS
+                .iter()
+                .find(|s| s.name == top)
+                .unwrap();
+            let (spec, full) = if spec.subcommands.is_empty() {
+                (spec, top.clone())
+            } else {
+                let sub = String::from_utf8_lossy(&argv[1]).to_lowercase();
+                let s = spec.subcommands.iter().find(|s| s.name == sub).unwrap();
+                (s, format!("{top}|{sub}"))
+            };
+            let got = if !has_keys(spec) {
+                "E:ERR The command has no key arguments".to_string()
+            } else {
+                command_keys(&full, spec, &argv)
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}={}",
+                            String::from_utf8_lossy(&argv[k.pos]),
+                            k.flags
+                                .iter()
+                                .filter(|f| **f != "variable_flags")
+                                .copied()
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";")
+            };
+            assert_eq!(got, want, "{line}");
+        }
+    }
 }
