@@ -101,9 +101,8 @@ fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> Strin
     let rbs = c.reply.buf.capacity();
     let obl = c.reply.buf.len();
     let tot_mem = c.qbuf + c.qbuf_free + argv_mem + rbs;
-    let events = if obl > 0 { "rw" } else { "r" };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={} cmd={} user={} redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -120,7 +119,6 @@ fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> Strin
         rbs,
         obl,
         tot_mem,
-        events,
         cmd,
         c.user,
         if c.reply.is_resp3() { 3 } else { 2 },
