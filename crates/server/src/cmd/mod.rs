@@ -14,6 +14,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod error;
+pub mod getkeys;
 pub mod keys;
 pub mod server_cmds;
 pub mod spec;
@@ -267,7 +268,10 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, None, unknown_command_error(argv));
         return finish_reply(client, suppress_before, reply_start);
     };
-    let entry: &'static CommandEntry = if top.subs.is_empty() {
+    let entry: &'static CommandEntry = if top.subs.is_empty()
+        || (argv.len() < 2 && top.handler.is_some())
+    {
+        // A container that also runs bare (COMMAND) has its own handler.
         top
     } else if argv.len() < 2 {
         let e = CmdError::WrongArity(top.full_name.clone());

@@ -7,6 +7,7 @@
 //! - `client_crate`: the `redis` crate over RESP2 and RESP3.
 
 mod client_crate;
+mod clients;
 mod differential;
 mod harness;
 mod protocol;
