@@ -18,6 +18,9 @@ use crate::types::{Obj, Value};
 
 pub type Key = CompactBytes;
 
+/// Random draws RANDOMKEY makes before falling back to a walk (see [`Db::random_key`]).
+pub const RANDOM_KEY_TRIES: usize = 100;
+
 #[derive(Default)]
 pub struct Db {
     pub id: usize,
@@ -29,6 +32,9 @@ pub struct Db {
     pub expire_cursor: u64,
     /// Running average TTL of sampled keys (INFO keyspace avg_ttl), in ms.
     pub avg_ttl: i64,
+    /// Number of the active expiry cycle that last worked on this db; the cycle starts with
+    /// the db served least recently, so one db full of expiring keys cannot starve the others.
+    pub expire_epoch: u64,
 }
 
 impl Db {
@@ -55,9 +61,10 @@ impl Db {
         self.expires.get(key).copied()
     }
 
-    /// True if the key has a TTL that has passed.
+    /// True if the key has a TTL that has passed. Same rule as Redis's `keyIsExpired`: a key
+    /// is still alive during the very millisecond it expires at (`now > when`).
     pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
-        matches!(self.expire_at(key), Some(t) if t <= now_ms)
+        matches!(self.expire_at(key), Some(t) if now_ms > t)
     }
 
     /// Deletes the key if its TTL passed. Return value: true if it was deleted.
@@ -107,6 +114,28 @@ impl Db {
         self.dict.insert_new(Key::new(key), Obj { val, lru });
     }
 
+    /// Adds a whole object (value and access clock) under a key known to be absent: RENAME and
+    /// MOVE carry the object over unchanged, as Redis moves the same `robj`.
+    pub fn add_obj(&mut self, key: &[u8], obj: Obj) {
+        self.dict.insert_new(Key::new(key), obj);
+    }
+
+    /// Deletes a key and its TTL (DEL, UNLINK). With `lazy`, a large value is freed on the
+    /// lazyfree thread (Redis's `dbAsyncDelete`); otherwise it is freed here.
+    /// Return value: true if the key existed (expired-but-present keys count: callers expire
+    /// first when that matters).
+    pub fn delete(&mut self, key: &[u8], lazy: bool) -> bool {
+        match self.remove(key) {
+            Some(obj) => {
+                if lazy {
+                    crate::lazyfree::drop_value(obj.val);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes a key and its TTL. Return value: the object, if the key existed.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let obj = self.dict.remove(key)?;
@@ -131,7 +160,74 @@ impl Db {
 
     /// Removes every key, returning the old dicts so the caller can free them elsewhere.
     pub fn take_all(&mut self) -> (Dict<Key, Obj>, Dict<Key, i64>) {
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
         (self.dict.take(), self.expires.take())
+    }
+
+    /// Empties the database (FLUSHDB, FLUSHALL). With `lazy` the old dicts are freed on the
+    /// lazyfree thread, as Redis's `emptyDbAsync` does, so flushing millions of keys returns
+    /// at once. Return value: the number of keys removed (logically expired ones included, as
+    /// Redis counts them for `dirty`).
+    pub fn flush(&mut self, lazy: bool) -> usize {
+        let n = self.len();
+        if n == 0 && self.expires.is_empty() {
+            return 0;
+        }
+        let old = self.take_all();
+        if lazy {
+            crate::lazyfree::free_in_background_counted(old, n as u64);
+        }
+        n
+    }
+
+    /// Remaining time to live in ms (`Some(0)` at the expiry millisecond itself), or `None`
+    /// when the key has no TTL. The caller checks that the key exists.
+    pub fn ttl_ms(&self, key: &[u8], now_ms: i64) -> Option<i64> {
+        self.expire_at(key).map(|t| (t - now_ms).max(0))
+    }
+
+    /// A random live key (RANDOMKEY), expiring the dead ones it meets, or `None` when the db
+    /// holds no live key.
+    ///
+    /// Like Redis's `dbRandomKey`, a sampled key whose TTL passed is deleted and another one is
+    /// drawn. Redis keeps drawing until it finds a live key; we draw at most
+    /// [`RANDOM_KEY_TRIES`] times and then walk the dict with a SCAN cursor from a random
+    /// point, deleting expired keys as we pass them. Each step either returns or removes a
+    /// dead key, so the work is bounded by what active expiry would have done anyway, and
+    /// a live key is never missed.
+    pub fn random_key(&mut self, now_ms: i64, rnd: &mut impl FnMut() -> u64) -> Option<Key> {
+        for _ in 0..RANDOM_KEY_TRIES {
+            let key = self.dict.random_entry(rnd)?.0.clone();
+            if !self.expire_if_needed(&key, now_ms) {
+                return Some(key);
+            }
+        }
+        let mut cursor = rnd();
+        loop {
+            let mut seen: Vec<Key> = Vec::new();
+            cursor = self.dict.scan(cursor, |k, _| seen.push(k.clone()));
+            for k in seen {
+                if !self.expire_if_needed(&k, now_ms) {
+                    return Some(k);
+                }
+            }
+            // The walk goes on past a wrapped cursor: a full pass either meets a live key
+            // (SCAN returns every key present throughout) or removes every dead one.
+            if self.dict.is_empty() {
+                return None;
+            }
+        }
+    }
+
+    /// Exchanges the contents of two databases (SWAPDB): keys, TTLs and expiry state move,
+    /// the ids stay, as Redis's `dbSwapDatabases` keeps each db's id (and, later, its watched
+    /// and blocked keys).
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
     }
 
     /// Rehashes both dicts for up to `budget` (cron).
