@@ -6,10 +6,12 @@
 //! `Value`'s type-independent methods (`type_name`, `encoding`, `clone`): a new value type
 //! needs no change here beyond its name.
 //!
-//! Lookups follow Redis's flags: commands that only inspect (EXISTS, TYPE, TTL, OBJECT) use
-//! [`lookup_notouch`] — lazy expiry and hit/miss stats, but no LRU/LFU update — while TOUCH and
-//! COPY's source use `ctx.lookup_read`, and commands that modify use `ctx.lookup_write` (no
-//! stats). Every reply and error text is Redis 7.0's.
+//! Lookups follow Redis 7.0's flags: commands that only inspect (EXISTS, TYPE, TTL, OBJECT)
+//! use [`lookup_notouch`] — lazy expiry and hit/miss stats, but no LRU/LFU update — while TOUCH
+//! and COPY's source use `ctx.lookup_read`, and commands that modify use [`lookup_write_in`]:
+//! lazy expiry and an access-clock update but no stats, as Redis's `lookupKeyWrite` (so
+//! RENAME, MOVE, EXPIRE and PERSIST reset OBJECT IDLETIME, and so does finding an existing
+//! destination for RENAMENX, MOVE and COPY). Every reply and error text is Redis 7.0's.
 
 use super::connection::int_range_arg;
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
@@ -36,6 +38,37 @@ fn lookup_notouch<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Obj> {
         ctx.srv.stats.keyspace_misses += 1;
     }
     ctx.srv.dbs[db].dict.get(key)
+}
+
+/// Looks a key up in db `db` for writing, as Redis's `lookupKeyWrite`: expires it if due and
+/// updates its access clock (LRU, or LFU counter under an LFU policy); no hit/miss stats.
+/// Return value: true if the key exists.
+fn lookup_write_in(ctx: &mut Ctx, db: usize, key: &[u8]) -> bool {
+    let now = ctx.now();
+    let lfu = ctx.srv.config.lfu_policy.then(|| {
+        let rnd = (ctx.srv.random() % 1_000_000) as f64 / 1_000_000.0;
+        (
+            ctx.srv.config.lfu_log_factor,
+            ctx.srv.config.lfu_decay_time,
+            rnd,
+        )
+    });
+    match ctx.srv.dbs[db].lookup(key, now) {
+        Some(obj) => {
+            obj.lru = match lfu {
+                Some((factor, decay, rnd)) => lru::lfu_touch(obj.lru, now, factor, decay, rnd),
+                None => lru::lru_clock(now),
+            };
+            true
+        }
+        None => false,
+    }
+}
+
+/// [`lookup_write_in`] on the selected db.
+fn lookup_write(ctx: &mut Ctx, key: &[u8]) -> bool {
+    let db = ctx.client.db;
+    lookup_write_in(ctx, db, key)
 }
 
 /// A yes/no config directive.
@@ -284,7 +317,7 @@ fn randomkey(ctx: &mut Ctx) -> CmdResult {
 /// access clock; renaming a key to itself only checks that it exists.
 fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     let (src, dst) = (ctx.arg(1), ctx.arg(2));
-    if ctx.lookup_write(src).is_none() {
+    if !lookup_write(ctx, src) {
         return Err(CmdError::NoSuchKey);
     }
     if src == dst {
@@ -295,16 +328,15 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
         }
         return Ok(());
     }
-    let now = ctx.now();
-    let db = ctx.db();
-    let expire = db.expire_at(src);
-    if db.lookup(dst, now).is_some() {
+    let expire = ctx.db().expire_at(src);
+    if lookup_write(ctx, dst) {
         if nx {
             ctx.out().int(0);
             return Ok(());
         }
-        db.remove(dst);
+        ctx.db().remove(dst);
     }
+    let db = ctx.db();
     if let Some(obj) = db.remove(src) {
         db.add_obj(dst, obj);
         if let Some(at) = expire {
@@ -356,16 +388,15 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let expire = ctx.db().expire_at(src);
-    let now = ctx.now();
     let lru = ctx.new_lru();
-    let target = &mut ctx.srv.dbs[dst_db];
-    if target.lookup(dst, now).is_some() {
+    if lookup_write_in(ctx, dst_db, dst) {
         if !replace {
             ctx.out().int(0);
             return Ok(());
         }
-        target.remove(dst);
+        ctx.srv.dbs[dst_db].remove(dst);
     }
+    let target = &mut ctx.srv.dbs[dst_db];
     target.add_obj(dst, Obj { val, lru });
     if let Some(at) = expire {
         target.set_expire(dst, at);
@@ -383,13 +414,12 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     if src_db == dst_db {
         return Err(CmdError::Raw(SAME_OBJECT.into()));
     }
-    if ctx.lookup_write(key).is_none() {
+    if !lookup_write(ctx, key) {
         ctx.out().int(0);
         return Ok(());
     }
-    let now = ctx.now();
     let expire = ctx.db().expire_at(key);
-    if ctx.srv.dbs[dst_db].lookup(key, now).is_some() {
+    if lookup_write_in(ctx, dst_db, key) {
         ctx.out().int(0);
         return Ok(());
     }
@@ -524,7 +554,7 @@ fn expire_generic(ctx: &mut Ctx, relative: bool, seconds: bool) -> CmdResult {
         when = when.checked_add(ctx.now()).ok_or_else(invalid)?;
     }
     let key = ctx.arg(1);
-    if ctx.lookup_write(key).is_none() {
+    if !lookup_write(ctx, key) {
         ctx.out().int(0);
         return Ok(());
     }
@@ -623,7 +653,7 @@ fn pexpiretime(ctx: &mut Ctx) -> CmdResult {
 
 fn persist(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let removed = ctx.lookup_write(key).is_some() && ctx.db().persist(key);
+    let removed = lookup_write(ctx, key) && ctx.db().persist(key);
     if removed {
         ctx.dirty(1);
     }
@@ -766,3 +796,261 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("object|refcount", object_refcount),
     ("object|help", object_help),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cursor;
+    use crate::testkit::TestServer;
+
+    fn config(t: &mut TestServer, name: &str, value: &str) {
+        t.srv
+            .config
+            .set(name, &[value.to_string()], false)
+            .expect("valid config");
+    }
+
+    #[test]
+    fn cursor_parsing_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b"5\x00junk"), Some(5));
+        for bad in [&b" 1"[..], b"1 ", b"0x1", b"+", b"-", b"abc", b"1.0", b"\t"] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ttl_boundaries_and_past_times() {
+        let mut t = TestServer::new();
+        t.exec("SET k v");
+        assert_eq!(t.exec("PEXPIRE k 100"), ":1\r\n");
+        t.advance_ms(100);
+        // Redis keeps a key alive during the millisecond it expires at.
+        assert_eq!(t.exec("PTTL k"), ":0\r\n");
+        assert_eq!(t.exec("TTL k"), ":0\r\n");
+        t.advance_ms(1);
+        assert_eq!(t.exec("PTTL k"), ":-2\r\n");
+        assert_eq!(t.exec("EXISTS k"), ":0\r\n");
+        t.exec("SET k v");
+        assert_eq!(t.exec("PEXPIRE k 1499"), ":1\r\n");
+        assert_eq!(t.exec("TTL k"), ":1\r\n");
+        assert_eq!(t.exec("PEXPIRE k 1500"), ":1\r\n");
+        assert_eq!(t.exec("TTL k"), ":2\r\n");
+        let at = t.srv.now_ms + 2500;
+        assert_eq!(t.exec(&format!("PEXPIREAT k {at}")), ":1\r\n");
+        assert_eq!(t.exec("PEXPIRETIME k"), format!(":{at}\r\n"));
+        assert_eq!(
+            t.exec("EXPIRETIME k"),
+            format!(":{}\r\n", (at + 500) / 1000)
+        );
+        // A time in the past deletes the key, counts as a change and replies 1.
+        let dirty = t.srv.dirty;
+        let now = t.srv.now_ms;
+        assert_eq!(t.exec(&format!("PEXPIREAT k {now}")), ":1\r\n");
+        assert_eq!(t.srv.dirty, dirty + 1);
+        assert_eq!(t.exec("EXISTS k"), ":0\r\n");
+    }
+
+    #[test]
+    fn expired_keys_are_absent_everywhere() {
+        let mut t = TestServer::new();
+        for k in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+            t.exec(&format!("SET {k} v"));
+            t.exec(&format!("PEXPIRE {k} 10"));
+        }
+        t.exec("SET live v");
+        t.advance_ms(11);
+        assert_eq!(t.exec("KEYS *"), "*1\r\n$4\r\nlive\r\n");
+        // KEYS skips expired keys without deleting them; DBSIZE still counts them, as Redis.
+        assert_eq!(t.exec("DBSIZE"), ":9\r\n");
+        assert_eq!(t.exec("RANDOMKEY"), "$4\r\nlive\r\n");
+        assert_eq!(
+            t.exec("SCAN 0 COUNT 100"),
+            "*2\r\n$1\r\n0\r\n*1\r\n$4\r\nlive\r\n"
+        );
+        // SCAN expired what it saw.
+        assert_eq!(t.exec("DBSIZE"), ":1\r\n");
+        t.exec("SET x v");
+        t.exec("PEXPIRE x 10");
+        t.advance_ms(11);
+        assert_eq!(t.exec("TYPE x"), "+none\r\n");
+        assert_eq!(t.exec("OBJECT ENCODING x"), "$-1\r\n");
+        assert_eq!(t.exec("RENAME x y"), "-ERR no such key\r\n");
+        assert_eq!(t.exec("MOVE x 1"), ":0\r\n");
+        assert_eq!(t.exec("COPY x y"), ":0\r\n");
+        assert_eq!(t.exec("PERSIST x"), ":0\r\n");
+        assert_eq!(t.exec("EXPIRE x 100"), ":0\r\n");
+        assert_eq!(t.exec("DEL x"), ":0\r\n");
+        assert_eq!(t.srv.dbs[0].expired_keys, 9);
+    }
+
+    #[test]
+    fn expire_options() {
+        let mut t = TestServer::new();
+        t.exec("SET k v");
+        assert_eq!(t.exec("EXPIRE k 100 GT"), ":0\r\n");
+        assert_eq!(t.exec("EXPIRE k 100 LT"), ":1\r\n");
+        assert_eq!(t.exec("EXPIRE k 50 NX"), ":0\r\n");
+        assert_eq!(t.exec("EXPIRE k 200 XX GT"), ":1\r\n");
+        assert_eq!(t.exec("EXPIRE k 300 LT"), ":0\r\n");
+        assert_eq!(t.exec("TTL k"), ":200\r\n");
+        assert_eq!(
+            t.exec("EXPIRE k 10 NX LT"),
+            "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
+        );
+        assert_eq!(
+            t.exec("EXPIRE k 10 GT LT"),
+            "-ERR GT and LT options at the same time are not compatible\r\n"
+        );
+        assert_eq!(t.exec("EXPIRE k 10 ZZ"), "-ERR Unsupported option ZZ\r\n");
+        assert_eq!(
+            t.exec("EXPIRE k 9223372036854775807"),
+            "-ERR invalid expire time in 'expire' command\r\n"
+        );
+        assert_eq!(
+            t.exec("PEXPIRE k 9223372036854775807"),
+            "-ERR invalid expire time in 'pexpire' command\r\n"
+        );
+        assert_eq!(
+            t.exec("EXPIREAT k 9223372036854776"),
+            "-ERR invalid expire time in 'expireat' command\r\n"
+        );
+    }
+
+    #[test]
+    fn object_does_not_touch_the_clock() {
+        let mut t = TestServer::new();
+        t.exec("SET k v");
+        t.advance_ms(10_000);
+        assert_eq!(t.exec("OBJECT IDLETIME k"), ":10\r\n");
+        for cmd in ["OBJECT ENCODING k", "EXISTS k", "TYPE k", "TTL k", "KEYS *"] {
+            t.exec(cmd);
+        }
+        assert_eq!(t.exec("OBJECT IDLETIME k"), ":10\r\n");
+        t.exec("GET k");
+        assert_eq!(t.exec("OBJECT IDLETIME k"), ":0\r\n");
+        t.advance_ms(5_000);
+        assert_eq!(t.exec("TOUCH k nokey k"), ":2\r\n");
+        assert_eq!(t.exec("OBJECT IDLETIME k"), ":0\r\n");
+        // Write lookups touch the clock (Redis's lookupKeyWrite), read ones too; RENAME and
+        // MOVE then carry the object over, COPY makes a fresh one.
+        for cmd in ["RENAME k k2", "MOVE k2 1", "EXPIRE k2 100", "PERSIST k2"] {
+            t.advance_ms(7_000);
+            t.exec(cmd);
+            if cmd.starts_with("MOVE") {
+                t.exec("SELECT 1");
+            }
+            assert_eq!(t.exec("OBJECT IDLETIME k2"), ":0\r\n", "after {cmd}");
+        }
+        t.advance_ms(7_000);
+        t.exec("COPY k2 k3");
+        assert_eq!(t.exec("OBJECT IDLETIME k2"), ":0\r\n");
+        assert_eq!(t.exec("OBJECT IDLETIME k3"), ":0\r\n");
+        // An existing destination is looked up for writing too, even when nothing is done.
+        t.exec("SET d v");
+        t.advance_ms(7_000);
+        assert_eq!(t.exec("RENAMENX k3 d"), ":0\r\n");
+        assert_eq!(t.exec("OBJECT IDLETIME d"), ":0\r\n");
+        // DEL of another key, DBSIZE, SCAN and RANDOMKEY leave it alone.
+        t.advance_ms(7_000);
+        for cmd in ["DEL nokey", "DBSIZE", "SCAN 0", "RANDOMKEY"] {
+            t.exec(cmd);
+        }
+        assert_eq!(t.exec("OBJECT IDLETIME d"), ":7\r\n");
+        assert!(t
+            .exec("OBJECT FREQ k2")
+            .starts_with("-ERR An LFU maxmemory policy is not"));
+    }
+
+    #[test]
+    fn object_freq_and_refcount_with_policies() {
+        let mut t = TestServer::new();
+        t.exec("SET small 42");
+        t.exec("SET big 10000");
+        t.exec("SET s hello");
+        assert_eq!(t.exec("OBJECT REFCOUNT small"), ":2147483647\r\n");
+        assert_eq!(t.exec("OBJECT REFCOUNT big"), ":1\r\n");
+        assert_eq!(t.exec("OBJECT REFCOUNT s"), ":1\r\n");
+        config(&mut t, "maxmemory", "1gb");
+        config(&mut t, "maxmemory-policy", "allkeys-lru");
+        assert_eq!(t.exec("OBJECT REFCOUNT small"), ":1\r\n");
+        config(&mut t, "maxmemory-policy", "allkeys-lfu");
+        assert!(t
+            .exec("OBJECT IDLETIME s")
+            .starts_with("-ERR An LFU maxmemory policy is selected, idle time not tracked."));
+        t.exec("SET f v");
+        assert_eq!(t.exec("OBJECT FREQ f"), ":5\r\n");
+        // OBJECT FREQ decays (one per lfu-decay-time minute) without touching the counter.
+        t.advance_ms(3 * 60_000);
+        assert_eq!(t.exec("OBJECT FREQ f"), ":2\r\n");
+        assert_eq!(t.exec("OBJECT FREQ nokey"), "$-1\r\n");
+    }
+
+    #[test]
+    fn scan_returns_every_key_while_the_table_grows() {
+        let mut t = TestServer::new();
+        for i in 0..500 {
+            t.exec(&format!("SET k{i} v"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut added = 0;
+        for _ in 0..10_000 {
+            let reply = t.exec(&format!("SCAN {cursor} COUNT 7"));
+            let lines: Vec<&str> = reply.split("\r\n").collect();
+            cursor = lines[2].to_string();
+            for k in lines[4..].iter().skip(1).step_by(2) {
+                seen.insert(k.to_string());
+            }
+            // Grow the keyspace mid-scan (forcing rehashes).
+            for _ in 0..20 {
+                t.exec(&format!("SET new{added} v"));
+                added += 1;
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(cursor, "0");
+        for i in 0..500 {
+            assert!(seen.contains(&format!("k{i}")), "k{i} missing");
+        }
+    }
+
+    #[test]
+    fn dirty_counts_and_stats() {
+        let mut t = TestServer::new();
+        for k in ["a", "b", "c"] {
+            t.exec(&format!("SET {k} v"));
+        }
+        let d = t.srv.dirty;
+        assert_eq!(t.exec("DEL a b nokey"), ":2\r\n");
+        assert_eq!(t.srv.dirty, d + 2);
+        t.exec("EXISTS c c nokey");
+        let (hits, misses) = (t.srv.stats.keyspace_hits, t.srv.stats.keyspace_misses);
+        t.exec("EXISTS c nokey");
+        assert_eq!(t.srv.stats.keyspace_hits, hits + 1);
+        assert_eq!(t.srv.stats.keyspace_misses, misses + 1);
+        let d = t.srv.dirty;
+        t.exec("SELECT 3");
+        t.exec("SET x v");
+        t.exec("SELECT 0");
+        assert_eq!(t.exec("FLUSHALL ASYNC"), "+OK\r\n");
+        assert_eq!(t.srv.dirty, d + 1 + 3);
+        assert_eq!(t.exec("FLUSHALL"), "+OK\r\n");
+        assert_eq!(t.srv.dirty, d + 1 + 3 + 1);
+        t.exec("SET x v");
+        let d = t.srv.dirty;
+        assert_eq!(t.exec("FLUSHDB SYNC"), "+OK\r\n");
+        assert_eq!(t.srv.dirty, d + 1);
+        assert_eq!(t.exec("SWAPDB 0 0"), "+OK\r\n");
+        assert_eq!(t.srv.dirty, d + 2);
+        assert_eq!(t.exec("UNLINK nokey"), ":0\r\n");
+        assert_eq!(t.srv.dirty, d + 2);
+    }
+}

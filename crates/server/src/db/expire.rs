@@ -145,7 +145,11 @@ mod tests {
         while !dbs[0].is_empty() {
             let t = Instant::now();
             active_cycle(&mut dbs, later, Duration::from_millis(5));
-            assert!(t.elapsed() < Duration::from_millis(100), "{:?}", t.elapsed());
+            assert!(
+                t.elapsed() < Duration::from_millis(100),
+                "{:?}",
+                t.elapsed()
+            );
             // The cron also shrinks the dicts between cycles.
             dbs[0].rehash_for(Duration::from_millis(1));
             calls += 1;

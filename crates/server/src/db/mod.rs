@@ -239,3 +239,129 @@ impl Db {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::StrValue;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrValue::from_bytes(v.as_bytes()))
+    }
+
+    /// Every key in `expires` must exist in `dict`.
+    fn consistent(db: &Db) -> bool {
+        db.expires.iter().all(|(k, _)| db.dict.contains_key(&k[..]))
+    }
+
+    #[test]
+    fn lazy_expiry_on_lookup() {
+        let mut db = Db::new(0);
+        db.add(b"k", s("v"), 0);
+        db.set_expire(b"k", NOW + 100);
+        assert!(db.lookup(b"k", NOW).is_some());
+        // Alive during the expiry millisecond itself, gone right after (Redis: now > when).
+        assert!(db.lookup(b"k", NOW + 100).is_some());
+        assert_eq!(db.ttl_ms(b"k", NOW + 100), Some(0));
+        assert!(db.peek(b"k", NOW + 101).is_none());
+        assert_eq!(db.len(), 1, "peek must not delete");
+        assert!(db.lookup(b"k", NOW + 101).is_none());
+        assert_eq!(db.len(), 0);
+        assert!(db.expires.is_empty());
+        assert_eq!(db.expired_keys, 1);
+        // expire_if_needed leaves live keys and keys without TTL alone.
+        db.add(b"p", s("v"), 0);
+        assert!(!db.expire_if_needed(b"p", i64::MAX));
+        assert!(!db.expire_if_needed(b"missing", NOW));
+    }
+
+    #[test]
+    fn set_and_remove_keep_expires_consistent() {
+        let mut db = Db::new(0);
+        for i in 0..1000 {
+            let k = format!("k{i}");
+            db.set(k.as_bytes(), s("v"), 0);
+            if i % 2 == 0 {
+                db.set_expire(k.as_bytes(), NOW + i);
+            }
+        }
+        assert_eq!(db.expires.len(), 500);
+        // Overwriting keeps the TTL (SET clears it explicitly with persist).
+        db.set(b"k0", s("new"), 7);
+        assert_eq!(db.expire_at(b"k0"), Some(NOW));
+        assert_eq!(db.dict.get(&b"k0"[..]).map(|o| o.lru), Some(7));
+        for i in (0..1000).step_by(3) {
+            assert!(db.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        assert!(db.remove(b"k0").is_none());
+        assert!(consistent(&db));
+        assert!(db.delete(b"k1", true));
+        assert!(!db.delete(b"k1", false));
+        assert!(consistent(&db));
+        // Moving an object keeps its access clock; its TTL is the caller's business.
+        let obj = db.remove(b"k2").expect("k2 exists");
+        assert_eq!(db.expire_at(b"k2"), None);
+        db.add_obj(b"moved", obj);
+        assert!(db.expire_at(b"moved").is_none());
+        assert!(consistent(&db));
+    }
+
+    #[test]
+    fn persist_and_set_expire() {
+        let mut db = Db::new(0);
+        db.add(b"k", s("v"), 0);
+        assert!(!db.persist(b"k"));
+        db.set_expire(b"k", NOW + 5);
+        db.set_expire(b"k", NOW + 10);
+        assert_eq!(db.expires.len(), 1);
+        assert_eq!(db.expire_at(b"k"), Some(NOW + 10));
+        assert!(db.persist(b"k"));
+        assert!(!db.persist(b"k"));
+        assert_eq!(db.expire_at(b"k"), None);
+        assert!(db.lookup(b"k", i64::MAX).is_some());
+    }
+
+    #[test]
+    fn flush_swap_and_random_key() {
+        let mut a = Db::new(0);
+        let mut b = Db::new(1);
+        for i in 0..10 {
+            a.add(format!("a{i}").as_bytes(), s("v"), 0);
+        }
+        a.set_expire(b"a0", NOW);
+        b.add(b"b", s("v"), 0);
+        a.swap_contents(&mut b);
+        assert_eq!((a.id, b.id), (0, 1));
+        assert_eq!((a.len(), b.len()), (1, 10));
+        assert_eq!(b.expire_at(b"a0"), Some(NOW));
+        assert_eq!(b.flush(true), 10);
+        assert!(b.is_empty() && b.expires.is_empty());
+        assert_eq!(a.flush(false), 1);
+        assert_eq!(a.flush(false), 0);
+
+        // RANDOMKEY never returns a dead key and expires the dead ones it meets, even when
+        // almost every key is dead (the bounded draws then fall back to a walk).
+        let mut x = 99u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut db = Db::new(0);
+        assert!(db.random_key(NOW, &mut rnd).is_none());
+        for i in 0..5000 {
+            let k = format!("dead{i}");
+            db.add(k.as_bytes(), s("v"), 0);
+            db.set_expire(k.as_bytes(), NOW - 1);
+        }
+        db.add(b"live", s("v"), 0);
+        assert_eq!(db.random_key(NOW, &mut rnd).as_deref(), Some(&b"live"[..]));
+        assert!(db.len() < 5001);
+        db.remove(b"live");
+        assert!(db.random_key(NOW, &mut rnd).is_none());
+        assert!(db.is_empty() && db.expires.is_empty());
+    }
+}
