@@ -230,13 +230,22 @@ impl Db {
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
     }
 
-    /// Rehashes both dicts for up to `budget` (cron).
-    pub fn rehash_for(&mut self, budget: std::time::Duration) {
+    /// Starts shrinking sparse dicts and rehashes both for up to `budget` in total (cron; the
+    /// keys dict first, the expires dict with what is left).
+    /// Return value: true if there was rehashing work to do, so the cron can stop after the
+    /// first db that needed it, as Redis's `databasesCron` does.
+    pub fn rehash_for(&mut self, budget: std::time::Duration) -> bool {
         self.dict.shrink_if_needed();
         self.expires.shrink_if_needed();
+        let worked = self.dict.is_rehashing() || self.expires.is_rehashing();
+        let start = std::time::Instant::now();
         if !self.dict.rehash_for(budget) {
-            self.expires.rehash_for(budget);
+            let left = budget.saturating_sub(start.elapsed());
+            if !left.is_zero() {
+                self.expires.rehash_for(left);
+            }
         }
+        worked
     }
 }
 
