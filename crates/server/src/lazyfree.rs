@@ -3,6 +3,8 @@
 //! Dropping a value with millions of elements takes time proportional to its size; doing that
 //! on the data thread would stall every client. Values whose free effort exceeds
 //! [`LAZYFREE_THRESHOLD`] allocations are handed to one background thread through a channel.
+//! Whole databases (FLUSHALL ASYNC) go the same way; the counters then count their keys, as
+//! Redis's `lazyfree_pending_objects` does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -13,7 +15,8 @@ use crate::types::Value;
 /// Same threshold as Redis: values needing more than 64 frees go to the background.
 pub const LAZYFREE_THRESHOLD: usize = 64;
 
-type Job = Box<dyn Send>;
+/// Something to drop, and how many objects it stands for in the counters.
+type Job = (Box<dyn Send>, u64);
 
 static QUEUE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 /// Objects handed to the background thread and not yet freed (INFO lazyfree_pending_objects).
@@ -28,10 +31,10 @@ fn sender() -> Sender<Job> {
             std::thread::Builder::new()
                 .name("lazyfree".into())
                 .spawn(move || {
-                    for job in rx {
+                    for (job, n) in rx {
                         drop(job);
-                        PENDING.fetch_sub(1, Ordering::Relaxed);
-                        FREED.fetch_add(1, Ordering::Relaxed);
+                        PENDING.fetch_sub(n, Ordering::Relaxed);
+                        FREED.fetch_add(n, Ordering::Relaxed);
                     }
                 })
                 .expect("spawn lazyfree thread");
@@ -42,12 +45,18 @@ fn sender() -> Sender<Job> {
         .unwrap_or_else(|e| e.into_inner().clone())
 }
 
-/// Frees `job` on the background thread.
+/// Frees `job` (one object) on the background thread.
 pub fn free_in_background<T: Send + 'static>(job: T) {
-    PENDING.fetch_add(1, Ordering::Relaxed);
-    if let Err(e) = sender().send(Box::new(job)) {
+    free_in_background_counted(job, 1);
+}
+
+/// Frees `job`, which holds `objects` objects (a whole keyspace for FLUSHALL ASYNC), on the
+/// background thread.
+pub fn free_in_background_counted<T: Send + 'static>(job: T, objects: u64) {
+    PENDING.fetch_add(objects, Ordering::Relaxed);
+    if let Err(e) = sender().send((Box::new(job), objects)) {
         // The thread is gone (only at exit): free here.
-        PENDING.fetch_sub(1, Ordering::Relaxed);
+        PENDING.fetch_sub(objects, Ordering::Relaxed);
         drop(e.0);
     }
 }

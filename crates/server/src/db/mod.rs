@@ -18,6 +18,9 @@ use crate::types::{Obj, Value};
 
 pub type Key = CompactBytes;
 
+/// Random draws RANDOMKEY makes before falling back to a walk (see [`Db::random_key`]).
+pub const RANDOM_KEY_TRIES: usize = 100;
+
 #[derive(Default)]
 pub struct Db {
     pub id: usize,
@@ -29,6 +32,9 @@ pub struct Db {
     pub expire_cursor: u64,
     /// Running average TTL of sampled keys (INFO keyspace avg_ttl), in ms.
     pub avg_ttl: i64,
+    /// Number of the active expiry cycle that last worked on this db; the cycle starts with
+    /// the db served least recently, so one db full of expiring keys cannot starve the others.
+    pub expire_epoch: u64,
 }
 
 impl Db {
@@ -55,9 +61,10 @@ impl Db {
         self.expires.get(key).copied()
     }
 
-    /// True if the key has a TTL that has passed.
+    /// True if the key has a TTL that has passed. Same rule as Redis's `keyIsExpired`: a key
+    /// is still alive during the very millisecond it expires at (`now > when`).
     pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
-        matches!(self.expire_at(key), Some(t) if t <= now_ms)
+        matches!(self.expire_at(key), Some(t) if now_ms > t)
     }
 
     /// Deletes the key if its TTL passed. Return value: true if it was deleted.
@@ -107,6 +114,28 @@ impl Db {
         self.dict.insert_new(Key::new(key), Obj { val, lru });
     }
 
+    /// Adds a whole object (value and access clock) under a key known to be absent: RENAME and
+    /// MOVE carry the object over unchanged, as Redis moves the same `robj`.
+    pub fn add_obj(&mut self, key: &[u8], obj: Obj) {
+        self.dict.insert_new(Key::new(key), obj);
+    }
+
+    /// Deletes a key and its TTL (DEL, UNLINK). With `lazy`, a large value is freed on the
+    /// lazyfree thread (Redis's `dbAsyncDelete`); otherwise it is freed here.
+    /// Return value: true if the key existed (expired-but-present keys count: callers expire
+    /// first when that matters).
+    pub fn delete(&mut self, key: &[u8], lazy: bool) -> bool {
+        match self.remove(key) {
+            Some(obj) => {
+                if lazy {
+                    crate::lazyfree::drop_value(obj.val);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes a key and its TTL. Return value: the object, if the key existed.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let obj = self.dict.remove(key)?;
@@ -131,15 +160,217 @@ impl Db {
 
     /// Removes every key, returning the old dicts so the caller can free them elsewhere.
     pub fn take_all(&mut self) -> (Dict<Key, Obj>, Dict<Key, i64>) {
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
         (self.dict.take(), self.expires.take())
     }
 
-    /// Rehashes both dicts for up to `budget` (cron).
-    pub fn rehash_for(&mut self, budget: std::time::Duration) {
+    /// Empties the database (FLUSHDB, FLUSHALL). With `lazy` the old dicts are freed on the
+    /// lazyfree thread, as Redis's `emptyDbAsync` does, so flushing millions of keys returns
+    /// at once. Return value: the number of keys removed (logically expired ones included, as
+    /// Redis counts them for `dirty`).
+    pub fn flush(&mut self, lazy: bool) -> usize {
+        let n = self.len();
+        if n == 0 && self.expires.is_empty() {
+            return 0;
+        }
+        let old = self.take_all();
+        if lazy {
+            crate::lazyfree::free_in_background_counted(old, n as u64);
+        }
+        n
+    }
+
+    /// Remaining time to live in ms (`Some(0)` at the expiry millisecond itself), or `None`
+    /// when the key has no TTL. The caller checks that the key exists.
+    pub fn ttl_ms(&self, key: &[u8], now_ms: i64) -> Option<i64> {
+        self.expire_at(key).map(|t| (t - now_ms).max(0))
+    }
+
+    /// A random live key (RANDOMKEY), expiring the dead ones it meets, or `None` when the db
+    /// holds no live key.
+    ///
+    /// Like Redis's `dbRandomKey`, a sampled key whose TTL passed is deleted and another one is
+    /// drawn. Redis keeps drawing until it finds a live key; we draw at most
+    /// [`RANDOM_KEY_TRIES`] times and then walk the dict with a SCAN cursor from a random
+    /// point, deleting expired keys as we pass them. Each step either returns or removes a
+    /// dead key, so the work is bounded by what active expiry would have done anyway, and
+    /// a live key is never missed.
+    pub fn random_key(&mut self, now_ms: i64, rnd: &mut impl FnMut() -> u64) -> Option<Key> {
+        for _ in 0..RANDOM_KEY_TRIES {
+            let key = self.dict.random_entry(rnd)?.0.clone();
+            if !self.expire_if_needed(&key, now_ms) {
+                return Some(key);
+            }
+        }
+        let mut cursor = rnd();
+        loop {
+            let mut seen: Vec<Key> = Vec::new();
+            cursor = self.dict.scan(cursor, |k, _| seen.push(k.clone()));
+            for k in seen {
+                if !self.expire_if_needed(&k, now_ms) {
+                    return Some(k);
+                }
+            }
+            // The walk goes on past a wrapped cursor: a full pass either meets a live key
+            // (SCAN returns every key present throughout) or removes every dead one.
+            if self.dict.is_empty() {
+                return None;
+            }
+        }
+    }
+
+    /// Exchanges the contents of two databases (SWAPDB): keys, TTLs and expiry state move,
+    /// the ids stay, as Redis's `dbSwapDatabases` keeps each db's id (and, later, its watched
+    /// and blocked keys).
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
+    }
+
+    /// Starts shrinking sparse dicts and rehashes both for up to `budget` in total (cron; the
+    /// keys dict first, the expires dict with what is left).
+    /// Return value: true if there was rehashing work to do, so the cron can stop after the
+    /// first db that needed it, as Redis's `databasesCron` does.
+    pub fn rehash_for(&mut self, budget: std::time::Duration) -> bool {
         self.dict.shrink_if_needed();
         self.expires.shrink_if_needed();
+        let worked = self.dict.is_rehashing() || self.expires.is_rehashing();
+        let start = std::time::Instant::now();
         if !self.dict.rehash_for(budget) {
-            self.expires.rehash_for(budget);
+            let left = budget.saturating_sub(start.elapsed());
+            if !left.is_zero() {
+                self.expires.rehash_for(left);
+            }
         }
+        worked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::StrValue;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrValue::from_bytes(v.as_bytes()))
+    }
+
+    /// Every key in `expires` must exist in `dict`.
+    fn consistent(db: &Db) -> bool {
+        db.expires.iter().all(|(k, _)| db.dict.contains_key(&k[..]))
+    }
+
+    #[test]
+    fn lazy_expiry_on_lookup() {
+        let mut db = Db::new(0);
+        db.add(b"k", s("v"), 0);
+        db.set_expire(b"k", NOW + 100);
+        assert!(db.lookup(b"k", NOW).is_some());
+        // Alive during the expiry millisecond itself, gone right after (Redis: now > when).
+        assert!(db.lookup(b"k", NOW + 100).is_some());
+        assert_eq!(db.ttl_ms(b"k", NOW + 100), Some(0));
+        assert!(db.peek(b"k", NOW + 101).is_none());
+        assert_eq!(db.len(), 1, "peek must not delete");
+        assert!(db.lookup(b"k", NOW + 101).is_none());
+        assert_eq!(db.len(), 0);
+        assert!(db.expires.is_empty());
+        assert_eq!(db.expired_keys, 1);
+        // expire_if_needed leaves live keys and keys without TTL alone.
+        db.add(b"p", s("v"), 0);
+        assert!(!db.expire_if_needed(b"p", i64::MAX));
+        assert!(!db.expire_if_needed(b"missing", NOW));
+    }
+
+    #[test]
+    fn set_and_remove_keep_expires_consistent() {
+        let mut db = Db::new(0);
+        for i in 0..1000 {
+            let k = format!("k{i}");
+            db.set(k.as_bytes(), s("v"), 0);
+            if i % 2 == 0 {
+                db.set_expire(k.as_bytes(), NOW + i);
+            }
+        }
+        assert_eq!(db.expires.len(), 500);
+        // Overwriting keeps the TTL (SET clears it explicitly with persist).
+        db.set(b"k0", s("new"), 7);
+        assert_eq!(db.expire_at(b"k0"), Some(NOW));
+        assert_eq!(db.dict.get(&b"k0"[..]).map(|o| o.lru), Some(7));
+        for i in (0..1000).step_by(3) {
+            assert!(db.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        assert!(db.remove(b"k0").is_none());
+        assert!(consistent(&db));
+        assert!(db.delete(b"k1", true));
+        assert!(!db.delete(b"k1", false));
+        assert!(consistent(&db));
+        // Moving an object keeps its access clock; its TTL is the caller's business.
+        let obj = db.remove(b"k2").expect("k2 exists");
+        assert_eq!(db.expire_at(b"k2"), None);
+        db.add_obj(b"moved", obj);
+        assert!(db.expire_at(b"moved").is_none());
+        assert!(consistent(&db));
+    }
+
+    #[test]
+    fn persist_and_set_expire() {
+        let mut db = Db::new(0);
+        db.add(b"k", s("v"), 0);
+        assert!(!db.persist(b"k"));
+        db.set_expire(b"k", NOW + 5);
+        db.set_expire(b"k", NOW + 10);
+        assert_eq!(db.expires.len(), 1);
+        assert_eq!(db.expire_at(b"k"), Some(NOW + 10));
+        assert!(db.persist(b"k"));
+        assert!(!db.persist(b"k"));
+        assert_eq!(db.expire_at(b"k"), None);
+        assert!(db.lookup(b"k", i64::MAX).is_some());
+    }
+
+    #[test]
+    fn flush_swap_and_random_key() {
+        let mut a = Db::new(0);
+        let mut b = Db::new(1);
+        for i in 0..10 {
+            a.add(format!("a{i}").as_bytes(), s("v"), 0);
+        }
+        a.set_expire(b"a0", NOW);
+        b.add(b"b", s("v"), 0);
+        a.swap_contents(&mut b);
+        assert_eq!((a.id, b.id), (0, 1));
+        assert_eq!((a.len(), b.len()), (1, 10));
+        assert_eq!(b.expire_at(b"a0"), Some(NOW));
+        assert_eq!(b.flush(true), 10);
+        assert!(b.is_empty() && b.expires.is_empty());
+        assert_eq!(a.flush(false), 1);
+        assert_eq!(a.flush(false), 0);
+
+        // RANDOMKEY never returns a dead key and expires the dead ones it meets, even when
+        // almost every key is dead (the bounded draws then fall back to a walk).
+        let mut x = 99u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut db = Db::new(0);
+        assert!(db.random_key(NOW, &mut rnd).is_none());
+        for i in 0..5000 {
+            let k = format!("dead{i}");
+            db.add(k.as_bytes(), s("v"), 0);
+            db.set_expire(k.as_bytes(), NOW - 1);
+        }
+        db.add(b"live", s("v"), 0);
+        assert_eq!(db.random_key(NOW, &mut rnd).as_deref(), Some(&b"live"[..]));
+        assert!(db.len() < 5001);
+        db.remove(b"live");
+        assert!(db.random_key(NOW, &mut rnd).is_none());
+        assert!(db.is_empty() && db.expires.is_empty());
     }
 }
