@@ -23,7 +23,8 @@ static int parse_ld(const char *s, size_t len, long double *out) {
     if (isspace((unsigned char)buf[0])) return 0;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (*end != '\0' || isnan(v)) return 0;
+    /* The whole string must be consumed: an embedded NUL ends strtold early ("1\0x"). */
+    if (*end != '\0' || (size_t)(end - buf) != len || isnan(v)) return 0;
     if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) return 0;
     *out = v;
     return 1;

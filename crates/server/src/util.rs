@@ -256,6 +256,8 @@ mod tests {
         assert_eq!(long_double_add(b"10.5", b"0.1").unwrap(), b"10.6");
         assert_eq!(long_double_add(b"5", b"-5").unwrap(), b"0");
         assert_eq!(long_double_add(b"abc", b"1"), Err(LdError::NotFloat));
+        assert_eq!(long_double_add(b"1\0x", b"1"), Err(LdError::NotFloat));
+        assert_eq!(long_double_add(b"1", b"1\0"), Err(LdError::NotFloat));
         assert_eq!(long_double_add(b"1", b"inf"), Err(LdError::NanOrInf));
     }
 

@@ -176,37 +176,49 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for reading: expires it if due, counts a hit or a miss, and updates its
     /// access clock (unless the client set CLIENT NO-TOUCH).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        let now = self.srv.now_ms;
-        let touch = !self.client.no_touch || self.cmd.full_name == "touch";
-        let lfu = self.srv.config.lfu_policy.then_some((
-            self.srv.config.lfu_log_factor,
-            self.srv.config.lfu_decay_time,
-            (self.srv.random() % 1_000_000) as f64 / 1_000_000.0,
-        ));
-        let db = &mut self.srv.dbs[self.client.db];
-        match db.lookup(key, now) {
+        self.lookup_read_out(key).0
+    }
+
+    /// [`Ctx::lookup_read`] that also hands out the reply buffer, so a handler can write a
+    /// value while borrowing it from the keyspace (GET, MGET: no copy of the value).
+    pub fn lookup_read_out(&mut self, key: &[u8]) -> (Option<&mut Obj>, &mut ReplyBuf) {
+        let touch = self.touch_params();
+        let srv = &mut *self.srv;
+        let now = srv.now_ms;
+        match srv.dbs[self.client.db].lookup(key, now) {
             Some(obj) => {
-                self.srv.stats.keyspace_hits += 1;
-                if touch {
-                    obj.lru = match lfu {
-                        Some((f, d, r)) => crate::db::lru::lfu_touch(obj.lru, now, f, d, r),
-                        None => crate::db::lru::lru_clock(now),
-                    };
-                }
-                // Reborrow to return (the stats update above ended the first borrow).
-                self.srv.dbs[self.client.db].dict.get_mut(key)
+                srv.stats.keyspace_hits += 1;
+                touch_obj(obj, now, touch);
+                (Some(obj), &mut self.client.reply)
             }
             None => {
-                self.srv.stats.keyspace_misses += 1;
-                None
+                srv.stats.keyspace_misses += 1;
+                (None, &mut self.client.reply)
             }
         }
     }
 
-    /// Looks a key up for writing: expires it if due; no hit/miss accounting.
+    /// Looks a key up for writing: expires it if due and updates its access clock, as Redis's
+    /// `lookupKeyWrite` does; no hit/miss accounting.
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Obj> {
         let now = self.srv.now_ms;
-        self.srv.dbs[self.client.db].lookup(key, now)
+        let touch = self.touch_params();
+        let obj = self.srv.dbs[self.client.db].lookup(key, now)?;
+        touch_obj(obj, now, touch);
+        Some(obj)
+    }
+
+    /// How a lookup by this command updates the object's access clock.
+    fn touch_params(&mut self) -> Touch {
+        if self.client.no_touch && self.cmd.full_name != "touch" {
+            return Touch::No;
+        }
+        let cfg = &self.srv.config;
+        if !cfg.lfu_policy {
+            return Touch::Lru;
+        }
+        let (f, d) = (cfg.lfu_log_factor, cfg.lfu_decay_time);
+        Touch::Lfu(f, d, (self.srv.random() % 1_000_000) as f64 / 1_000_000.0)
     }
 
     /// Records `n` changes to the dataset (INFO rdb_changes_since_last_save; persistence).
@@ -217,6 +229,27 @@ impl<'a> Ctx<'a> {
     /// Wrong-arity error for this command.
     pub fn arity_error(&self) -> CmdError {
         CmdError::WrongArity(self.cmd.full_name.clone())
+    }
+}
+
+/// What a lookup does to the object's access clock (Redis's `lookupKey`).
+#[derive(Clone, Copy)]
+enum Touch {
+    /// CLIENT NO-TOUCH: leave it.
+    No,
+    /// Set the LRU clock to now.
+    Lru,
+    /// LFU counter update: (lfu-log-factor, lfu-decay-time, random draw in [0, 1)).
+    Lfu(i64, i64, f64),
+}
+
+/// Updates an object's access clock after a lookup.
+#[inline]
+fn touch_obj(obj: &mut Obj, now: i64, touch: Touch) {
+    match touch {
+        Touch::No => {}
+        Touch::Lru => obj.lru = crate::db::lru::lru_clock(now),
+        Touch::Lfu(f, d, r) => obj.lru = crate::db::lru::lfu_touch(obj.lru, now, f, d, r),
     }
 }
 

@@ -48,6 +48,12 @@ impl StrValue {
         StrValue::Raw(Box::new(v))
     }
 
+    /// A `raw` string owning `v`, whatever its length or content: Redis's `createObject` with
+    /// an sds, as SETRANGE does when it creates a key.
+    pub fn raw(v: Vec<u8>) -> Self {
+        StrValue::Raw(Box::new(v))
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
@@ -62,6 +68,15 @@ impl StrValue {
             StrValue::Int(n) => itoa::Buffer::new().format(*n).as_bytes().to_vec(),
             StrValue::Emb(b) => b.to_vec(),
             StrValue::Raw(v) => v.to_vec(),
+        }
+    }
+
+    /// The string's bytes, borrowed unless the value is an integer.
+    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            StrValue::Int(_) => std::borrow::Cow::Owned(self.to_vec()),
+            StrValue::Emb(b) => std::borrow::Cow::Borrowed(b),
+            StrValue::Raw(v) => std::borrow::Cow::Borrowed(v),
         }
     }
 
@@ -106,6 +121,25 @@ impl StrValue {
         }
     }
 
+    /// Appends in place (the value turns raw, as in Redis). Return value: the new length.
+    pub fn append(&mut self, b: &[u8]) -> usize {
+        let v = self.make_raw();
+        v.extend_from_slice(b);
+        v.len()
+    }
+
+    /// Overwrites the bytes at `offset` with `b`, zero-padding the string if it is shorter
+    /// (SETRANGE). The value turns raw. Return value: the new length.
+    pub fn set_range(&mut self, offset: usize, b: &[u8]) -> usize {
+        let v = self.make_raw();
+        let end = offset + b.len();
+        if v.len() < end {
+            v.resize(end, 0);
+        }
+        v[offset..end].copy_from_slice(b);
+        v.len()
+    }
+
     pub fn heap_size(&self) -> usize {
         match self {
             StrValue::Int(_) => 0,
@@ -134,5 +168,25 @@ mod tests {
         s.make_raw().push(b'3');
         assert_eq!(s.encoding(), "raw");
         assert_eq!(s.to_vec(), b"123");
+    }
+
+    #[test]
+    fn in_place_edits() {
+        let mut s = StrValue::from_bytes(b"hello");
+        assert_eq!(s.append(b" world"), 11);
+        assert_eq!(s.encoding(), "raw");
+        assert_eq!(s.set_range(6, b"W"), 11);
+        assert_eq!(s.to_vec(), b"hello World");
+        assert_eq!(s.set_range(13, b"!"), 14);
+        assert_eq!(s.to_vec(), b"hello World\0\0!");
+        let mut n = StrValue::from_bytes(b"-12");
+        assert_eq!(n.len(), 3);
+        assert_eq!(n.append(b"3"), 4);
+        assert_eq!(n.as_int(), Some(-123));
+        assert_eq!(n.encoding(), "raw");
+        assert_eq!(StrValue::raw(b"12".to_vec()).encoding(), "raw");
+        assert_eq!(StrValue::from_bytes_no_int(b"12").encoding(), "embstr");
+        assert_eq!(StrValue::from_vec(b"12".to_vec()).encoding(), "int");
+        assert_eq!(StrValue::from_vec(vec![b'x'; 45]).encoding(), "raw");
     }
 }
