@@ -557,8 +557,8 @@ mod tests {
         assert_eq!(t.exec("COMMAND COUNT"), format!(":{n}\r\n"));
         assert!(t.exec("COMMAND LIST").contains("$11\r\nclient|list\r\n"));
         assert_eq!(
-            t.exec("COMMAND LIST FILTERBY PATTERN g*t"),
-            "*1\r\n$3\r\nget\r\n"
+            t.exec("COMMAND LIST FILTERBY PATTERN ech?"),
+            "*1\r\n$4\r\necho\r\n"
         );
         assert_eq!(t.exec("COMMAND LIST FILTERBY MODULE x"), "*0\r\n");
         assert_eq!(

@@ -925,7 +925,8 @@ mod tests {
         assert_eq!(expire_at(&t, "k"), Some(NOW + 10_000));
         run(&mut t, &[("PSETEX k 10 v", OK)]);
         assert_eq!(expire_at(&t, "k"), Some(NOW + 10));
-        t.advance_ms(9);
+        // Redis keeps a key alive during the millisecond it expires at (expired when now > at).
+        t.advance_ms(10);
         run(&mut t, &[("GET k", &bulk("v"))]);
         t.advance_ms(1);
         run(&mut t, &[("GET k", NIL)]);
@@ -976,7 +977,7 @@ mod tests {
                 ("SET e 1 PX 10", OK),
             ],
         );
-        t.advance_ms(10);
+        t.advance_ms(11);
         run(
             &mut t,
             &[
@@ -1123,7 +1124,7 @@ mod tests {
         run(&mut t, &[("GETEX k PXAT 1800000000001", &bulk("v"))]);
         assert_eq!(expire_at(&t, "k"), Some(1_800_000_000_001));
         run(&mut t, &[("GETEX k PX 10", &bulk("v"))]);
-        t.advance_ms(10);
+        t.advance_ms(11);
         run(&mut t, &[("GETEX k PERSIST", NIL)]);
         // An absolute time already past deletes the key (after replying with the value).
         run(&mut t, &[("SET k v", OK), ("GETEX k EXAT 1", &bulk("v"))]);
