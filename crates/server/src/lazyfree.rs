@@ -63,9 +63,7 @@ pub fn free_in_background_counted<T: Send + 'static>(job: T, objects: u64) {
 
 /// Cost of freeing a value, in allocations (Redis's `lazyfreeGetFreeEffort`).
 pub fn free_effort(v: &Value) -> usize {
-    match v {
-        Value::Str(_) => 1,
-    }
+    v.elements()
 }
 
 /// Drops a replaced or deleted value, in the background if it is large.

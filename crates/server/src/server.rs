@@ -49,6 +49,10 @@ pub enum Shutdown {
 }
 
 pub struct Server {
+    /// Clients blocked on keys, and keys that became ready (db/blocking.rs).
+    pub blocking: crate::db::blocking::Blocking,
+    /// Keyspace events reported by commands (db/notify.rs).
+    pub keyspace_events: u64,
     pub config: Config,
     pub dbs: Vec<Db>,
     pub clients: BTreeMap<u64, Rc<RefCell<Client>>>,
@@ -85,6 +89,8 @@ impl Server {
         let dbs = (0..config.databases).map(Db::new).collect();
         let seed = unix_ms() as u64 ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
         let mut s = Server {
+            blocking: Default::default(),
+            keyspace_events: 0,
             port: config.port,
             config,
             dbs,

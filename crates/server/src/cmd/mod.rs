@@ -226,6 +226,16 @@ impl<'a> Ctx<'a> {
         self.srv.dirty += n;
     }
 
+    /// Reports a keyspace event for `key` in the selected db (see db/notify.rs for the classes).
+    pub fn notify(&mut self, class: u8, event: &str, key: &[u8]) {
+        crate::db::notify::keyspace_event(self.srv, self.client.db, class, event, key);
+    }
+
+    /// Signals that `key` (selected db) received data blocked clients may wait for.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.srv.blocking.signal(self.client.db, key);
+    }
+
     /// Wrong-arity error for this command.
     pub fn arity_error(&self) -> CmdError {
         CmdError::WrongArity(self.cmd.full_name.clone())

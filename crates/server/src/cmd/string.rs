@@ -34,6 +34,7 @@ const ANY_EXPIRE: u32 = EX | PX | EXAT | PXAT;
 fn as_str(v: &Value) -> Option<&StrValue> {
     match v {
         Value::Str(s) => Some(s),
+        _ => None,
     }
 }
 
@@ -41,6 +42,7 @@ fn as_str(v: &Value) -> Option<&StrValue> {
 fn as_str_mut(v: &mut Value) -> Option<&mut StrValue> {
     match v {
         Value::Str(s) => Some(s),
+        _ => None,
     }
 }
 

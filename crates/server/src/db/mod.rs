@@ -9,8 +9,10 @@
 //! Command code never touches the dicts directly, so notifications, dirty counters and WATCH
 //! (later) hook in here once.
 
+pub mod blocking;
 pub mod expire;
 pub mod lru;
+pub mod notify;
 
 use cinnabar_ds::{CompactBytes, Dict};
 
