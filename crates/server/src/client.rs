@@ -20,7 +20,23 @@ pub enum ReplyMode {
     Skip,
 }
 
+/// What a blocked client waits for (cmd/blocking.rs).
+#[derive(Debug, Clone)]
+pub struct BlockedOn {
+    pub db: usize,
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute unix ms, 0 = forever.
+    pub deadline_ms: i64,
+    pub on_timeout: crate::cmd::blocking::TimeoutReply,
+    /// The command to run again when a key is signalled.
+    pub argv: Vec<Vec<u8>>,
+}
+
 pub struct Client {
+    /// Set while the client waits in a blocking command.
+    pub blocked: Option<BlockedOn>,
+    /// True while commands run inside EXEC (or a script): blocking commands must not block.
+    pub in_exec: bool,
     pub id: u64,
     pub db: usize,
     pub reply: ReplyBuf,
@@ -57,6 +73,8 @@ pub struct Client {
 impl Client {
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, now_ms: i64) -> Self {
         Client {
+            blocked: None,
+            in_exec: false,
             id,
             db: 0,
             reply: ReplyBuf::default(),

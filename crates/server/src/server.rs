@@ -53,6 +53,8 @@ pub struct Server {
     pub blocking: crate::db::blocking::Blocking,
     /// Keyspace events reported by commands (db/notify.rs).
     pub keyspace_events: u64,
+    /// Clients currently blocked (INFO blocked_clients).
+    pub blocked_clients: u64,
     pub config: Config,
     pub dbs: Vec<Db>,
     pub clients: BTreeMap<u64, Rc<RefCell<Client>>>,
@@ -91,6 +93,7 @@ impl Server {
         let mut s = Server {
             blocking: Default::default(),
             keyspace_events: 0,
+            blocked_clients: 0,
             port: config.port,
             config,
             dbs,

@@ -10,17 +10,22 @@
 //! errors are returned as [`CmdError`] and rendered here, so every error is counted in INFO
 //! errorstats. Where a new command goes: its family file, one handler, one table row.
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
 pub mod error;
 pub mod getkeys;
+pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server_cmds;
+pub mod set;
 pub mod spec;
 #[rustfmt::skip]
 pub mod spec_table;
 pub mod string;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -65,6 +70,10 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         string::COMMANDS,
         keys::COMMANDS,
         server_cmds::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
     ]
 }
 

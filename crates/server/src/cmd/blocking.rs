@@ -1,0 +1,79 @@
+//! Blocking commands' shared machinery: parsing timeouts, blocking a client on keys, and
+//! serving blocked clients when their keys receive data.
+//!
+//! A blocking handler (BLPOP, BLMOVE, BZPOPMIN, ...) first tries to serve itself exactly like
+//! its non-blocking twin. When there is nothing to pop it calls [`block`]: inside MULTI/EXEC
+//! (or a script) that replies the timeout reply at once, as Redis does; otherwise the client is
+//! registered in `Server::blocking` and its connection stops processing input. When a write
+//! signals one of the keys (`Ctx::signal_ready`), [`serve_ready_keys`] (run by `cmd::call` after
+//! each top-level command) re-runs the blocked command in the blocked client's context; if it
+//! blocks again nothing changed, otherwise the client got its reply and is woken.
+
+use super::{CmdError, Ctx};
+use crate::client::{BlockedOn, Client};
+use crate::server::Server;
+
+/// What a blocked client receives when its timeout passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// `*-1` in RESP2, `_` in RESP3 (BLPOP, BLMPOP, BZPOPMIN, BZMPOP).
+    NullArray,
+    /// `$-1` in RESP2, `_` in RESP3 (BLMOVE, BRPOPLPUSH).
+    NullBulk,
+}
+
+impl TimeoutReply {
+    pub fn write(self, c: &mut Client) {
+        match self {
+            TimeoutReply::NullArray => c.reply.null_array(),
+            TimeoutReply::NullBulk => c.reply.null(),
+        }
+    }
+}
+
+/// Parses a blocking timeout in seconds (decimals allowed) into an absolute unix-ms deadline,
+/// 0 meaning forever. Same rules and errors as Redis's `getTimeoutFromObjectOrReply`.
+pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
+    let not_float = || CmdError::err("timeout is not a float or out of range");
+    if !crate::util::is_long_double(arg) {
+        return Err(not_float());
+    }
+    let secs = crate::util::parse_f64(arg).ok_or_else(not_float)?;
+    if secs < 0.0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let ms = secs * 1000.0;
+    if !ms.is_finite() || ms > (i64::MAX / 2) as f64 {
+        return Err(CmdError::err("timeout is out of range"));
+    }
+    let ms = ms.ceil() as i64;
+    Ok(if ms == 0 { 0 } else { now_ms + ms })
+}
+
+/// Blocks the calling client on `keys` until one is signalled or `deadline_ms` (0 = never)
+/// passes. Inside MULTI/EXEC the timeout reply is sent at once instead. The handler must not
+/// write anything else after calling this.
+pub fn block(ctx: &mut Ctx, keys: &[Vec<u8>], deadline_ms: i64, on_timeout: TimeoutReply) {
+    if ctx.client.in_exec {
+        on_timeout.write(ctx.client);
+        return;
+    }
+    let db = ctx.client.db;
+    ctx.srv.blocking.block(ctx.client.id, db, keys);
+    ctx.client.blocked = Some(BlockedOn {
+        db,
+        keys: keys.to_vec(),
+        deadline_ms,
+        on_timeout,
+        argv: ctx.argv.to_vec(),
+    });
+    ctx.srv.blocked_clients += 1;
+}
+
+/// Unblocks a client (served, timed out, CLIENT UNBLOCK, disconnected).
+pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<BlockedOn> {
+    let b = c.blocked.take()?;
+    srv.blocking.unblock(c.id, b.db, &b.keys);
+    srv.blocked_clients -= 1;
+    Some(b)
+}

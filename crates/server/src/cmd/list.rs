@@ -1,0 +1,5 @@
+//! (being written)
+
+use super::Handler;
+
+pub const COMMANDS: &[(&str, Handler)] = &[];
