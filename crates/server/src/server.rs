@@ -55,6 +55,9 @@ pub struct Server {
     pub keyspace_events: u64,
     /// Clients currently blocked (INFO blocked_clients).
     pub blocked_clients: u64,
+    /// Nesting of `cmd::call` (EXEC, scripts and blocked-client serving run commands inside
+    /// another); blocked clients are served only when it is back to 0.
+    pub call_depth: u32,
     pub config: Config,
     pub dbs: Vec<Db>,
     pub clients: BTreeMap<u64, Rc<RefCell<Client>>>,
@@ -94,6 +97,7 @@ impl Server {
             blocking: Default::default(),
             keyspace_events: 0,
             blocked_clients: 0,
+            call_depth: 0,
             port: config.port,
             config,
             dbs,

@@ -77,3 +77,66 @@ pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<BlockedOn> {
     srv.blocked_clients -= 1;
     Some(b)
 }
+
+/// Serves clients blocked on keys that became ready, oldest waiter first, re-running each
+/// waiter's command in its own context until the key cannot serve the next one. Runs only after
+/// a top-level command (`Server::call_depth == 0`), so pushes inside a transaction or script
+/// serve waiters only when it is over. A served command may make further keys ready (BLMOVE),
+/// which the outer loop then serves too; the loop is bounded for safety.
+pub fn serve_ready_keys(srv: &mut Server) {
+    let mut rounds = 0;
+    while !srv.blocking.ready.is_empty() && rounds < 1_000_000 {
+        rounds += 1;
+        let ready = std::mem::take(&mut srv.blocking.ready);
+        for (db, key) in ready {
+            serve_key(srv, db, &key);
+        }
+    }
+}
+
+fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
+    let dk = (db, key.to_vec());
+    // Each waiter is tried at most once per signal: one that stays blocked keeps its place and
+    // stops the serving of this key (the data is gone or not for it).
+    let waiting: Vec<u64> = match srv.blocking.waiters.get(&dk) {
+        Some(q) => q.iter().copied().collect(),
+        None => return,
+    };
+    for id in waiting {
+        let Some(rc) = srv.clients.get(&id).cloned() else {
+            srv.blocking.unblock(id, db, std::slice::from_ref(&dk.1));
+            continue;
+        };
+        let Ok(mut c) = rc.try_borrow_mut() else {
+            continue;
+        };
+        let Some(b) = c.blocked.take() else {
+            srv.blocking.unblock(id, db, std::slice::from_ref(&dk.1));
+            continue;
+        };
+        srv.blocked_clients -= 1;
+        let saved_db = c.db;
+        c.db = b.db;
+        srv.call_depth += 1;
+        super::call(srv, &mut c, &b.argv);
+        srv.call_depth -= 1;
+        c.db = saved_db;
+        if c.blocked.is_some() {
+            // Blocked again: it kept its queue positions (Blocking::block skips known waiters).
+            break;
+        }
+        srv.blocking.unblock(id, b.db, &b.keys);
+        c.wake.notify_one();
+    }
+}
+
+/// Called by the connection task when a blocked client's deadline passed.
+pub fn expire_if_timed_out(srv: &mut Server, c: &mut Client) {
+    srv.update_clock();
+    let due = matches!(&c.blocked, Some(b) if b.deadline_ms != 0 && b.deadline_ms <= srv.now_ms);
+    if due {
+        if let Some(b) = unblock(srv, c) {
+            b.on_timeout.write(c);
+        }
+    }
+}

@@ -419,14 +419,35 @@ fn unblock(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() > 4 {
         return Err(sub_syntax_error(ctx));
     }
-    int_arg(ctx.arg(2))?;
+    let id = int_arg(ctx.arg(2))?;
     if ctx.argv.len() == 4 && !eq_ic(ctx.arg(3), "timeout") && !eq_ic(ctx.arg(3), "error") {
         return Err(CmdError::err(
             "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
         ));
     }
-    // No command blocks yet, so no client can be unblocked.
-    ctx.out().int(0);
+    let with_error = ctx.argv.len() == 4 && eq_ic(ctx.arg(3), "error");
+    // The caller itself cannot be blocked while running a command.
+    let target = ctx.srv.clients.get(&(id as u64)).cloned();
+    let unblocked = match target {
+        Some(rc) if id as u64 != ctx.client.id => match rc.try_borrow_mut() {
+            Ok(mut c) => match crate::cmd::blocking::unblock(ctx.srv, &mut c) {
+                Some(b) => {
+                    if with_error {
+                        c.reply
+                            .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                    } else {
+                        b.on_timeout.write(&mut c);
+                    }
+                    c.wake.notify_one();
+                    true
+                }
+                None => false,
+            },
+            Err(_) => false,
+        },
+        _ => false,
+    };
+    ctx.out().int(unblocked as i64);
     Ok(())
 }
 

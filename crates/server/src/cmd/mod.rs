@@ -381,6 +381,9 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     client.commands_processed += 1;
     client.last_cmd.clone_from(&entry.full_name);
     finish_reply(client, suppress_before, reply_start);
+    if srv.call_depth == 0 && !srv.blocking.ready.is_empty() {
+        blocking::serve_ready_keys(srv);
+    }
 }
 
 /// Applies CLIENT REPLY OFF/SKIP: drop what this command wrote, then advance SKIP state.

@@ -130,18 +130,38 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
         if inbuf.capacity() - inbuf.len() < room {
             inbuf.reserve(room);
         }
+        // A blocked client waits for data on its keys (a wake-up) or its deadline; its input is
+        // still read (and buffered unprocessed) so a disconnect is noticed.
+        let deadline = client
+            .borrow()
+            .blocked
+            .as_ref()
+            .map(|b| b.deadline_ms)
+            .unwrap_or(0);
+        let timer = async {
+            if deadline == 0 {
+                std::future::pending::<()>().await;
+            }
+            let wait = deadline - crate::server::unix_ms();
+            tokio::time::sleep(std::time::Duration::from_millis(wait.max(0) as u64)).await;
+        };
+        let mut timed_out = false;
         tokio::select! {
             r = stream.read_buf(&mut inbuf) => match r {
                 Ok(0) | Err(_) => break,
                 Ok(n) => client.borrow_mut().net_in += n as u64,
             },
             _ = wake.notified() => {}
+            _ = timer => timed_out = true,
         }
         let close = {
             let mut srv = server.borrow_mut();
             let mut c = client.borrow_mut();
             if c.killed {
                 break;
+            }
+            if timed_out {
+                crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);
             }
             process_input(&mut srv, &mut c, &mut parser, &mut inbuf);
             if c.killed {
@@ -167,14 +187,16 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
         }
     }
     let _ = stream.shutdown().await;
-    server.borrow_mut().clients.remove(&id);
+    let mut srv = server.borrow_mut();
+    crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
+    srv.clients.remove(&id);
 }
 
 /// Parses and runs every whole request in `inbuf`, then drops the consumed bytes.
 fn process_input(srv: &mut Server, c: &mut Client, parser: &mut Parser, inbuf: &mut Vec<u8>) {
     srv.stats.net_input_bytes += inbuf.len().saturating_sub(c.qbuf) as u64;
     parser.max_bulk_len = srv.config.proto_max_bulk_len;
-    while !c.close_after_reply && !c.killed {
+    while !c.close_after_reply && !c.killed && c.blocked.is_none() {
         parser.unauthenticated = srv.auth_required() && !c.authenticated;
         match parser.next(inbuf) {
             Ok(Parsed::Request(argv)) => crate::cmd::call(srv, c, &argv),
