@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::util::{glob_match, split_args_line};
 
+
 /// How a directive's value is parsed and validated.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -21,9 +22,26 @@ pub enum Kind {
     /// Bytes with optional k/kb/m/mb/g/gb suffix; CONFIG GET shows plain bytes.
     Memory(i64, i64),
     Enum(&'static [&'static str]),
+    /// Several words from a fixed set (shutdown-on-sigterm "save now").
+    Flags(&'static [&'static str]),
+    /// An octal number (unixsocketperm).
+    Octal,
     Str,
-    /// Multi-word value kept as given, words joined by one space (save, bind, ...).
-    Words,
+    /// A directive with its own syntax.
+    Special(Special),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    Save,
+    Bind,
+    Dir,
+    ClientOutputBufferLimit,
+    NotifyKeyspaceEvents,
+    OomScoreAdj,
+    ReplicaOf,
+    Percentiles,
+    MemoryOrPercent,
 }
 
 pub struct Directive {
@@ -33,6 +51,19 @@ pub struct Directive {
     pub default: &'static str,
     /// False for directives only settable at startup ("can't set immutable config").
     pub mutable: bool,
+    /// Settable only with enable-protected-configs ("can't set protected config").
+    pub protected: bool,
+    /// Left out of `CONFIG GET *` (debugging knobs); exact names still work.
+    pub hidden: bool,
+}
+
+impl Directive {
+    const fn hide(self) -> Directive {
+        Directive {
+            hidden: true,
+            ..self
+        }
+    }
 }
 
 const fn d(name: &'static str, kind: Kind, default: &'static str) -> Directive {
@@ -42,6 +73,8 @@ const fn d(name: &'static str, kind: Kind, default: &'static str) -> Directive {
         kind,
         default,
         mutable: true,
+        protected: false,
+        hidden: false,
     }
 }
 const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> Directive {
@@ -51,6 +84,8 @@ const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> Directi
         kind,
         default,
         mutable: false,
+        protected: false,
+        hidden: false,
     }
 }
 const fn aliased(
@@ -65,53 +100,170 @@ const fn aliased(
         kind,
         default,
         mutable: true,
+        protected: false,
+        hidden: false,
     }
 }
 
 const INT_MAX: i64 = i32::MAX as i64;
+const INT_MIN: i64 = i32::MIN as i64;
+const UINT_MAX: i64 = u32::MAX as i64;
 const LONG_MAX: i64 = i64::MAX;
 
-pub static DIRECTIVES: &[Directive] = &[
-    fixed("port", Kind::Int(0, 65535), "6379"),
+const fn al(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Directive {
+    aliased(name, alias, kind, default)
+}
+const fn hidden(name: &'static str, kind: Kind, default: &'static str) -> Directive {
     Directive {
-        name: "bind",
+        name,
         alias: None,
-        kind: Kind::Words,
-        default: "* -::*",
+        kind,
+        default,
         mutable: true,
-    },
-    d("protected-mode", Kind::Bool, "yes"),
+        protected: false,
+        hidden: true,
+    }
+}
+const fn protected(name: &'static str, kind: Kind, default: &'static str) -> Directive {
+    Directive {
+        name,
+        alias: None,
+        kind,
+        default,
+        mutable: true,
+        protected: true,
+        hidden: false,
+    }
+}
+const fn fixed_al(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Directive {
+    Directive {
+        name,
+        alias: Some(alias),
+        kind,
+        default,
+        mutable: false,
+        protected: false,
+        hidden: false,
+    }
+}
+
+const B: Kind = Kind::Bool;
+const STR: Kind = Kind::Str;
+const NUM: Kind = Kind::Int(0, INT_MAX);
+const PORT: Kind = Kind::Int(0, 65535);
+const LNUM: Kind = Kind::Int(0, LONG_MAX);
+const MEM: Kind = Kind::Memory(0, LONG_MAX);
+const TLS_AUTH: Kind = Kind::Enum(&["no", "yes", "optional"]);
+const YES_NO_LOCAL: Kind = Kind::Enum(&["no", "yes", "local"]);
+const SHUTDOWN_FLAGS: Kind = Kind::Flags(&["default", "save", "nosave", "now", "force"]);
+
+/// Every directive Redis 7.0 knows, one row each (aliases in the row of their main name).
+pub static DIRECTIVES: &[Directive] = &[
+    // Network and process.
+    d("port", PORT, "6379"),
+    d("bind", Kind::Special(Special::Bind), "* -::*"),
+    d("bind-source-addr", STR, ""),
+    d("protected-mode", B, "yes"),
+    fixed("tcp-backlog", NUM, "511"),
+    d("tcp-keepalive", NUM, "300"),
+    fixed("unixsocket", STR, ""),
+    fixed("unixsocketperm", Kind::Octal, "0"),
+    d("socket-mark-id", Kind::Int(0, UINT_MAX), "0"),
+    d("timeout", NUM, "0"),
+    d("maxclients", Kind::Int(1, UINT_MAX), "10000"),
+    fixed("daemonize", B, "no"),
+    fixed("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    fixed("pidfile", STR, ""),
+    d("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice"),
+    fixed("logfile", STR, ""),
+    fixed("syslog-enabled", B, "no"),
+    fixed("syslog-ident", STR, "redis"),
+    fixed(
+        "syslog-facility",
+        Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]),
+        "local0",
+    ),
     fixed("databases", Kind::Int(1, INT_MAX), "16"),
-    d("timeout", Kind::Int(0, INT_MAX), "0"),
-    d("tcp-keepalive", Kind::Int(0, INT_MAX), "300"),
-    fixed("tcp-backlog", Kind::Int(0, INT_MAX), "511"),
-    d("maxclients", Kind::Int(1, INT_MAX), "10000"),
-    d("requirepass", Kind::Str, ""),
-    d("dir", Kind::Str, ""),
-    fixed("logfile", Kind::Str, ""),
-    d(
-        "loglevel",
-        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
-        "notice",
-    ),
-    fixed("daemonize", Kind::Bool, "no"),
-    d("pidfile", Kind::Str, ""),
-    d("hz", Kind::Int(0, INT_MAX), "10"),
-    d("dynamic-hz", Kind::Bool, "yes"),
-    d(
-        "proto-max-bulk-len",
-        Kind::Memory(1024 * 1024, LONG_MAX),
-        "536870912",
-    ),
-    d(
-        "client-query-buffer-limit",
-        Kind::Memory(1024 * 1024, LONG_MAX),
-        "1073741824",
-    ),
-    d("save", Kind::Words, "3600 1 300 100 60 10000"),
-    d("dbfilename", Kind::Str, "dump.rdb"),
-    d("appendonly", Kind::Bool, "no"),
-    d("maxmemory", Kind::Memory(0, LONG_MAX), "0"),
+    fixed("always-show-logo", B, "no"),
+    fixed("set-proc-title", B, "yes"),
+    d("proc-title-template", STR, "{title} {listen-addr} {server-mode}"),
+    fixed("enable-protected-configs", YES_NO_LOCAL, "no"),
+    fixed("enable-debug-command", YES_NO_LOCAL, "no"),
+    fixed("enable-module-command", YES_NO_LOCAL, "no"),
+    fixed("io-threads", Kind::Int(1, 128), "1"),
+    fixed("io-threads-do-reads", B, "no"),
+    fixed("server_cpulist", STR, ""),
+    fixed("bio_cpulist", STR, ""),
+    fixed("aof_rewrite_cpulist", STR, ""),
+    fixed("bgsave_cpulist", STR, ""),
+    d("ignore-warnings", STR, ""),
+    fixed("disable-thp", B, "yes"),
+    d("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    d("oom-score-adj-values", Kind::Special(Special::OomScoreAdj), "0 200 800"),
+    d("shutdown-on-sigint", SHUTDOWN_FLAGS, "default"),
+    d("shutdown-on-sigterm", SHUTDOWN_FLAGS, "default"),
+    d("shutdown-timeout", NUM, "10"),
+    d("crash-log-enabled", B, "yes"),
+    d("crash-memcheck-enabled", B, "yes"),
+    fixed("use-exit-on-panic", B, "no").hide(),
+    hidden("watchdog-period", NUM, "0"),
+    // Security.
+    d("requirepass", STR, ""),
+    fixed("aclfile", STR, ""),
+    d("acllog-max-len", LNUM, "128"),
+    d("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    // Snapshotting and AOF.
+    d("save", Kind::Special(Special::Save), "3600 1 300 100 60 10000"),
+    d("stop-writes-on-bgsave-error", B, "yes"),
+    d("rdbcompression", B, "yes"),
+    fixed("rdbchecksum", B, "yes"),
+    d("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
+    protected("dbfilename", STR, "dump.rdb"),
+    d("rdb-del-sync-files", B, "no"),
+    protected("dir", Kind::Special(Special::Dir), ""),
+    d("rdb-save-incremental-fsync", B, "yes"),
+    hidden("rdb-key-save-delay", Kind::Int(INT_MIN, INT_MAX), "0"),
+    hidden("key-load-delay", Kind::Int(INT_MIN, INT_MAX), "0"),
+    hidden("loading-process-events-interval-bytes", Kind::Int(1024, INT_MAX), "2097152"),
+    d("appendonly", B, "no"),
+    fixed("appendfilename", STR, "appendonly.aof"),
+    fixed("appenddirname", STR, "appendonlydir"),
+    d("appendfsync", Kind::Enum(&["everysec", "always", "no"]), "everysec"),
+    d("no-appendfsync-on-rewrite", B, "no"),
+    d("auto-aof-rewrite-percentage", NUM, "100"),
+    d("auto-aof-rewrite-min-size", MEM, "67108864"),
+    d("aof-load-truncated", B, "yes"),
+    d("aof-use-rdb-preamble", B, "yes"),
+    d("aof-timestamp-enabled", B, "no"),
+    d("aof-rewrite-incremental-fsync", B, "yes"),
+    d("aof-disable-auto-gc", B, "no"),
+    // Replication.
+    fixed_al("replicaof", "slaveof", Kind::Special(Special::ReplicaOf), ""),
+    d("masterauth", STR, ""),
+    d("masteruser", STR, ""),
+    al("replica-serve-stale-data", "slave-serve-stale-data", B, "yes"),
+    al("replica-read-only", "slave-read-only", B, "yes"),
+    al("replica-ignore-maxmemory", "slave-ignore-maxmemory", B, "yes"),
+    al("replica-lazy-flush", "slave-lazy-flush", B, "no"),
+    al("replica-priority", "slave-priority", NUM, "100"),
+    al("replica-announce-ip", "slave-announce-ip", STR, ""),
+    al("replica-announce-port", "slave-announce-port", PORT, "0"),
+    d("replica-announced", B, "yes"),
+    d("replica-ignore-disk-write-errors", B, "no"),
+    d("repl-diskless-sync", B, "yes"),
+    d("repl-diskless-sync-delay", NUM, "5"),
+    d("repl-diskless-sync-max-replicas", NUM, "0"),
+    d("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    al("repl-ping-replica-period", "repl-ping-slave-period", Kind::Int(1, INT_MAX), "10"),
+    d("repl-timeout", Kind::Int(1, INT_MAX), "60"),
+    d("repl-disable-tcp-nodelay", B, "no"),
+    d("repl-backlog-size", Kind::Memory(1, LONG_MAX), "1048576"),
+    d("repl-backlog-ttl", LNUM, "3600"),
+    al("min-replicas-to-write", "min-slaves-to-write", NUM, "0"),
+    al("min-replicas-max-lag", "min-slaves-max-lag", NUM, "10"),
+    d("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    // Memory and eviction.
+    d("maxmemory", MEM, "0"),
     d(
         "maxmemory-policy",
         Kind::Enum(&[
@@ -126,26 +278,104 @@ pub static DIRECTIVES: &[Directive] = &[
         ]),
         "noeviction",
     ),
-    d("lfu-log-factor", Kind::Int(0, INT_MAX), "10"),
-    d("lfu-decay-time", Kind::Int(0, INT_MAX), "1"),
+    d("maxmemory-samples", Kind::Int(1, INT_MAX), "5"),
+    d("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
+    d("maxmemory-clients", Kind::Special(Special::MemoryOrPercent), "0"),
+    d("lfu-log-factor", NUM, "10"),
+    d("lfu-decay-time", NUM, "1"),
     d("active-expire-effort", Kind::Int(1, 10), "1"),
-    d("lazyfree-lazy-user-del", Kind::Bool, "no"),
-    d("lazyfree-lazy-user-flush", Kind::Bool, "no"),
-    aliased("replica-read-only", "slave-read-only", Kind::Bool, "yes"),
-    d("notify-keyspace-events", Kind::Str, ""),
+    d("lazyfree-lazy-eviction", B, "no"),
+    d("lazyfree-lazy-expire", B, "no"),
+    d("lazyfree-lazy-server-del", B, "no"),
+    d("lazyfree-lazy-user-del", B, "no"),
+    d("lazyfree-lazy-user-flush", B, "no"),
+    d("activedefrag", B, "no"),
+    d("active-defrag-ignore-bytes", Kind::Memory(1, LONG_MAX), "104857600"),
+    d("active-defrag-threshold-lower", Kind::Int(0, 1000), "10"),
+    d("active-defrag-threshold-upper", Kind::Int(0, 1000), "100"),
+    d("active-defrag-cycle-min", Kind::Int(1, 99), "1"),
+    d("active-defrag-cycle-max", Kind::Int(1, 99), "25"),
+    d("active-defrag-max-scan-fields", Kind::Int(1, LONG_MAX), "1000"),
+    d("jemalloc-bg-thread", B, "yes"),
+    d("activerehashing", B, "yes"),
+    // Limits and encodings.
+    d("proto-max-bulk-len", Kind::Memory(1024 * 1024, LONG_MAX), "536870912"),
+    d("client-query-buffer-limit", Kind::Memory(1024 * 1024, LONG_MAX), "1073741824"),
+    d("client-output-buffer-limit", Kind::Special(Special::ClientOutputBufferLimit), ""),
+    d("hz", NUM, "10"),
+    d("dynamic-hz", B, "yes"),
+    al("hash-max-listpack-entries", "hash-max-ziplist-entries", LNUM, "512"),
+    al("hash-max-listpack-value", "hash-max-ziplist-value", MEM, "64"),
+    al("list-max-listpack-size", "list-max-ziplist-size", Kind::Int(INT_MIN, INT_MAX), "-2"),
+    d("list-compress-depth", NUM, "0"),
+    d("set-max-intset-entries", LNUM, "512"),
+    al("zset-max-listpack-entries", "zset-max-ziplist-entries", LNUM, "128"),
+    al("zset-max-listpack-value", "zset-max-ziplist-value", MEM, "64"),
+    d("hll-sparse-max-bytes", MEM, "3000"),
+    d("stream-node-max-bytes", MEM, "4096"),
+    d("stream-node-max-entries", LNUM, "100"),
+    d("tracking-table-max-keys", LNUM, "1000000"),
+    // Monitoring.
+    d("notify-keyspace-events", Kind::Special(Special::NotifyKeyspaceEvents), ""),
     d("slowlog-log-slower-than", Kind::Int(-1, LONG_MAX), "10000"),
-    d("slowlog-max-len", Kind::Int(0, LONG_MAX), "128"),
-    fixed("unixsocket", Kind::Str, ""),
-    fixed(
-        "supervised",
-        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
-        "no",
+    d("slowlog-max-len", LNUM, "128"),
+    d("latency-monitor-threshold", LNUM, "0"),
+    d("latency-tracking", B, "yes"),
+    d("latency-tracking-info-percentiles", Kind::Special(Special::Percentiles), "50 99 99.9"),
+    al("busy-reply-threshold", "lua-time-limit", LNUM, "5000"),
+    // Cluster.
+    fixed("cluster-enabled", B, "no"),
+    fixed("cluster-config-file", STR, "nodes.conf"),
+    d("cluster-node-timeout", LNUM, "15000"),
+    fixed("cluster-port", PORT, "0"),
+    d("cluster-announce-ip", STR, ""),
+    d("cluster-announce-hostname", STR, ""),
+    d("cluster-announce-port", PORT, "0"),
+    d("cluster-announce-bus-port", PORT, "0"),
+    d("cluster-announce-tls-port", PORT, "0"),
+    al("cluster-replica-validity-factor", "cluster-slave-validity-factor", NUM, "10"),
+    d("cluster-migration-barrier", NUM, "1"),
+    d("cluster-allow-replica-migration", B, "yes"),
+    d("cluster-require-full-coverage", B, "yes"),
+    al("cluster-replica-no-failover", "cluster-slave-no-failover", B, "no"),
+    d("cluster-allow-reads-when-down", B, "no"),
+    d("cluster-allow-pubsubshard-when-down", B, "yes"),
+    d("cluster-link-sendbuf-limit", MEM, "0"),
+    d(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
     ),
+    // TLS (accepted and stored; TLS itself is not implemented).
+    d("tls-port", PORT, "0"),
+    d("tls-cert-file", STR, ""),
+    d("tls-key-file", STR, ""),
+    d("tls-key-file-pass", STR, ""),
+    d("tls-client-cert-file", STR, ""),
+    d("tls-client-key-file", STR, ""),
+    d("tls-client-key-file-pass", STR, ""),
+    d("tls-dh-params-file", STR, ""),
+    d("tls-ca-cert-file", STR, ""),
+    d("tls-ca-cert-dir", STR, ""),
+    d("tls-protocols", STR, ""),
+    d("tls-ciphers", STR, ""),
+    d("tls-ciphersuites", STR, ""),
+    d("tls-prefer-server-ciphers", B, "no"),
+    d("tls-session-caching", B, "yes"),
+    d("tls-session-cache-size", NUM, "20480"),
+    d("tls-session-cache-timeout", NUM, "300"),
+    d("tls-cluster", B, "no"),
+    d("tls-replication", B, "no"),
+    d("tls-auth-clients", TLS_AUTH, "yes"),
 ];
 
 /// A configuration problem, with Redis's wording.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError(pub String);
+
+fn cerr<T>(m: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(m.into()))
+}
 
 /// Parses a memory value like Redis's `memtoull`: digits with an optional unit.
 pub fn parse_memory(s: &str) -> Option<i64> {
@@ -168,50 +398,258 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     num.parse::<i64>().ok()?.checked_mul(mul)
 }
 
+/// Notification classes in the order Redis prints them; `A` stands for the first ten.
+const NOTIFY_CLASSES: &str = "g$lshzxetd";
+
+/// Validates a notify-keyspace-events flag string and returns Redis's canonical spelling.
+fn canonical_notify(v: &str) -> Result<String, ConfigError> {
+    let mut set = std::collections::BTreeSet::new();
+    for c in v.chars() {
+        match c {
+            'A' => set.extend(NOTIFY_CLASSES.chars()),
+            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 't' | 'd' | 'K' | 'E' | 'm' | 'n' => {
+                set.insert(c);
+            }
+            _ => return cerr("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."),
+        }
+    }
+    let mut out = String::new();
+    if NOTIFY_CLASSES.chars().all(|c| set.contains(&c)) {
+        out.push('A');
+    } else {
+        out.extend(NOTIFY_CLASSES.chars().filter(|c| set.contains(c)));
+    }
+    out.extend("KEmn".chars().filter(|c| set.contains(c)));
+    Ok(out)
+}
+
+const COBL_DEFAULT: &str = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+
+/// Merges `client-output-buffer-limit` words (class hard soft seconds ...) into `current`.
+fn merge_cobl(current: &str, words: &[&str]) -> Result<String, ConfigError> {
+    if words.is_empty() || words.len() % 4 != 0 {
+        return cerr("Wrong number of arguments in buffer limit configuration.");
+    }
+    let cur: Vec<&str> = current.split(' ').collect();
+    let mut classes: Vec<[String; 3]> = (0..3)
+        .map(|i| {
+            let base = i * 4 + 1;
+            [0, 1, 2].map(|j| cur.get(base + j).unwrap_or(&"0").to_string())
+        })
+        .collect();
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "replica" | "slave" => 1,
+            "pubsub" => 2,
+            _ => return cerr("Invalid client class specified in buffer limit configuration."),
+        };
+        let hard = parse_memory(group[1]);
+        let soft = parse_memory(group[2]);
+        let secs = crate::util::parse_int(group[3].as_bytes()).filter(|s| *s >= 0);
+        let (Some(h), Some(s), Some(t)) = (hard, soft, secs) else {
+            return cerr(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            );
+        };
+        classes[class] = [h.to_string(), s.to_string(), t.to_string()];
+    }
+    Ok(["normal", "slave", "pubsub"]
+        .iter()
+        .zip(classes)
+        .map(|(n, [h, s, t])| format!("{n} {h} {s} {t}"))
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// Formats a percentile as Redis does (`%f` without trailing zeros).
+fn fmt_percentile(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
 impl Kind {
-    /// Validates `value` and returns its canonical form.
-    fn canonical(&self, value: &str) -> Result<String, ConfigError> {
-        let err = |m: &str| Err(ConfigError(m.to_string()));
+    /// Validates the words of a directive and returns its canonical value. `current` is the
+    /// present value (for directives that merge, like client-output-buffer-limit).
+    fn canonical(&self, words: &[&str], current: &str) -> Result<String, ConfigError> {
+        let bad_args = || cerr("wrong number of arguments");
+        let single = || -> Result<&str, ConfigError> {
+            match words {
+                [w] => Ok(*w),
+                _ => cerr("wrong number of arguments"),
+            }
+        };
         match *self {
-            Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            Kind::Bool => match single()?.to_ascii_lowercase().as_str() {
                 "yes" => Ok("yes".into()),
                 "no" => Ok("no".into()),
-                _ => err("argument must be 'yes' or 'no'"),
+                _ => cerr("argument must be 'yes' or 'no'"),
             },
             Kind::Int(min, max) => {
-                let Some(n) = crate::util::parse_int(value.as_bytes()) else {
-                    return err("argument couldn't be parsed into an integer");
+                let Some(n) = crate::util::parse_int(single()?.as_bytes()) else {
+                    return cerr("argument couldn't be parsed into an integer");
                 };
                 if n < min || n > max {
-                    return err(&format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
+                    return cerr(format!("argument must be between {min} and {max} inclusive"));
                 }
                 Ok(n.to_string())
             }
             Kind::Memory(min, max) => {
-                let Some(n) = parse_memory(value) else {
-                    return err("argument must be a memory value");
+                let Some(n) = parse_memory(single()?) else {
+                    return cerr("argument must be a memory value");
                 };
                 if n < min || n > max {
-                    return err(&format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
+                    return cerr(format!("argument must be between {min} and {max} inclusive"));
                 }
                 Ok(n.to_string())
             }
+            Kind::Octal => {
+                let w = single()?;
+                match i64::from_str_radix(w, 8) {
+                    Ok(n) if (0..=0o777).contains(&n) && !w.starts_with('+') => {
+                        Ok(format!("{n:o}"))
+                    }
+                    _ => cerr("argument couldn't be parsed into an integer"),
+                }
+            }
             Kind::Enum(opts) => {
-                let v = value.to_ascii_lowercase();
+                let v = single()?.to_ascii_lowercase();
                 if opts.contains(&v.as_str()) {
                     Ok(v)
                 } else {
-                    err(&format!(
+                    cerr(format!(
                         "argument(s) must be one of the following: {}",
                         opts.join(", ")
                     ))
                 }
             }
-            Kind::Str | Kind::Words => Ok(value.to_string()),
+            Kind::Flags(opts) => {
+                let mut out: Vec<String> = Vec::new();
+                for w in words.iter().flat_map(|w| w.split(' ')).filter(|w| !w.is_empty()) {
+                    let v = w.to_ascii_lowercase();
+                    if !opts.contains(&v.as_str()) {
+                        return cerr(format!(
+                            "argument(s) must be one of the following: {}",
+                            opts.join(", ")
+                        ));
+                    }
+                    if !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+                if out.is_empty() {
+                    return bad_args();
+                }
+                // Printed in table order, as Redis prints flag sets.
+                let mut sorted: Vec<&str> = opts
+                    .iter()
+                    .copied()
+                    .filter(|o| out.iter().any(|v| v == o))
+                    .collect();
+                if sorted.len() > 1 {
+                    sorted.retain(|o| *o != "default");
+                }
+                Ok(sorted.join(" "))
+            }
+            Kind::Str => Ok(single()?.to_string()),
+            Kind::Special(sp) => special_canonical(sp, words, current),
+        }
+    }
+}
+
+/// Splits CONFIG SET's single value (or a config line's words) into words.
+fn all_words<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    words
+        .iter()
+        .flat_map(|w| w.split(' '))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn special_canonical(sp: Special, words: &[&str], current: &str) -> Result<String, ConfigError> {
+    let ws = all_words(words);
+    match sp {
+        Special::Save => {
+            if ws.len() % 2 != 0 || ws.iter().any(|w| crate::util::parse_int(w.as_bytes()).is_none_or(|n| n < 0)) {
+                return cerr("Invalid save parameters");
+            }
+            Ok(ws.join(" "))
+        }
+        Special::Bind => {
+            if ws.len() > 16 {
+                return cerr("Too many bind addresses specified.");
+            }
+            Ok(ws.join(" "))
+        }
+        Special::Dir => match words {
+            [w] => Ok(w.to_string()),
+            _ => cerr("wrong number of arguments"),
+        },
+        Special::ClientOutputBufferLimit => merge_cobl(current, &ws),
+        Special::NotifyKeyspaceEvents => match words {
+            [w] => canonical_notify(w),
+            _ => cerr("wrong number of arguments"),
+        },
+        Special::OomScoreAdj => {
+            if ws.len() != 3 {
+                return cerr("wrong number of arguments");
+            }
+            let mut out = Vec::new();
+            for w in ws {
+                match crate::util::parse_int(w.as_bytes()) {
+                    Some(n) if (-2000..=2000).contains(&n) => out.push(n.to_string()),
+                    _ => {
+                        return cerr(
+                            "Invalid oom-score-adj-values, elements must be between -2000 and 2000.",
+                        )
+                    }
+                }
+            }
+            Ok(out.join(" "))
+        }
+        Special::ReplicaOf => {
+            if ws.len() == 2 && ws[0].eq_ignore_ascii_case("no") && ws[1].eq_ignore_ascii_case("one") {
+                return Ok(String::new());
+            }
+            if ws.len() != 2 {
+                return cerr("wrong number of arguments");
+            }
+            match crate::util::parse_int(ws[1].as_bytes()) {
+                Some(p) if (0..=65535).contains(&p) => Ok(format!("{} {}", ws[0], p)),
+                _ => cerr("Invalid master port"),
+            }
+        }
+        Special::Percentiles => {
+            let mut out = Vec::new();
+            for w in ws {
+                match crate::util::parse_f64(w.as_bytes()) {
+                    Some(v) if (0.0..=100.0).contains(&v) => out.push(fmt_percentile(v)),
+                    Some(_) => {
+                        return cerr(
+                            "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]",
+                        )
+                    }
+                    None => return cerr("Invalid latency-tracking-info-percentiles parameters"),
+                }
+            }
+            Ok(out.join(" "))
+        }
+        Special::MemoryOrPercent => {
+            let [w] = words else {
+                return cerr("wrong number of arguments");
+            };
+            if let Some(p) = w.strip_suffix('%') {
+                return match crate::util::parse_int(p.as_bytes()) {
+                    Some(n) if (0..=100).contains(&n) => Ok(format!("{n}%")),
+                    Some(_) => cerr("argument must be between 0 and 100 inclusive"),
+                    None => cerr("argument must be a memory or percent value"),
+                };
+            }
+            match parse_memory(w) {
+                Some(n) => Ok(n.to_string()),
+                None => cerr("argument must be a memory or percent value"),
+            }
         }
     }
 }
@@ -244,13 +682,21 @@ pub struct Config {
     pub lfu_log_factor: i64,
     pub lfu_decay_time: i64,
     pub maxmemory: i64,
+    /// Commands renamed by `rename-command` at startup (old name → new name, "" = disabled).
+    pub renamed_commands: Vec<(String, String)>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let values = DIRECTIVES
             .iter()
-            .map(|d| (d.name, d.default.to_string()))
+            .map(|d| {
+                let v = match d.kind {
+                    Kind::Special(Special::ClientOutputBufferLimit) => COBL_DEFAULT,
+                    _ => d.default,
+                };
+                (d.name, v.to_string())
+            })
             .collect();
         let mut c = Config {
             values,
@@ -269,6 +715,7 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             maxmemory: 0,
+            renamed_commands: Vec::new(),
         };
         c.apply();
         c
@@ -276,9 +723,19 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Current canonical value of a directive.
+    /// Current canonical value of a directive (by main name).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
+    }
+
+    /// Value as CONFIG GET shows it (dir is the working directory).
+    pub fn shown(&self, d: &Directive) -> String {
+        if d.name == "dir" {
+            return std::env::current_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+        }
+        self.values.get(d.name).cloned().unwrap_or_default()
     }
 
     fn int(&self, name: &str) -> i64 {
@@ -308,60 +765,98 @@ impl Config {
         self.maxmemory = self.int("maxmemory");
     }
 
-    /// Sets one directive from its words. Used by file loading and CONFIG SET.
-    pub fn set(&mut self, name: &str, words: &[String], startup: bool) -> Result<(), ConfigError> {
+    /// Validates a directive's new value without changing anything. Return value: the
+    /// directive and the canonical value to store.
+    pub fn check(
+        &self,
+        name: &str,
+        words: &[&str],
+        startup: bool,
+    ) -> Result<(&'static Directive, String), ConfigError> {
         let Some(dir) = find_directive(name) else {
-            return Err(ConfigError(
-                "Bad directive or wrong number of arguments".into(),
-            ));
+            return cerr("Bad directive or wrong number of arguments");
         };
         if !startup && !dir.mutable {
-            return Err(ConfigError("can't set immutable config".into()));
+            return cerr("can't set immutable config");
         }
-        let value = match dir.kind {
-            Kind::Words => words.join(" "),
-            _ if words.len() == 1 => words[0].clone(),
-            _ => {
-                return Err(ConfigError(
-                    "Bad directive or wrong number of arguments".into(),
-                ))
+        if !startup && dir.protected && self.get("enable-protected-configs") != Some("yes") {
+            return cerr("can't set protected config");
+        }
+        let current = self.get(dir.name).unwrap_or("");
+        let canonical = dir.kind.canonical(words, current)?;
+        Ok((dir, canonical))
+    }
+
+    /// Stores a value returned by [`Config::check`] and applies its side effects.
+    pub fn commit(&mut self, dir: &'static Directive, value: String) -> Result<(), ConfigError> {
+        if dir.name == "dir" && !value.is_empty() {
+            if let Err(e) = std::env::set_current_dir(&value) {
+                return cerr(format!("No such file or directory - {e}"));
             }
-        };
-        let canonical = dir.kind.canonical(&value)?;
-        if dir.name == "dir" && !canonical.is_empty() {
-            std::env::set_current_dir(&canonical)
-                .map_err(|e| ConfigError(format!("No such file or directory - {e}")))?;
         }
-        self.values.insert(dir.name, canonical);
+        self.values.insert(dir.name, value);
         self.apply();
         Ok(())
     }
 
-    /// Directives whose name matches a glob, with values (CONFIG GET).
-    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        for d in DIRECTIVES {
-            let matches_name = glob_match(pattern, d.name.as_bytes(), true);
-            let matches_alias = d
-                .alias
-                .is_some_and(|a| glob_match(pattern, a.as_bytes(), true));
-            if matches_name || matches_alias {
-                let v = if d.name == "dir" {
-                    std::env::current_dir()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                } else {
-                    self.values[d.name].clone()
-                };
-                if matches_name {
-                    out.push((d.name, v.clone()));
+    /// Sets one directive from its words. Used by file loading (startup = true).
+    pub fn set(&mut self, name: &str, words: &[String], startup: bool) -> Result<(), ConfigError> {
+        let ws: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (dir, value) = self.check(name, &ws, startup)?;
+        self.commit(dir, value)
+    }
+
+    /// CONFIG SET with several pairs: everything is validated first, then applied; if applying
+    /// fails part way, the earlier values are restored. Err: (argument name, reason).
+    pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<(), (String, ConfigError)> {
+        let mut checked = Vec::new();
+        for (name, value) in pairs {
+            let (dir, v) = self
+                .check(name, &[value.as_str()], false)
+                .map_err(|e| (name.clone(), e))?;
+            checked.push((name, dir, v));
+        }
+        let backup = self.clone();
+        for (name, dir, v) in checked {
+            if let Err(e) = self.commit(dir, v) {
+                let file = self.config_file.clone();
+                *self = backup;
+                self.config_file = file;
+                return Err((name.clone(), e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Directives matching any of the patterns, with values (CONFIG GET). A pattern without
+    /// glob characters names one directive exactly (hidden ones too); globs skip hidden ones.
+    pub fn matching_many(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for pattern in patterns {
+            let is_glob = pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            for d in DIRECTIVES {
+                if is_glob && d.hidden {
+                    continue;
                 }
-                if let (true, Some(a)) = (matches_alias, d.alias) {
-                    out.push((a, v));
+                let names = std::iter::once(d.name).chain(d.alias);
+                for n in names {
+                    let hit = if is_glob {
+                        glob_match(pattern, n.as_bytes(), true)
+                    } else {
+                        pattern.eq_ignore_ascii_case(n.as_bytes())
+                    };
+                    if hit && !out.iter().any(|(o, _)| *o == n) {
+                        out.push((n, self.shown(d)));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// Directives whose name matches a glob, with values (CONFIG GET with one pattern).
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        self.matching_many(&[pattern])
     }
 }
 
@@ -390,18 +885,22 @@ pub fn load(args: &[String]) -> Result<Config, String> {
             i = 1;
         }
     }
-    // Command-line options become config lines appended after the file, as in Redis.
+    // Command-line options become config lines appended after the file, as in Redis: each
+    // `--name` starts a line, each value is appended quoted.
     let mut extra = String::new();
     while i < args.len() {
         let a = &args[i];
-        if let Some(name) = a.strip_prefix("--") {
-            if !extra.is_empty() {
-                extra.push('\n');
+        match a.strip_prefix("--") {
+            Some(name) if !name.is_empty() => {
+                if !extra.is_empty() {
+                    extra.push('\n');
+                }
+                extra.push_str(name);
             }
-            extra.push_str(name);
-        } else {
-            extra.push(' ');
-            extra.push_str(&quote_word(a));
+            _ => {
+                extra.push(' ');
+                extra.push_str(&quote_repr(a));
+            }
         }
         i += 1;
     }
@@ -413,25 +912,22 @@ pub fn load(args: &[String]) -> Result<Config, String> {
     Ok(cfg)
 }
 
-fn quote_word(w: &str) -> String {
-    if !w.is_empty()
-        && !w
-            .bytes()
-            .any(|c| c.is_ascii_whitespace() || c == b'"' || c == b'\'' || c == b'\\')
-    {
-        return w.to_string();
-    }
+/// Quotes a word as Redis's sdscatrepr does: always in double quotes, escapes for the rest.
+pub fn quote_repr(w: &str) -> String {
     let mut s = String::from("\"");
-    for c in w.chars() {
+    for &c in w.as_bytes() {
         match c {
-            '"' | '\\' => {
+            b'"' | b'\\' => {
                 s.push('\\');
-                s.push(c);
+                s.push(c as char);
             }
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c => s.push(c),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
         }
     }
     s.push('"');
@@ -440,10 +936,15 @@ fn quote_word(w: &str) -> String {
 
 fn read_with_includes(path: &std::path::Path, depth: usize) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+            _ => e.to_string(),
+        };
         format!(
             "Fatal error, can't open config file '{}': {}",
             path.display(),
-            e
+            reason
         )
     })?;
     if depth > 16 {
@@ -474,12 +975,9 @@ pub fn load_text(cfg: &mut Config, text: &str) -> Result<(), String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let fatal = |e: &str| fatal_message(n + 1, line, e);
         let Some(words) = split_args_line(line) else {
-            return Err(fatal_message(
-                n + 1,
-                line,
-                "Unbalanced quotes in configuration line",
-            ));
+            return Err(fatal("Unbalanced quotes in configuration line"));
         };
         if words.is_empty() {
             continue;
@@ -487,35 +985,182 @@ pub fn load_text(cfg: &mut Config, text: &str) -> Result<(), String> {
         let name = words[0].to_ascii_lowercase();
         let args = &words[1..];
         if args.is_empty() {
-            return Err(fatal_message(
-                n + 1,
-                line,
-                "Bad directive or wrong number of arguments",
-            ));
+            return Err(fatal("Bad directive or wrong number of arguments"));
         }
-        // `save` lines accumulate in a file; the first one replaces the default.
-        let result = if name == "save" {
-            let mut words: Vec<String> = args.to_vec();
-            if save_reset && !(args.len() == 1 && args[0].is_empty()) {
-                let prev = cfg.get("save").unwrap_or("").to_string();
-                if !prev.is_empty() {
-                    words.insert(0, prev);
+        let result = match name.as_str() {
+            // `save` lines accumulate in a file; the first one replaces the default.
+            "save" => {
+                let mut ws: Vec<String> = args.to_vec();
+                let reset = args.len() == 1 && args[0].is_empty();
+                if save_reset && !reset {
+                    let prev = cfg.get("save").unwrap_or("").to_string();
+                    if !prev.is_empty() {
+                        ws.insert(0, prev);
+                    }
                 }
+                save_reset = true;
+                cfg.set("save", &ws, true)
             }
-            save_reset = true;
-            if words.len() == 1 && words[0].is_empty() {
-                cfg.set("save", &[String::new()], true)
-            } else {
-                cfg.set("save", &words, true)
+            "include" => Ok(()),
+            "rename-command" => {
+                if args.len() != 2 {
+                    return Err(fatal("Bad directive or wrong number of arguments"));
+                }
+                if crate::cmd::table().get(args[0].as_bytes()).is_none() {
+                    return Err(fatal("No such command in rename-command"));
+                }
+                cfg.renamed_commands
+                    .push((args[0].to_ascii_lowercase(), args[1].to_ascii_lowercase()));
+                Ok(())
             }
-        } else {
-            cfg.set(&name, args, true)
+            "user" => {
+                crate::warning!(
+                    "Ignoring 'user {}' line: ACL users are not supported yet",
+                    args[0]
+                );
+                Ok(())
+            }
+            "loadmodule" => Err(ConfigError(
+                "Modules are not supported by this server (loadmodule)".into(),
+            )),
+            "sentinel" => Err(ConfigError(
+                "sentinel directive while not in sentinel mode".into(),
+            )),
+            _ => cfg.set(&name, args, true),
         };
         if let Err(e) = result {
-            return Err(fatal_message(n + 1, line, &e.0));
+            return Err(fatal(&e.0));
         }
     }
     Ok(())
+}
+
+/// Formats a byte count as CONFIG REWRITE does: the largest exact unit.
+fn bytes_human(v: &str) -> String {
+    let Ok(n) = v.parse::<i64>() else {
+        return v.to_string();
+    };
+    if n == 0 {
+        return "0".into();
+    }
+    for (unit, size) in [("gb", 1i64 << 30), ("mb", 1 << 20), ("kb", 1 << 10)] {
+        if n % size == 0 {
+            return format!("{}{unit}", n / size);
+        }
+    }
+    n.to_string()
+}
+
+/// Quotes a config word only when it needs it.
+fn rewrite_word(w: &str) -> String {
+    if !w.is_empty()
+        && w
+            .bytes()
+            .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'' && c != b'\\')
+    {
+        w.to_string()
+    } else {
+        quote_repr(w)
+    }
+}
+
+/// The config lines that express a directive's current value.
+fn directive_lines(cfg: &Config, d: &Directive) -> Vec<String> {
+    let v = cfg.shown(d);
+    match d.kind {
+        Kind::Special(Special::Save) => {
+            let ws: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
+            if ws.is_empty() {
+                return vec!["save \"\"".into()];
+            }
+            ws.chunks(2)
+                .map(|p| format!("save {}", p.join(" ")))
+                .collect()
+        }
+        Kind::Special(Special::ClientOutputBufferLimit) => {
+            let ws: Vec<&str> = v.split(' ').collect();
+            ws.chunks(4)
+                .filter(|c| c.len() == 4)
+                .map(|c| {
+                    format!(
+                        "client-output-buffer-limit {} {} {} {}",
+                        if c[0] == "slave" { "replica" } else { c[0] },
+                        bytes_human(c[1]),
+                        bytes_human(c[2]),
+                        c[3]
+                    )
+                })
+                .collect()
+        }
+        Kind::Special(Special::Bind)
+        | Kind::Special(Special::OomScoreAdj)
+        | Kind::Special(Special::Percentiles)
+        | Kind::Special(Special::ReplicaOf)
+        | Kind::Flags(_) => {
+            if v.is_empty() {
+                return Vec::new();
+            }
+            vec![format!("{} {}", d.name, v)]
+        }
+        Kind::Memory(..) => vec![format!("{} {}", d.name, bytes_human(&v))],
+        _ => vec![format!("{} {}", d.name, rewrite_word(&v))],
+    }
+}
+
+/// CONFIG REWRITE: rewrites the config file in place. Known directives are replaced where they
+/// first appear (later duplicates dropped); comments and unknown lines stay; directives that
+/// differ from their default and were not in the file are appended at the end.
+pub fn rewrite(cfg: &Config) -> Result<(), String> {
+    let Some(path) = cfg.config_file.clone() else {
+        return Err("The server is running without a config file".into());
+    };
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    const MARKER: &str = "# Generated by CONFIG REWRITE";
+    let mut out: Vec<String> = Vec::new();
+    let mut done: Vec<&'static str> = Vec::new();
+    for raw in old.lines() {
+        if raw.trim() == MARKER {
+            continue;
+        }
+        let words = split_args_line(raw.trim()).unwrap_or_default();
+        let dir = words
+            .first()
+            .filter(|_| !raw.trim_start().starts_with('#'))
+            .and_then(|w| find_directive(w));
+        match dir {
+            Some(d) => {
+                if !done.contains(&d.name) {
+                    done.push(d.name);
+                    out.extend(directive_lines(cfg, d));
+                }
+            }
+            None => out.push(raw.to_string()),
+        }
+    }
+    let mut appended = false;
+    for d in DIRECTIVES {
+        if done.contains(&d.name) || d.name == "dir" {
+            continue;
+        }
+        let default = match d.kind {
+            Kind::Special(Special::ClientOutputBufferLimit) => COBL_DEFAULT,
+            _ => d.default,
+        };
+        if cfg.get(d.name).unwrap_or("") == default {
+            continue;
+        }
+        if !appended {
+            out.push(MARKER.into());
+            appended = true;
+        }
+        out.extend(directive_lines(cfg, d));
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    let tmp = format!("{path}.tmp-cinnabar-{}", std::process::id());
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("Rewriting config file: {e}"))
 }
 
 #[cfg(test)]
