@@ -70,6 +70,12 @@ pub struct Server {
     rng: u64,
     pub executable: String,
     pub cron_loops: u64,
+    /// Replication ID (INFO master_replid), fixed for the process until replication exists.
+    pub replid: String,
+    /// Unix seconds of the last successful save (LASTSAVE); start time until persistence exists.
+    pub lastsave_unix: i64,
+    /// Highest `used_memory` seen (INFO used_memory_peak), sampled by cron and INFO.
+    pub mem_peak: u64,
 }
 
 /// Current unix time in milliseconds.
@@ -104,8 +110,12 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             cron_loops: 0,
+            replid: String::new(),
+            lastsave_unix: unix_ms() / 1000,
+            mem_peak: 0,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
+        s.replid = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
         s
     }
 
@@ -135,6 +145,10 @@ impl Server {
     /// One cron tick (called `hz` times per second): active expiry, rehashing, client timeouts.
     pub fn cron(&mut self) {
         self.cron_loops += 1;
+        if self.cron_loops % 10 == 0 {
+            let used = crate::info::used_memory();
+            self.mem_peak = self.mem_peak.max(used);
+        }
         self.update_clock();
         let tick = Duration::from_micros(1_000_000 / self.config.hz as u64);
         if self.active_expire_enabled {
