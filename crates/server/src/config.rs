@@ -419,7 +419,8 @@ fn canonical_notify(v: &str) -> Result<String, ConfigError> {
     } else {
         out.extend(NOTIFY_CLASSES.chars().filter(|c| set.contains(c)));
     }
-    out.extend("KEmn".chars().filter(|c| set.contains(c)));
+    // Redis 7.0 accepts `n` (new-key events) but leaves it out when printing the flags.
+    out.extend("KEm".chars().filter(|c| set.contains(c)));
     Ok(out)
 }
 
@@ -830,8 +831,8 @@ impl Config {
 
     /// Directives matching any of the patterns, with values (CONFIG GET). A pattern without
     /// glob characters names one directive exactly (hidden ones too); globs skip hidden ones.
-    pub fn matching_many(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = Vec::new();
+    pub fn matching_many(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
         for pattern in patterns {
             let is_glob = pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
             for d in DIRECTIVES {
@@ -845,8 +846,14 @@ impl Config {
                     } else {
                         pattern.eq_ignore_ascii_case(n.as_bytes())
                     };
-                    if hit && !out.iter().any(|(o, _)| *o == n) {
-                        out.push((n, self.shown(d)));
+                    // An exact name is echoed as the client spelled it, as Redis does.
+                    let shown_name = if is_glob {
+                        n.to_string()
+                    } else {
+                        String::from_utf8_lossy(pattern).into_owned()
+                    };
+                    if hit && !out.iter().any(|(o, _)| *o == shown_name) {
+                        out.push((shown_name, self.shown(d)));
                     }
                 }
             }
@@ -855,7 +862,7 @@ impl Config {
     }
 
     /// Directives whose name matches a glob, with values (CONFIG GET with one pattern).
-    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
         self.matching_many(&[pattern])
     }
 }

@@ -46,6 +46,16 @@ fn jemalloc_stat(which: &str) -> u64 {
     v.unwrap_or(0) as u64
 }
 
+/// jemalloc's (allocated, active, resident) bytes, after refreshing its stats epoch.
+pub fn allocator_stats() -> (u64, u64, u64) {
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    (
+        jemalloc_stat("allocated"),
+        jemalloc_stat("active"),
+        jemalloc_stat("resident"),
+    )
+}
+
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };

@@ -425,36 +425,93 @@ fn memory_usage(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// One MEMORY STATS value: an integer or a double.
+enum Stat {
+    I(i64),
+    D(f64),
+}
+
 fn memory_stats(ctx: &mut Ctx) -> CmdResult {
-    let used = crate::info::used_memory();
+    let used = crate::info::used_memory() as i64;
+    let peak = (ctx.srv.mem_peak as i64).max(used);
     let keys: usize = ctx.srv.dbs.iter().map(|d| d.len()).sum();
-    let rss = crate::info::rss_bytes();
-    let fields: Vec<(&str, i64)> = vec![
-        ("peak.allocated", ctx.srv.mem_peak.max(used) as i64),
-        ("total.allocated", used as i64),
-        ("startup.allocated", 0),
-        ("replication.backlog", 0),
-        ("clients.slaves", 0),
-        ("clients.normal", 0),
-        ("cluster.links", 0),
-        ("aof.buffer", 0),
-        ("lua.caches", 0),
-        ("functions.caches", 0),
-        ("overhead.total", 0),
-        ("keys.count", keys as i64),
-        ("keys.bytes-per-key", if keys > 0 { (used as usize / keys) as i64 } else { 0 }),
-        ("dataset.bytes", used as i64),
+    let rss = crate::info::rss_bytes() as i64;
+    let (allocated, active, resident) = crate::info::allocator_stats();
+    let ratio = |a: i64, b: i64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let head: Vec<(&str, Stat)> = vec![
+        ("peak.allocated", Stat::I(peak)),
+        ("total.allocated", Stat::I(used)),
+        ("startup.allocated", Stat::I(0)),
+        ("replication.backlog", Stat::I(0)),
+        ("clients.slaves", Stat::I(0)),
+        ("clients.normal", Stat::I(0)),
+        ("cluster.links", Stat::I(0)),
+        ("aof.buffer", Stat::I(0)),
+        ("lua.caches", Stat::I(0)),
+        ("functions.caches", Stat::I(0)),
+        ("overhead.total", Stat::I(0)),
     ];
-    ctx.out().map(fields.len() + 2);
-    for (k, v) in fields {
+    let dbs: Vec<(usize, usize, usize)> = ctx
+        .srv
+        .dbs
+        .iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| (d.id, d.len(), d.expires.len()))
+        .collect();
+    let tail: Vec<(&str, Stat)> = vec![
+        ("keys.count", Stat::I(keys as i64)),
+        (
+            "keys.bytes-per-key",
+            Stat::I(if keys > 0 { used / keys as i64 } else { 0 }),
+        ),
+        ("dataset.bytes", Stat::I(used)),
+        ("dataset.percentage", Stat::D(100.0)),
+        ("peak.percentage", Stat::D(ratio(used, peak) * 100.0)),
+        ("allocator.allocated", Stat::I(allocated as i64)),
+        ("allocator.active", Stat::I(active as i64)),
+        ("allocator.resident", Stat::I(resident as i64)),
+        (
+            "allocator-fragmentation.ratio",
+            Stat::D(ratio(active as i64, allocated as i64)),
+        ),
+        (
+            "allocator-fragmentation.bytes",
+            Stat::I(active as i64 - allocated as i64),
+        ),
+        (
+            "allocator-rss.ratio",
+            Stat::D(ratio(resident as i64, active as i64)),
+        ),
+        ("allocator-rss.bytes", Stat::I(resident as i64 - active as i64)),
+        ("rss-overhead.ratio", Stat::D(ratio(rss, resident as i64))),
+        ("rss-overhead.bytes", Stat::I(rss - resident as i64)),
+        ("fragmentation", Stat::D(ratio(rss, used))),
+        ("fragmentation.bytes", Stat::I(rss - used)),
+    ];
+    ctx.out().map(head.len() + dbs.len() + tail.len());
+    let write = |ctx: &mut Ctx, k: &str, v: Stat| {
         ctx.out().bulk(k.as_bytes());
-        ctx.out().int(v);
+        match v {
+            Stat::I(n) => ctx.out().int(n),
+            Stat::D(d) => ctx
+                .out()
+                .double_str(crate::util::fmt_double(d).as_bytes()),
+        }
+    };
+    for (k, v) in head {
+        write(ctx, k, v);
     }
-    ctx.out().bulk(b"rss-bytes");
-    ctx.out().int(rss as i64);
-    ctx.out().bulk(b"fragmentation");
-    let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
-    ctx.out().double_str(crate::util::fmt_double(frag).as_bytes());
+    for (id, n, e) in dbs {
+        ctx.out().bulk(format!("db.{id}").as_bytes());
+        ctx.out().map(2);
+        ctx.out().bulk(b"overhead.hashtable.main");
+        ctx.out().int((n * 24 + n.next_power_of_two() * 8) as i64);
+        ctx.out().bulk(b"overhead.hashtable.expires");
+        ctx.out().int((e * 24 + if e > 0 { e.next_power_of_two() * 8 } else { 0 }) as i64);
+    }
+    for (k, v) in tail {
+        write(ctx, k, v);
+    }
     Ok(())
 }
 
