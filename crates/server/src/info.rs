@@ -70,7 +70,11 @@ fn page_size() -> u64 {
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .map(|pages| pages * page_size())
         .unwrap_or(0)
 }
@@ -256,7 +260,11 @@ fn memory(srv: &Server, out: &mut String) {
         srv.config.get("maxmemory-policy").unwrap_or("noeviction"),
     );
     line(out, "allocator_frag_ratio", ratio(active, allocated));
-    line(out, "allocator_frag_bytes", active.saturating_sub(allocated));
+    line(
+        out,
+        "allocator_frag_bytes",
+        active.saturating_sub(allocated),
+    );
     line(out, "allocator_rss_ratio", ratio(resident, active));
     line(out, "allocator_rss_bytes", resident.saturating_sub(active));
     line(out, "rss_overhead_ratio", ratio(rss, resident));
@@ -348,7 +356,11 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "sync_partial_ok", 0);
     line(out, "sync_partial_err", 0);
     line(out, "expired_keys", expired);
-    line(out, "expired_stale_perc", format!("{:.2}", s.expired_stale_perc));
+    line(
+        out,
+        "expired_stale_perc",
+        format!("{:.2}", s.expired_stale_perc),
+    );
     line(out, "expired_time_cap_reached_count", 0);
     line(out, "expire_cycle_cpu_milliseconds", 0);
     line(out, "evicted_keys", 0);

@@ -58,7 +58,8 @@ pub fn run(args: Vec<String>) -> i32 {
     let config = match crate::config::load(&args) {
         Ok(c) => c,
         Err(msg) => {
-            eprintln!("{msg}");
+            // The message carries its own final newline (Redis's fatal block format).
+            eprint!("{msg}");
             return 1;
         }
     };
@@ -78,6 +79,9 @@ pub fn run(args: Vec<String>) -> i32 {
         crate::REDIS_VERSION,
         std::process::id()
     );
+    for (old, new) in &config.renamed_commands {
+        warning!("rename-command {old} {new}: accepted but not applied (command renaming is not supported yet)");
+    }
     match &config.config_file {
         Some(_) => notice!("Configuration loaded"),
         None => warning!(
@@ -130,12 +134,13 @@ pub fn run(args: Vec<String>) -> i32 {
         tokio::task::spawn_local(cron_loop(server.clone()));
         notice!("Ready to accept connections tcp");
         wait_for_shutdown(server.clone()).await;
-        notice!("Cinnabar is now ready to exit, bye bye...");
         0
     });
     if let Some(p) = &pidfile {
+        notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);
     }
+    notice!("Cinnabar is now ready to exit, bye bye...");
     code
 }
 

@@ -145,7 +145,7 @@ impl Server {
     /// One cron tick (called `hz` times per second): active expiry, rehashing, client timeouts.
     pub fn cron(&mut self) {
         self.cron_loops += 1;
-        if self.cron_loops % 10 == 0 {
+        if self.cron_loops.is_multiple_of(10) {
             let used = crate::info::used_memory();
             self.mem_peak = self.mem_peak.max(used);
         }

@@ -37,7 +37,7 @@ fn config_get(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx) -> CmdResult {
-    if ctx.argv.len() % 2 != 0 {
+    if !ctx.argv.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -159,7 +159,6 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     }
     let _ = (now, force);
     // No persistence yet: there is nothing to save, so SAVE and NOSAVE both just exit.
-    crate::warning!("User requested shutdown...");
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;
     Ok(())
@@ -245,7 +244,11 @@ fn atoi(a: &[u8]) -> i64 {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).take(18).collect();
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .take(18)
+        .collect();
     let v = digits.parse::<i64>().unwrap_or(0);
     if neg {
         -v
@@ -288,8 +291,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.out().ok();
         }
         ("quicklist-packed-threshold", 3) => {
-            crate::config::parse_memory(&String::from_utf8_lossy(ctx.arg(2)))
-                .ok_or_else(|| CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb"))?;
+            crate::config::parse_memory(&String::from_utf8_lossy(ctx.arg(2))).ok_or_else(|| {
+                CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb")
+            })?;
             ctx.out().ok();
         }
         ("object", 3) => {
@@ -324,8 +328,16 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 }
             };
             let count = positive(ctx.arg(2))?;
-            let prefix = if argc >= 4 { ctx.arg(3).to_vec() } else { b"key".to_vec() };
-            let size = if argc == 5 { Some(positive(ctx.arg(4))?) } else { None };
+            let prefix = if argc >= 4 {
+                ctx.arg(3).to_vec()
+            } else {
+                b"key".to_vec()
+            };
+            let size = if argc == 5 {
+                Some(positive(ctx.arg(4))?)
+            } else {
+                None
+            };
             // Bound the work per call by what a client could send anyway (no huge allocations).
             if size.is_some_and(|s| s > ctx.srv.config.proto_max_bulk_len) {
                 return Err(CmdError::err("value is out of range, must be positive"));
@@ -346,7 +358,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 if let Some(s) = size {
                     val.resize(s as usize, 0);
                 }
-                db.add(&key, Value::Str(crate::types::StrValue::from_bytes(&val)), lru);
+                db.add(
+                    &key,
+                    Value::Str(crate::types::StrValue::from_bytes(&val)),
+                    lru,
+                );
                 added += 1;
             }
             ctx.dirty(added);
@@ -394,7 +410,10 @@ fn lolwut(ctx: &mut Ctx) -> CmdResult {
   `-.  /-\"\"\"-\\  .-`\n\
     /  '.___.'  \\\n\
 ";
-    let text = format!("{art}\nCinnabar speaks Redis.\nRedis ver. {}\n", crate::REDIS_VERSION);
+    let text = format!(
+        "{art}\nCinnabar speaks Redis.\nRedis ver. {}\n",
+        crate::REDIS_VERSION
+    );
     ctx.out().verbatim(text.as_bytes());
     Ok(())
 }
@@ -482,7 +501,10 @@ fn memory_stats(ctx: &mut Ctx) -> CmdResult {
             "allocator-rss.ratio",
             Stat::D(ratio(resident as i64, active as i64)),
         ),
-        ("allocator-rss.bytes", Stat::I(resident as i64 - active as i64)),
+        (
+            "allocator-rss.bytes",
+            Stat::I(resident as i64 - active as i64),
+        ),
         ("rss-overhead.ratio", Stat::D(ratio(rss, resident as i64))),
         ("rss-overhead.bytes", Stat::I(rss - resident as i64)),
         ("fragmentation", Stat::D(ratio(rss, used))),
@@ -493,9 +515,7 @@ fn memory_stats(ctx: &mut Ctx) -> CmdResult {
         ctx.out().bulk(k.as_bytes());
         match v {
             Stat::I(n) => ctx.out().int(n),
-            Stat::D(d) => ctx
-                .out()
-                .double_str(crate::util::fmt_double(d).as_bytes()),
+            Stat::D(d) => ctx.out().double_str(crate::util::fmt_double(d).as_bytes()),
         }
     };
     for (k, v) in head {
@@ -507,7 +527,8 @@ fn memory_stats(ctx: &mut Ctx) -> CmdResult {
         ctx.out().bulk(b"overhead.hashtable.main");
         ctx.out().int((n * 24 + n.next_power_of_two() * 8) as i64);
         ctx.out().bulk(b"overhead.hashtable.expires");
-        ctx.out().int((e * 24 + if e > 0 { e.next_power_of_two() * 8 } else { 0 }) as i64);
+        ctx.out()
+            .int((e * 24 + if e > 0 { e.next_power_of_two() * 8 } else { 0 }) as i64);
     }
     for (k, v) in tail {
         write(ctx, k, v);
@@ -653,7 +674,9 @@ mod tests {
     #[test]
     fn debug_commands() {
         let mut t = TestServer::new();
-        assert!(t.exec("DEBUG HELP").starts_with("-ERR DEBUG command not allowed"));
+        assert!(t
+            .exec("DEBUG HELP")
+            .starts_with("-ERR DEBUG command not allowed"));
         t.exec("CONFIG SET hz 10");
         t.srv
             .config
@@ -671,7 +694,10 @@ mod tests {
             .contains("value is out of range, must be positive"));
         t.exec("SET s hello");
         let o = t.exec("DEBUG OBJECT s");
-        assert!(o.contains("refcount:1 encoding:embstr serializedlength:6 lru:"), "{o}");
+        assert!(
+            o.contains("refcount:1 encoding:embstr serializedlength:6 lru:"),
+            "{o}"
+        );
         assert_eq!(t.exec("DEBUG OBJECT nokey"), "-ERR no such key\r\n");
         assert_eq!(
             t.exec("DEBUG foo"),
@@ -686,7 +712,10 @@ mod tests {
         let mut t = TestServer::new();
         assert_eq!(t.exec("SHUTDOWN foo"), "-ERR syntax error\r\n");
         assert_eq!(t.exec("SHUTDOWN SAVE NOSAVE"), "-ERR syntax error\r\n");
-        assert_eq!(t.exec("SHUTDOWN ABORT"), "-ERR No shutdown in progress.\r\n");
+        assert_eq!(
+            t.exec("SHUTDOWN ABORT"),
+            "-ERR No shutdown in progress.\r\n"
+        );
         assert!(t.srv.shutdown.is_none());
         assert_eq!(t.exec("SHUTDOWN NOSAVE NOW"), "");
         assert!(t.srv.shutdown.is_some());
