@@ -544,6 +544,19 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     num.parse::<i64>().ok()?.checked_mul(mul)
 }
 
+/// The C library's text for an I/O error ("No such file or directory"), as Redis prints it.
+pub fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        // SAFETY: strerror returns a pointer to a static NUL-terminated string.
+        Some(code) => unsafe {
+            std::ffi::CStr::from_ptr(libc::strerror(code))
+                .to_string_lossy()
+                .into_owned()
+        },
+        None => e.to_string(),
+    }
+}
+
 /// Notification classes in the order Redis prints them; `A` stands for the first ten.
 const NOTIFY_CLASSES: &str = "g$lshzxetd";
 
@@ -658,10 +671,14 @@ impl Kind {
             Kind::Octal => {
                 let w = single()?;
                 match i64::from_str_radix(w, 8) {
-                    Ok(n) if (0..=0o777).contains(&n) && !w.starts_with('+') => {
-                        Ok(format!("{n:o}"))
+                    Ok(n) if !w.starts_with('+') && !w.starts_with('-') => {
+                        if n > 0o777 {
+                            cerr("argument must be between 0 and 777 inclusive")
+                        } else {
+                            Ok(format!("{n:o}"))
+                        }
                     }
-                    _ => cerr("argument couldn't be parsed into an integer"),
+                    _ => cerr("argument couldn't be parsed as an octal number"),
                 }
             }
             Kind::Enum(opts) => {
@@ -802,8 +819,8 @@ fn special_canonical(sp: Special, words: &[&str], current: &str) -> Result<Strin
             if let Some(p) = w.strip_suffix('%') {
                 return match crate::util::parse_int(p.as_bytes()) {
                     Some(n) if (0..=100).contains(&n) => Ok(format!("{n}%")),
-                    Some(_) => cerr("argument must be between 0 and 100 inclusive"),
-                    None => cerr("argument must be a memory or percent value"),
+                    Some(n) if n > 100 => cerr("percentage argument must be less or equal to 100"),
+                    _ => cerr("argument must be a memory or percent value"),
                 };
             }
             match parse_memory(w) {
@@ -963,7 +980,7 @@ impl Config {
     pub fn commit(&mut self, dir: &'static Directive, value: String) -> Result<(), ConfigError> {
         if dir.name == "dir" && !value.is_empty() {
             if let Err(e) = std::env::set_current_dir(&value) {
-                return cerr(format!("No such file or directory - {e}"));
+                return cerr(strerror(&e));
             }
         }
         self.values.insert(dir.name, value);
@@ -1064,20 +1081,31 @@ pub fn load(args: &[String]) -> Result<Config, String> {
         }
     }
     // Command-line options become config lines appended after the file, as in Redis: each
-    // `--name` starts a line, each value is appended quoted.
+    // `--name` starts a line, each value is appended quoted. As in Redis, a `--word` right
+    // after an option name is that option's value, except after `--save` (which then means
+    // `save ""`).
     let mut extra = String::new();
+    let mut had_value = true;
     while i < args.len() {
         let a = &args[i];
         match a.strip_prefix("--") {
-            Some(name) if !name.is_empty() => {
+            Some(name) if had_value => {
                 if !extra.is_empty() {
                     extra.push('\n');
                 }
                 extra.push_str(name);
+                had_value = false;
+                if name.eq_ignore_ascii_case("save")
+                    && args.get(i + 1).is_none_or(|n| n.starts_with("--"))
+                {
+                    extra.push_str(" \"\"");
+                    had_value = true;
+                }
             }
             _ => {
                 extra.push(' ');
                 extra.push_str(&quote_repr(a));
+                had_value = true;
             }
         }
         i += 1;
@@ -1125,28 +1153,17 @@ fn read_with_includes(path: &std::path::Path, depth: usize) -> Result<String, St
             reason
         )
     })?;
-    if depth > 16 {
-        return Ok(text);
-    }
-    let mut out = String::new();
-    for line in text.lines() {
-        let words = split_args_line(line.trim()).unwrap_or_default();
-        if words.len() == 2 && words[0].eq_ignore_ascii_case("include") {
-            out.push_str(&read_with_includes(
-                std::path::Path::new(&words[1]),
-                depth + 1,
-            )?);
-            out.push('\n');
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    Ok(out)
+    let _ = depth;
+    Ok(text)
 }
 
 /// Applies config text line by line; the first error is fatal.
 pub fn load_text(cfg: &mut Config, text: &str) -> Result<(), String> {
+    load_text_nested(cfg, text, 0)
+}
+
+/// `include` loads the named file at that point, as a nested load with its own line numbers.
+fn load_text_nested(cfg: &mut Config, text: &str, depth: usize) -> Result<(), String> {
     let mut save_reset = false;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -1163,7 +1180,11 @@ pub fn load_text(cfg: &mut Config, text: &str) -> Result<(), String> {
         let name = words[0].to_ascii_lowercase();
         let args = &words[1..];
         if args.is_empty() {
-            return Err(fatal("Bad directive or wrong number of arguments"));
+            return Err(fatal(if find_directive(&name).is_some() {
+                "wrong number of arguments"
+            } else {
+                "Bad directive or wrong number of arguments"
+            }));
         }
         let result = match name.as_str() {
             // `save` lines accumulate in a file; the first one replaces the default.
@@ -1179,7 +1200,11 @@ pub fn load_text(cfg: &mut Config, text: &str) -> Result<(), String> {
                 save_reset = true;
                 cfg.set("save", &ws, true)
             }
-            "include" => Ok(()),
+            "include" if args.len() == 1 && depth < 16 => {
+                let inner = read_with_includes(std::path::Path::new(&args[0]), depth + 1)?;
+                load_text_nested(cfg, &inner, depth + 1)?;
+                Ok(())
+            }
             "rename-command" => {
                 if args.len() != 2 {
                     return Err(fatal("Bad directive or wrong number of arguments"));

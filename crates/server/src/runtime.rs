@@ -65,7 +65,11 @@ pub fn run(args: Vec<String>) -> i32 {
     };
     crate::log::set_level(config.loglevel);
     if let Err(e) = crate::log::set_file(config.get("logfile").unwrap_or("")) {
-        eprintln!("Can't open the log file: {e}");
+        eprint!(
+            "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nCan't open the log file: {}\n",
+            crate::REDIS_VERSION,
+            crate::config::strerror(&e)
+        );
         return 1;
     }
     let daemon = config.get("daemonize") == Some("yes");
