@@ -1216,6 +1216,10 @@ fn load_text_nested(cfg: &mut Config, text: &str, depth: usize) -> Result<(), St
                     .push((args[0].to_ascii_lowercase(), args[1].to_ascii_lowercase()));
                 Ok(())
             }
+            // Directives Redis 7.0 still accepts in files and ignores.
+            "list-max-ziplist-entries" | "list-max-ziplist-value" | "lua-replicate-commands" => {
+                Ok(())
+            }
             "user" => {
                 crate::warning!(
                     "Ignoring 'user {}' line: ACL users are not supported yet",
@@ -1462,6 +1466,30 @@ mod tests {
             )
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn old_style_deployment_lines() {
+        let mut c = Config::default();
+        let text = "slave-read-only yes\nslaveof 10.0.0.1 6379\nhash-max-ziplist-entries 256\n\
+            list-max-ziplist-size -2\nlist-max-ziplist-entries 512\nlua-time-limit 5000\n\
+            client-output-buffer-limit slave 256mb 64mb 60\nsave 900 1\nsave 300 10\n\
+            rename-command CONFIG \"\"\nrepl-backlog-size 1mb\nmaxmemory-policy volatile-lru\n\
+            supervised systemd\nunixsocket /tmp/x.sock\nunixsocketperm 700\nrequirepass foobared\n\
+            masterauth x\nmin-slaves-to-write 3\nactivedefrag yes\nio-threads 4\n\
+            bind 127.0.0.1 -::1\nuser alice on >pw ~* +@all\nlatency-tracking-info-percentiles 50 99\n";
+        load_text(&mut c, text).unwrap();
+        assert_eq!(c.get("hash-max-listpack-entries"), Some("256"));
+        assert_eq!(c.get("busy-reply-threshold"), Some("5000"));
+        assert_eq!(c.get("save"), Some("900 1 300 10"));
+        assert_eq!(c.get("min-replicas-to-write"), Some("3"));
+        assert_eq!(c.get("bind"), Some("127.0.0.1 -::1"));
+        assert_eq!(
+            c.renamed_commands,
+            vec![("config".to_string(), String::new())]
+        );
+        let e = load_text(&mut c, "vm-enabled no\n").unwrap_err();
+        assert!(e.contains("Bad directive"), "{e}");
     }
 
     #[test]

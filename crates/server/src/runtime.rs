@@ -136,7 +136,7 @@ pub fn run(args: Vec<String>) -> i32 {
             tokio::task::spawn_local(crate::net::listener::accept_loop(server.clone(), l));
         }
         tokio::task::spawn_local(cron_loop(server.clone()));
-        notice!("Ready to accept connections tcp");
+        notice!("Ready to accept connections");
         wait_for_shutdown(server.clone()).await;
         0
     });
@@ -144,7 +144,7 @@ pub fn run(args: Vec<String>) -> i32 {
         notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);
     }
-    notice!("Cinnabar is now ready to exit, bye bye...");
+    warning!("Cinnabar is now ready to exit, bye bye...");
     code
 }
 
@@ -178,5 +178,5 @@ async fn wait_for_shutdown(server: Rc<RefCell<Server>>) {
             }
         }
     }
-    notice!("User requested shutdown...");
+    warning!("User requested shutdown...");
 }
