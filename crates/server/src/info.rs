@@ -226,10 +226,17 @@ fn memory(srv: &Server, out: &mut String) {
         "used_memory_peak_perc",
         format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
     );
-    line(out, "used_memory_overhead", 0);
-    line(out, "used_memory_startup", 0);
-    line(out, "used_memory_dataset", used);
-    line(out, "used_memory_dataset_perc", "100.00%");
+    // Overhead is approximated by what the server used before any data arrived.
+    let startup = srv.mem_startup.min(used);
+    let dataset = used - startup;
+    line(out, "used_memory_overhead", startup);
+    line(out, "used_memory_startup", startup);
+    line(out, "used_memory_dataset", dataset);
+    line(
+        out,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", dataset as f64 * 100.0 / dataset.max(1) as f64),
+    );
     line(out, "allocator_allocated", allocated);
     line(out, "allocator_active", active);
     line(out, "allocator_resident", resident);
@@ -342,13 +349,25 @@ fn stats(srv: &Server, out: &mut String) {
     let expired: u64 = srv.dbs.iter().map(|d| d.expired_keys).sum();
     line(out, "total_connections_received", s.connections_received);
     line(out, "total_commands_processed", s.commands_processed);
-    line(out, "instantaneous_ops_per_sec", 0);
+    line(
+        out,
+        "instantaneous_ops_per_sec",
+        s.inst_ops.mean().round() as u64,
+    );
     line(out, "total_net_input_bytes", s.net_input_bytes);
     line(out, "total_net_output_bytes", s.net_output_bytes);
     line(out, "total_net_repl_input_bytes", 0);
     line(out, "total_net_repl_output_bytes", 0);
-    line(out, "instantaneous_input_kbps", "0.00");
-    line(out, "instantaneous_output_kbps", "0.00");
+    line(
+        out,
+        "instantaneous_input_kbps",
+        format!("{:.2}", s.inst_net_input.mean() / 1024.0),
+    );
+    line(
+        out,
+        "instantaneous_output_kbps",
+        format!("{:.2}", s.inst_net_output.mean() / 1024.0),
+    );
     line(out, "instantaneous_input_repl_kbps", "0.00");
     line(out, "instantaneous_output_repl_kbps", "0.00");
     line(out, "rejected_connections", s.rejected_connections);

@@ -453,6 +453,7 @@ enum Stat {
 fn memory_stats(ctx: &mut Ctx) -> CmdResult {
     let used = crate::info::used_memory() as i64;
     let peak = (ctx.srv.mem_peak as i64).max(used);
+    let startup = (ctx.srv.mem_startup as i64).min(used);
     let keys: usize = ctx.srv.dbs.iter().map(|d| d.len()).sum();
     let rss = crate::info::rss_bytes() as i64;
     let (allocated, active, resident) = crate::info::allocator_stats();
@@ -460,7 +461,7 @@ fn memory_stats(ctx: &mut Ctx) -> CmdResult {
     let head: Vec<(&str, Stat)> = vec![
         ("peak.allocated", Stat::I(peak)),
         ("total.allocated", Stat::I(used)),
-        ("startup.allocated", Stat::I(0)),
+        ("startup.allocated", Stat::I(ctx.srv.mem_startup as i64)),
         ("replication.backlog", Stat::I(0)),
         ("clients.slaves", Stat::I(0)),
         ("clients.normal", Stat::I(0)),
@@ -468,7 +469,7 @@ fn memory_stats(ctx: &mut Ctx) -> CmdResult {
         ("aof.buffer", Stat::I(0)),
         ("lua.caches", Stat::I(0)),
         ("functions.caches", Stat::I(0)),
-        ("overhead.total", Stat::I(0)),
+        ("overhead.total", Stat::I(ctx.srv.mem_startup as i64)),
     ];
     let dbs: Vec<(usize, usize, usize)> = ctx
         .srv
@@ -483,8 +484,11 @@ fn memory_stats(ctx: &mut Ctx) -> CmdResult {
             "keys.bytes-per-key",
             Stat::I(if keys > 0 { used / keys as i64 } else { 0 }),
         ),
-        ("dataset.bytes", Stat::I(used)),
-        ("dataset.percentage", Stat::D(100.0)),
+        ("dataset.bytes", Stat::I(used - startup)),
+        (
+            "dataset.percentage",
+            Stat::D(if used > startup { 100.0 } else { 0.0 }),
+        ),
         ("peak.percentage", Stat::D(ratio(used, peak) * 100.0)),
         ("allocator.allocated", Stat::I(allocated as i64)),
         ("allocator.active", Stat::I(active as i64)),
