@@ -208,6 +208,10 @@ const DEBUG_HELP: &[&str] = &[
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message. Useful for clients",
     "    unit tests to simulate Redis errors.",
@@ -220,6 +224,10 @@ const DEBUG_HELP: &[&str] = &[
     "    it is used instead of the 'key' prefix. These are not propagated to",
     "    replicas. Cluster slots are not respected so keys not belonging to the",
     "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
     "RELOAD [option ...]",
     "    Save the RDB on disk and reload it back to memory (without persistence: a no-op).",
     "SET-ACTIVE-EXPIRE <0|1>",
@@ -234,6 +242,114 @@ const DEBUG_HELP: &[&str] = &[
     "HELP",
     "    Prints this help.",
 ];
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// 160 bits from three differently seeded SipHash runs over the same parts.
+fn digest_parts(parts: &[&[u8]]) -> [u8; 20] {
+    use std::hash::Hasher;
+    let mut out = [0u8; 20];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new_with_keys(0x5eed + i as u64, 0xC1AA_BA5E);
+        for p in parts {
+            h.write_usize(p.len());
+            h.write(p);
+        }
+        let v = h.finish().to_be_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+    out
+}
+
+/// Digest of one value (DEBUG DIGEST-VALUE). Strings hash their bytes; other types hash their
+/// debug form, which is stable within a process (what tests compare: before/after a reload).
+fn value_digest(val: &Value) -> [u8; 20] {
+    #[allow(irrefutable_let_patterns)]
+    let bytes = if let Value::Str(s) = val {
+        s.to_vec()
+    } else {
+        format!("{val:?}").into_bytes()
+    };
+    digest_parts(&[val.type_name().as_bytes(), &bytes])
+}
+
+/// Digest of one key (DEBUG DIGEST XORs these, so key order does not matter; empty = zeros).
+fn key_digest(db: usize, key: &[u8], val: &Value, expire: Option<i64>) -> [u8; 20] {
+    let v = value_digest(val);
+    let e = expire.unwrap_or(-1).to_be_bytes();
+    digest_parts(&[&db.to_be_bytes(), key, &v, &e])
+}
+
+/// DEBUG PROTOCOL <type>: a sample reply of each RESP type, for client tests.
+fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
+    let t = crate::util::lower(ctx.arg(2));
+    let resp3 = ctx.out().is_resp3();
+    let out = ctx.out();
+    match t.as_str() {
+        "string" => out.bulk(b"Hello World"),
+        "integer" => out.int(12345),
+        "double" => out.double_str(b"3.141"),
+        "bignum" => {
+            let n = b"1234567999999999999999999999999999999";
+            if resp3 {
+                out.raw(b"(");
+                out.raw(n);
+                out.raw(b"\r\n");
+            } else {
+                out.bulk(n);
+            }
+        }
+        "null" => out.null(),
+        "array" | "set" => {
+            if t == "set" {
+                out.set(3);
+            } else {
+                out.array(3);
+            }
+            for i in 0..3 {
+                out.int(i);
+            }
+        }
+        "map" => {
+            out.map(3);
+            for i in 0..3 {
+                out.int(i);
+                out.boolean(i == 1);
+            }
+        }
+        "attrib" => {
+            if resp3 {
+                out.raw(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !resp3 {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        "verbatim" => out.verbatim(b"This is a verbatim\nstring"),
+        "true" => out.boolean(true),
+        "false" => out.boolean(false),
+        _ => {
+            return Err(CmdError::err(
+                "Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    }
+    Ok(())
+}
 
 /// C's atoi: optional sign and leading digits, 0 if none.
 fn atoi(a: &[u8]) -> i64 {
@@ -303,13 +419,14 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             let Some(obj) = db.peek(key, now) else {
                 return Err(CmdError::NoSuchKey);
             };
-            let (encoding, ser, shared) = match &obj.val {
-                Value::Str(s) => {
-                    let bytes = s.to_vec();
-                    let shared = s.as_int().is_some_and(|n| (0..10000).contains(&n))
-                        && s.encoding() == "int";
-                    (s.encoding(), serialized_len(&bytes), shared)
-                }
+            let encoding = obj.val.encoding();
+            #[allow(irrefutable_let_patterns)]
+            let (ser, shared) = if let Value::Str(s) = &obj.val {
+                let shared =
+                    encoding == "int" && s.as_int().is_some_and(|n| (0..10000).contains(&n));
+                (serialized_len(&s.to_vec()), shared)
+            } else {
+                (obj.val.heap_size(), false)
             };
             let addr = obj as *const _ as usize;
             let idle = crate::db::lru::idle_ms(obj.lru, now) / 1000;
@@ -368,6 +485,36 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.dirty(added);
             ctx.out().ok();
         }
+        ("protocol", 3) => debug_protocol(ctx)?,
+        ("digest", 2) => {
+            let mut acc = [0u8; 20];
+            let now = ctx.now();
+            for db in &ctx.srv.dbs {
+                for (k, obj) in db.dict.iter() {
+                    let expire = db.expire_at(k).filter(|t| *t > now);
+                    let d = key_digest(db.id, k, &obj.val, expire);
+                    acc.iter_mut().zip(d).for_each(|(a, b)| *a ^= b);
+                }
+            }
+            ctx.out().simple(&hex(&acc));
+        }
+        ("digest-value", _) => {
+            let keys = &ctx.argv[2..];
+            let dbi = ctx.client.db;
+            let now = ctx.now();
+            let digests: Vec<String> = keys
+                .iter()
+                .map(|k| match ctx.srv.dbs[dbi].peek(k, now) {
+                    Some(obj) => hex(&value_digest(&obj.val)),
+                    None => hex(&[0u8; 20]),
+                })
+                .collect();
+            ctx.out().array(digests.len());
+            for d in digests {
+                ctx.out().simple(&d);
+            }
+        }
+        ("set-skip-checksum-validation", 3) => ctx.out().ok(),
         ("error", 3) => {
             return Err(CmdError::Raw(
                 String::from_utf8_lossy(ctx.arg(2)).into_owned(),
@@ -708,6 +855,34 @@ mod tests {
             "-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n"
         );
         assert_eq!(t.exec("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");
+        let d1 = t.exec("DEBUG DIGEST");
+        assert_eq!(d1.len(), 43);
+        assert_ne!(d1, "+0000000000000000000000000000000000000000\r\n");
+        assert_eq!(t.exec("DEBUG DIGEST"), d1);
+        t.exec("SET s hello2");
+        assert_ne!(t.exec("DEBUG DIGEST"), d1);
+        assert_eq!(
+            t.exec("DEBUG DIGEST-VALUE nokey"),
+            "*1\r\n+0000000000000000000000000000000000000000\r\n"
+        );
+        assert_eq!(
+            t.exec("DEBUG PROTOCOL bignum"),
+            "$37\r\n1234567999999999999999999999999999999\r\n"
+        );
+        assert_eq!(
+            t.exec("DEBUG PROTOCOL push"),
+            "-ERR RESP2 is not supported by this command\r\n"
+        );
+        t.resp3();
+        assert_eq!(
+            t.exec("DEBUG PROTOCOL map"),
+            "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"
+        );
+        assert_eq!(
+            t.exec("DEBUG PROTOCOL attrib"),
+            "|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$39\r\nSome real reply following the attribute\r\n"
+        );
+        assert_eq!(t.exec("DEBUG PROTOCOL double"), ",3.141\r\n");
         assert!(!t.srv.active_expire_enabled);
     }
 
