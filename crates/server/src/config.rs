@@ -684,7 +684,8 @@ impl Kind {
             Kind::Enum(opts) => {
                 let v = single()?.to_ascii_lowercase();
                 if opts.contains(&v.as_str()) {
-                    Ok(v)
+                    // oom-score-adj: "relative" is another name for "yes" and prints as such.
+                    Ok(if v == "relative" { "yes".into() } else { v })
                 } else {
                     cerr(format!(
                         "argument(s) must be one of the following: {}",

@@ -49,7 +49,9 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
                 "Unknown option or number of arguments for CONFIG SET - '{name}'"
             )));
         }
-        if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+        // Errors name the parameter in lowercase, as Redis does.
+        let name = name.to_ascii_lowercase();
+        if pairs.iter().any(|(n, _)| *n == name) {
             return Err(CmdError::err(format!(
                 "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
             )));
