@@ -20,6 +20,8 @@ pub enum Kind {
     Int(i64, i64),
     /// Bytes with optional k/kb/m/mb/g/gb suffix; CONFIG GET shows plain bytes.
     Memory(i64, i64),
+    /// A memory value allowed up to u64::MAX (maxmemory).
+    UMemory,
     Enum(&'static [&'static str]),
     /// Several words from a fixed set (shutdown-on-sigterm "save now").
     Flags(&'static [&'static str]),
@@ -177,7 +179,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tcp-keepalive", NUM, "300"),
     fixed("unixsocket", STR, ""),
     fixed("unixsocketperm", Kind::Octal, "0"),
-    d("socket-mark-id", Kind::Int(0, UINT_MAX), "0"),
+    fixed("socket-mark-id", Kind::Int(0, UINT_MAX), "0"),
     d("timeout", NUM, "0"),
     d("maxclients", Kind::Int(1, UINT_MAX), "10000"),
     fixed("daemonize", B, "no"),
@@ -342,7 +344,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "ignore",
     ),
     // Memory and eviction.
-    d("maxmemory", MEM, "0"),
+    d("maxmemory", Kind::UMemory, "0"),
     d(
         "maxmemory-policy",
         Kind::Enum(&[
@@ -486,7 +488,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d("cluster-allow-reads-when-down", B, "no"),
     d("cluster-allow-pubsubshard-when-down", B, "yes"),
-    d("cluster-link-sendbuf-limit", MEM, "0"),
+    d("cluster-link-sendbuf-limit", Kind::UMemory, "0"),
     d(
         "cluster-preferred-endpoint-type",
         Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
@@ -523,11 +525,12 @@ fn cerr<T>(m: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(m.into()))
 }
 
-/// Parses a memory value like Redis's `memtoull`: digits with an optional unit.
-pub fn parse_memory(s: &str) -> Option<i64> {
+/// Parses a memory value like Redis's `memtoull`: digits with an optional unit (k = 1000,
+/// kb = 1024, ...); an empty number is 0. None if malformed or beyond u64.
+pub fn parse_memory_u64(s: &str) -> Option<u64> {
     let lower = s.to_ascii_lowercase();
     let (num, mul) = [
-        ("gb", 1i64 << 30),
+        ("gb", 1u64 << 30),
         ("mb", 1 << 20),
         ("kb", 1 << 10),
         ("g", 1_000_000_000),
@@ -538,10 +541,18 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     .iter()
     .find_map(|(suffix, mul)| lower.strip_suffix(suffix).map(|n| (n.to_string(), *mul)))
     .unwrap_or((lower.clone(), 1));
-    if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) {
+    if num.is_empty() {
+        return Some(0);
+    }
+    if !num.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    num.parse::<i64>().ok()?.checked_mul(mul)
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// [`parse_memory_u64`] limited to i64.
+pub fn parse_memory(s: &str) -> Option<i64> {
+    parse_memory_u64(s).and_then(|v| i64::try_from(v).ok())
 }
 
 /// The C library's text for an I/O error ("No such file or directory"), as Redis prints it.
@@ -555,6 +566,47 @@ pub fn strerror(e: &std::io::Error) -> String {
         },
         None => e.to_string(),
     }
+}
+
+/// Checks a proc-title-template: only known `{variables}`, balanced braces, and a non-empty
+/// result when `{title}` expands to nothing (Redis's validation).
+fn valid_title_template(t: &str) -> bool {
+    const VARS: &[&str] = &[
+        "title",
+        "listen-addr",
+        "server-mode",
+        "port",
+        "tls-port",
+        "unixsocket",
+        "config-file",
+    ];
+    let mut rest = t;
+    let mut nonempty = false;
+    while !rest.is_empty() {
+        match rest.find(['{', '}']) {
+            None => {
+                nonempty = true;
+                break;
+            }
+            Some(i) => {
+                nonempty |= i > 0;
+                if rest.as_bytes()[i] == b'}' {
+                    return false;
+                }
+                let after = &rest[i + 1..];
+                let Some(end) = after.find('}') else {
+                    return false;
+                };
+                let var = &after[..end];
+                if !VARS.contains(&var) {
+                    return false;
+                }
+                nonempty |= var != "title" && var != "unixsocket" && var != "config-file";
+                rest = &after[end + 1..];
+            }
+        }
+    }
+    nonempty
 }
 
 /// Notification classes in the order Redis prints them; `A` stands for the first ten.
@@ -633,7 +685,6 @@ impl Kind {
     /// Validates the words of a directive and returns its canonical value. `current` is the
     /// present value (for directives that merge, like client-output-buffer-limit).
     fn canonical(&self, words: &[&str], current: &str) -> Result<String, ConfigError> {
-        let bad_args = || cerr("wrong number of arguments");
         let single = || -> Result<&str, ConfigError> {
             match words {
                 [w] => Ok(*w),
@@ -657,11 +708,16 @@ impl Kind {
                 }
                 Ok(n.to_string())
             }
+            Kind::UMemory => match parse_memory_u64(single()?) {
+                Some(n) => Ok(n.to_string()),
+                None => cerr("argument must be a memory value"),
+            },
             Kind::Memory(min, max) => {
-                let Some(n) = parse_memory(single()?) else {
+                let Some(n) = parse_memory_u64(single()?) else {
                     return cerr("argument must be a memory value");
                 };
-                if n < min || n > max {
+                let n = i128::from(n);
+                if n < i128::from(min) || n > i128::from(max) {
                     return cerr(format!(
                         "argument must be between {min} and {max} inclusive"
                     ));
@@ -712,7 +768,10 @@ impl Kind {
                     }
                 }
                 if out.is_empty() {
-                    return bad_args();
+                    return cerr(format!(
+                        "argument(s) must be one of the following: {}",
+                        opts.join(", ")
+                    ));
                 }
                 // Printed in table order, as Redis prints flag sets.
                 let mut sorted: Vec<&str> = opts
@@ -763,6 +822,7 @@ fn special_canonical(sp: Special, words: &[&str], current: &str) -> Result<Strin
             [w] => Ok(w.to_string()),
             _ => cerr("wrong number of arguments"),
         },
+        Special::ClientOutputBufferLimit if ws.is_empty() => Ok(current.to_string()),
         Special::ClientOutputBufferLimit => merge_cobl(current, &ws),
         Special::NotifyKeyspaceEvents => match words {
             [w] => canonical_notify(w),
@@ -824,7 +884,10 @@ fn special_canonical(sp: Special, words: &[&str], current: &str) -> Result<Strin
                     _ => cerr("argument must be a memory or percent value"),
                 };
             }
-            match parse_memory(w) {
+            match parse_memory_u64(w) {
+                Some(n) if n > i64::MAX as u64 => {
+                    cerr("percentage argument must be less or equal to 100")
+                }
                 Some(n) => Ok(n.to_string()),
                 None => cerr("argument must be a memory or percent value"),
             }
@@ -917,7 +980,10 @@ impl Config {
     }
 
     fn int(&self, name: &str) -> i64 {
-        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+        self.get(name)
+            .and_then(|v| v.parse::<i128>().ok())
+            .map(|v| v.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+            .unwrap_or(0)
     }
 
     /// Refreshes the typed fields from the value map.
@@ -962,6 +1028,19 @@ impl Config {
         }
         let current = self.get(dir.name).unwrap_or("");
         let canonical = dir.kind.canonical(words, current)?;
+        if dir.name == "activedefrag" && canonical == "yes" && startup {
+            // Configs written for a Redis built with defrag support must still load.
+            crate::warning!(
+                "activedefrag yes: active defragmentation is not supported, keeping it disabled"
+            );
+            return Ok((dir, "no".into()));
+        }
+        if dir.name == "activedefrag" && canonical == "yes" {
+            return cerr("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution");
+        }
+        if dir.name == "proc-title-template" && !valid_title_template(&canonical) {
+            return cerr("template format is invalid or contains unknown variables");
+        }
         // Listeners are bound once at startup; refuse rather than pretend to rebind.
         if !startup && canonical != current {
             match dir.name {
@@ -969,6 +1048,9 @@ impl Config {
                     return cerr("Changing the listening address at runtime is not supported")
                 }
                 "tls-port" => {
+                    return cerr("Unable to update TLS configuration. Check server logs.")
+                }
+                "tls-cluster" | "tls-replication" if canonical == "yes" => {
                     return cerr("Unable to update TLS configuration. Check server logs.")
                 }
                 _ => {}
@@ -1299,7 +1381,9 @@ fn directive_lines(cfg: &Config, d: &Directive) -> Vec<(String, bool)> {
             vec![(format!("{} {}", d.name, quote_repr(&v)), changed)]
         }
         Kind::Special(Special::ReplicaOf) if v.is_empty() => Vec::new(),
-        Kind::Memory(..) => vec![(format!("{} {}", d.name, bytes_human(&v)), changed)],
+        Kind::Memory(..) | Kind::UMemory => {
+            vec![(format!("{} {}", d.name, bytes_human(&v)), changed)]
+        }
         _ => vec![(format!("{} {}", d.name, v), changed)],
     }
 }

@@ -64,6 +64,13 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     crate::log::set_level(config.loglevel);
+    let tls_wanted = config.get("tls-port").is_some_and(|p| p != "0")
+        || config.get("tls-replication") == Some("yes")
+        || config.get("tls-cluster") == Some("yes");
+    if tls_wanted {
+        warning!("Failed to configure TLS: this server does not support TLS yet.");
+        return 1;
+    }
     if let Err(e) = crate::log::set_file(config.get("logfile").unwrap_or("")) {
         eprint!(
             "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nCan't open the log file: {}\n",
