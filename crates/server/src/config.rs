@@ -568,6 +568,28 @@ pub fn strerror(e: &std::io::Error) -> String {
     }
 }
 
+/// The most file descriptors this process may open: raises the soft limit to the hard one
+/// (as Redis does for maxclients) and returns the result.
+pub fn open_files_limit() -> u64 {
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return u64::MAX;
+        }
+        if r.rlim_cur < r.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: r.rlim_max,
+                rlim_max: r.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                r.rlim_cur = r.rlim_max;
+            }
+        }
+        r.rlim_cur as u64
+    }
+}
+
 /// Checks a proc-title-template: only known `{variables}`, balanced braces, and a non-empty
 /// result when `{title}` expands to nothing (Redis's validation).
 fn valid_title_template(t: &str) -> bool {
@@ -1040,6 +1062,16 @@ impl Config {
         }
         if dir.name == "proc-title-template" && !valid_title_template(&canonical) {
             return cerr("template format is invalid or contains unknown variables");
+        }
+        if dir.name == "maxclients" && !startup {
+            let wanted = canonical.parse::<u64>().unwrap_or(0) + 32;
+            let limit = open_files_limit();
+            if wanted > limit {
+                return cerr(format!(
+                    "The operating system is not able to handle the specified number of clients, try with {}",
+                    limit.saturating_sub(32)
+                ));
+            }
         }
         // Listeners are bound once at startup; refuse rather than pretend to rebind.
         if !startup && canonical != current {

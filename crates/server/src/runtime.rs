@@ -55,7 +55,7 @@ pub fn run(args: Vec<String>) -> i32 {
             _ => {}
         }
     }
-    let config = match crate::config::load(&args) {
+    let mut config = match crate::config::load(&args) {
         Ok(c) => c,
         Err(msg) => {
             // The message carries its own final newline (Redis's fatal block format).
@@ -78,6 +78,17 @@ pub fn run(args: Vec<String>) -> i32 {
             crate::config::strerror(&e)
         );
         return 1;
+    }
+    // As Redis: lower maxclients to what the open-files limit allows (32 fds kept in reserve).
+    let fd_limit = crate::config::open_files_limit();
+    if config.maxclients as u64 + 32 > fd_limit {
+        let reduced = fd_limit.saturating_sub(32).max(1);
+        warning!(
+            "You requested maxclients of {} requiring at least {} max file descriptors. Current maximum open files is {fd_limit}. maxclients has been reduced to {reduced} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+            config.maxclients,
+            config.maxclients + 32
+        );
+        let _ = config.set("maxclients", &[reduced.to_string()], true);
     }
     let daemon = config.get("daemonize") == Some("yes");
     if daemon {
