@@ -36,6 +36,36 @@ fn daemonize() {
     }
 }
 
+/// Sends a state line to systemd (sd_notify protocol) when supervised by it: a datagram to the
+/// unix socket named in $NOTIFY_SOCKET ('@' = abstract namespace). Silent if not supervised.
+fn sd_notify(supervised: &str, state: &str) {
+    use std::os::unix::net::UnixDatagram;
+    if supervised != "systemd" && supervised != "auto" {
+        return;
+    }
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        if supervised == "systemd" {
+            warning!("systemd supervision requested or auto-detected, but NOTIFY_SOCKET environment variable is not set");
+        }
+        return;
+    };
+    let Ok(sock) = UnixDatagram::unbound() else {
+        return;
+    };
+    let path = path.to_string_lossy().into_owned();
+    let sent = match path.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                .and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr))
+        }
+        None => sock.send_to(state.as_bytes(), &path),
+    };
+    if let Err(e) = sent {
+        warning!("Can't send notification to systemd: {e}");
+    }
+}
+
 /// Runs the server. Return value: the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
     if let Some(a) = args.first() {
@@ -134,6 +164,7 @@ pub fn run(args: Vec<String>) -> i32 {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.port())
         .unwrap_or(config.port);
+    let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
     let server = Rc::new(RefCell::new(server));
@@ -155,7 +186,9 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         tokio::task::spawn_local(cron_loop(server.clone()));
         notice!("Ready to accept connections");
+        sd_notify(&supervised, "STATUS=Ready to accept connections\nREADY=1\n");
         wait_for_shutdown(server.clone()).await;
+        sd_notify(&supervised, "STOPPING=1\n");
         0
     });
     if let Some(p) = &pidfile {
