@@ -162,7 +162,14 @@ fn server(srv: &Server, out: &mut String) {
     line(out, "atomicvar_api", "c11-builtin");
     line(out, "gcc_version", "0.0.0");
     line(out, "process_id", std::process::id());
-    line(out, "process_supervised", "no");
+    let supervised = match srv.config.get("supervised").unwrap_or("no") {
+        "systemd" => "systemd",
+        "upstart" => "upstart",
+        "auto" if std::env::var_os("NOTIFY_SOCKET").is_some() => "systemd",
+        "auto" if std::env::var_os("UPSTART_JOB").is_some() => "upstart",
+        _ => "no",
+    };
+    line(out, "process_supervised", supervised);
     line(out, "run_id", &srv.run_id);
     line(out, "tcp_port", srv.port);
     line(out, "server_time_usec", now_us);
