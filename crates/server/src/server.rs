@@ -111,6 +111,8 @@ pub struct Server {
     /// `used_memory` right after start-up (INFO used_memory_startup).
     pub mem_startup: u64,
     last_inst_sample_ms: i64,
+    /// DEBUG PAUSE-CRON: skip cron ticks (tests freeze background work with it).
+    pub cron_paused: bool,
 }
 
 /// Current unix time in milliseconds.
@@ -150,6 +152,7 @@ impl Server {
             mem_peak: 0,
             mem_startup: crate::info::used_memory(),
             last_inst_sample_ms: 0,
+            cron_paused: false,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
         s.replid = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
@@ -181,6 +184,9 @@ impl Server {
 
     /// One cron tick (called `hz` times per second): active expiry, rehashing, client timeouts.
     pub fn cron(&mut self) {
+        if self.cron_paused {
+            return;
+        }
         self.cron_loops += 1;
         if self.cron_loops.is_multiple_of(10) {
             let used = crate::info::used_memory();

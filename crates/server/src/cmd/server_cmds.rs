@@ -232,6 +232,8 @@ const DEBUG_HELP: &[&str] = &[
     "    true, false.",
     "RELOAD [option ...]",
     "    Save the RDB on disk and reload it back to memory (without persistence: a no-op).",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -533,7 +535,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.out().ok();
         }
         // Without persistence the dataset is already what a reload would produce.
-        ("reload", _) | ("stringmatch-test", 2) | ("pause-cron", 3) => ctx.out().ok(),
+        ("pause-cron", 3) => {
+            ctx.srv.cron_paused = atoi(ctx.arg(2)) != 0;
+            ctx.out().ok();
+        }
+        ("reload", _) | ("stringmatch-test", 2) => ctx.out().ok(),
         _ => return Err(unknown()),
     }
     Ok(())
