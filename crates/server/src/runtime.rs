@@ -231,3 +231,14 @@ async fn wait_for_shutdown(server: Rc<RefCell<Server>>) {
     }
     warning!("User requested shutdown...");
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fatal_config_exits_with_1() {
+        assert_eq!(super::run(vec!["--foo".into(), "bar".into()]), 1);
+        assert_eq!(super::run(vec!["--port".into(), "abc".into()]), 1);
+        assert_eq!(super::run(vec!["/nonexistent/redis.conf".into()]), 1);
+        assert_eq!(super::run(vec!["--version".into()]), 0);
+    }
+}
