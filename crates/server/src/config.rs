@@ -1045,6 +1045,45 @@ mod tests {
     }
 
     #[test]
+    fn includes_and_command_line_quirks() {
+        let dir = std::env::temp_dir().join(format!("cinnabar-inc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let inner = dir.join("inner.conf");
+        let outer = dir.join("outer.conf");
+        std::fs::write(&inner, "timeout 7\n").unwrap();
+        std::fs::write(
+            &outer,
+            format!("hz 12\ninclude {}\nfoo bar\n", inner.display()),
+        )
+        .unwrap();
+        // The bad line keeps its own line number (3) despite the include before it.
+        let e = load(&[outer.display().to_string()]).unwrap_err();
+        assert!(e.contains("at line 3\n>>> 'foo bar'"), "{e}");
+        std::fs::write(&outer, format!("hz 12\ninclude {}\n", inner.display())).unwrap();
+        let c = load(&[outer.display().to_string()]).unwrap();
+        assert_eq!((c.get("hz"), c.get("timeout")), (Some("12"), Some("7")));
+        // `--save` followed by another option means `save ""`.
+        let c = load(&strings(&["--save", "--hz", "5"])).unwrap();
+        assert_eq!((c.get("save"), c.get("hz")), (Some(""), Some("5")));
+        // A `--word` right after an option name is its value.
+        let e = load(&strings(&["--include", "--port", "1"])).unwrap_err();
+        assert!(e.contains(">>> 'include \"--port\" \"1\"'"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn memory_values_like_memtoull() {
+        assert_eq!(parse_memory_u64(""), Some(0));
+        assert_eq!(parse_memory_u64("1k"), Some(1000));
+        assert_eq!(parse_memory_u64("1KB"), Some(1024));
+        assert_eq!(parse_memory_u64("2gb"), Some(2 << 30));
+        assert_eq!(parse_memory_u64("-1"), None);
+        assert_eq!(parse_memory_u64("1x"), None);
+        assert_eq!(parse_memory_u64("18446744073709551616"), None);
+        assert_eq!(parse_memory("9223372036854775808"), None);
+    }
+
+    #[test]
     fn save_lines_accumulate() {
         let mut c = Config::default();
         load_text(&mut c, "save 900 1\nsave 300 10\n").unwrap();
