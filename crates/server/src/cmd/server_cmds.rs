@@ -58,7 +58,6 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         }
         pairs.push((name, value));
     }
-    let old_hz = ctx.srv.config.hz;
     if let Err((name, e)) = ctx.srv.config.set_many(&pairs) {
         return Err(CmdError::err(format!(
             "CONFIG SET failed (possibly related to argument '{name}') - {}",
@@ -66,7 +65,6 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         )));
     }
     crate::log::set_level(ctx.srv.config.loglevel);
-    let _ = old_hz;
     ctx.out().ok();
     Ok(())
 }
@@ -159,8 +157,9 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
+    // No persistence and no replicas yet: there is nothing to save and no replica to wait for,
+    // so SAVE/NOSAVE/NOW/FORCE all mean "exit now"; they are parsed for their errors only.
     let _ = (now, force);
-    // No persistence yet: there is nothing to save, so SAVE and NOSAVE both just exit.
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;
     Ok(())
