@@ -16,6 +16,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod db;
+pub mod info;
 pub mod lazyfree;
 pub mod log;
 pub mod net;

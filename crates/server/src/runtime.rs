@@ -36,6 +36,36 @@ fn daemonize() {
     }
 }
 
+/// Sends a state line to systemd (sd_notify protocol) when supervised by it: a datagram to the
+/// unix socket named in $NOTIFY_SOCKET ('@' = abstract namespace). Silent if not supervised.
+fn sd_notify(supervised: &str, state: &str) {
+    use std::os::unix::net::UnixDatagram;
+    if supervised != "systemd" && supervised != "auto" {
+        return;
+    }
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        if supervised == "systemd" {
+            warning!("systemd supervision requested or auto-detected, but NOTIFY_SOCKET environment variable is not set");
+        }
+        return;
+    };
+    let Ok(sock) = UnixDatagram::unbound() else {
+        return;
+    };
+    let path = path.to_string_lossy().into_owned();
+    let sent = match path.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                .and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr))
+        }
+        None => sock.send_to(state.as_bytes(), &path),
+    };
+    if let Err(e) = sent {
+        warning!("Can't send notification to systemd: {e}");
+    }
+}
+
 /// Runs the server. Return value: the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
     if let Some(a) = args.first() {
@@ -55,17 +85,40 @@ pub fn run(args: Vec<String>) -> i32 {
             _ => {}
         }
     }
-    let config = match crate::config::load(&args) {
+    let mut config = match crate::config::load(&args) {
         Ok(c) => c,
         Err(msg) => {
-            eprintln!("{msg}");
+            // The message carries its own final newline (Redis's fatal block format).
+            eprint!("{msg}");
             return 1;
         }
     };
     crate::log::set_level(config.loglevel);
-    if let Err(e) = crate::log::set_file(config.get("logfile").unwrap_or("")) {
-        eprintln!("Can't open the log file: {e}");
+    let tls_wanted = config.get("tls-port").is_some_and(|p| p != "0")
+        || config.get("tls-replication") == Some("yes")
+        || config.get("tls-cluster") == Some("yes");
+    if tls_wanted {
+        warning!("Failed to configure TLS: this server does not support TLS yet.");
         return 1;
+    }
+    if let Err(e) = crate::log::set_file(config.get("logfile").unwrap_or("")) {
+        eprint!(
+            "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nCan't open the log file: {}\n",
+            crate::REDIS_VERSION,
+            crate::config::strerror(&e)
+        );
+        return 1;
+    }
+    // As Redis: lower maxclients to what the open-files limit allows (32 fds kept in reserve).
+    let fd_limit = crate::config::open_files_limit();
+    if config.maxclients as u64 + 32 > fd_limit {
+        let reduced = fd_limit.saturating_sub(32).max(1);
+        warning!(
+            "You requested maxclients of {} requiring at least {} max file descriptors. Current maximum open files is {fd_limit}. maxclients has been reduced to {reduced} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+            config.maxclients,
+            config.maxclients + 32
+        );
+        let _ = config.set("maxclients", &[reduced.to_string()], true);
     }
     let daemon = config.get("daemonize") == Some("yes");
     if daemon {
@@ -78,6 +131,9 @@ pub fn run(args: Vec<String>) -> i32 {
         crate::REDIS_VERSION,
         std::process::id()
     );
+    for (old, new) in &config.renamed_commands {
+        warning!("rename-command {old} {new}: accepted but not applied (command renaming is not supported yet)");
+    }
     match &config.config_file {
         Some(_) => notice!("Configuration loaded"),
         None => warning!(
@@ -108,6 +164,7 @@ pub fn run(args: Vec<String>) -> i32 {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.port())
         .unwrap_or(config.port);
+    let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
     let server = Rc::new(RefCell::new(server));
@@ -128,14 +185,17 @@ pub fn run(args: Vec<String>) -> i32 {
             tokio::task::spawn_local(crate::net::listener::accept_loop(server.clone(), l));
         }
         tokio::task::spawn_local(cron_loop(server.clone()));
-        notice!("Ready to accept connections tcp");
+        notice!("Ready to accept connections");
+        sd_notify(&supervised, "STATUS=Ready to accept connections\nREADY=1\n");
         wait_for_shutdown(server.clone()).await;
-        notice!("Cinnabar is now ready to exit, bye bye...");
+        sd_notify(&supervised, "STOPPING=1\n");
         0
     });
     if let Some(p) = &pidfile {
+        notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);
     }
+    warning!("Cinnabar is now ready to exit, bye bye...");
     code
 }
 
@@ -169,5 +229,16 @@ async fn wait_for_shutdown(server: Rc<RefCell<Server>>) {
             }
         }
     }
-    notice!("User requested shutdown...");
+    warning!("User requested shutdown...");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fatal_config_exits_with_1() {
+        assert_eq!(super::run(vec!["--foo".into(), "bar".into()]), 1);
+        assert_eq!(super::run(vec!["--port".into(), "abc".into()]), 1);
+        assert_eq!(super::run(vec!["/nonexistent/redis.conf".into()]), 1);
+        assert_eq!(super::run(vec!["--version".into()]), 0);
+    }
 }

@@ -32,6 +32,38 @@ pub struct Stats {
     pub commands: BTreeMap<String, CommandStats>,
     /// Per error prefix ("ERR", "WRONGTYPE"): count.
     pub errors: BTreeMap<String, u64>,
+    pub inst_ops: InstMetric,
+    pub inst_net_input: InstMetric,
+    pub inst_net_output: InstMetric,
+}
+
+/// Redis's "instantaneous" metrics: a ring of per-second rates sampled every 100 ms by cron;
+/// INFO reports their mean (instantaneous_ops_per_sec and the kbps figures).
+#[derive(Debug, Default, Clone)]
+pub struct InstMetric {
+    samples: [f64; 16],
+    next: usize,
+    last_value: u64,
+    last_ms: i64,
+}
+
+impl InstMetric {
+    /// Records the rate of `value` since the previous sample.
+    pub fn sample(&mut self, value: u64, now_ms: i64) {
+        if self.last_ms > 0 && now_ms > self.last_ms {
+            let rate = value.saturating_sub(self.last_value) as f64 * 1000.0
+                / (now_ms - self.last_ms) as f64;
+            self.samples[self.next] = rate;
+            self.next = (self.next + 1) % self.samples.len();
+        }
+        self.last_value = value;
+        self.last_ms = now_ms;
+    }
+
+    /// Mean per-second rate over the ring.
+    pub fn mean(&self) -> f64 {
+        self.samples.iter().sum::<f64>() / self.samples.len() as f64
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -79,6 +111,17 @@ pub struct Server {
     rng: u64,
     pub executable: String,
     pub cron_loops: u64,
+    /// Replication ID (INFO master_replid), fixed for the process until replication exists.
+    pub replid: String,
+    /// Unix seconds of the last successful save (LASTSAVE); start time until persistence exists.
+    pub lastsave_unix: i64,
+    /// Highest `used_memory` seen (INFO used_memory_peak), sampled by cron and INFO.
+    pub mem_peak: u64,
+    /// `used_memory` right after start-up (INFO used_memory_startup).
+    pub mem_startup: u64,
+    last_inst_sample_ms: i64,
+    /// DEBUG PAUSE-CRON: skip cron ticks (tests freeze background work with it).
+    pub cron_paused: bool,
 }
 
 /// Current unix time in milliseconds.
@@ -117,8 +160,15 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             cron_loops: 0,
+            replid: String::new(),
+            lastsave_unix: unix_ms() / 1000,
+            mem_peak: 0,
+            mem_startup: crate::info::used_memory(),
+            last_inst_sample_ms: 0,
+            cron_paused: false,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
+        s.replid = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
         s
     }
 
@@ -147,7 +197,21 @@ impl Server {
 
     /// One cron tick (called `hz` times per second): active expiry, rehashing, client timeouts.
     pub fn cron(&mut self) {
+        if self.cron_paused {
+            return;
+        }
         self.cron_loops += 1;
+        if self.cron_loops.is_multiple_of(10) {
+            let used = crate::info::used_memory();
+            self.mem_peak = self.mem_peak.max(used);
+        }
+        if self.now_ms - self.last_inst_sample_ms >= 100 {
+            self.last_inst_sample_ms = self.now_ms;
+            let (now, st) = (self.now_ms, &mut self.stats);
+            st.inst_ops.sample(st.commands_processed, now);
+            st.inst_net_input.sample(st.net_input_bytes, now);
+            st.inst_net_output.sample(st.net_output_bytes, now);
+        }
         self.update_clock();
         let tick = Duration::from_micros(1_000_000 / self.config.hz as u64);
         if self.active_expire_enabled {
