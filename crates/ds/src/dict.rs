@@ -274,6 +274,40 @@ impl<K: Hash + Eq, V, S: BuildHasher> Dict<K, V, S> {
         None
     }
 
+    /// Inserts or replaces with one hash computation and one probe, building the owned key only
+    /// when it is new. Return value: the previous value, if the key was present.
+    pub fn upsert<Q>(&mut self, key: &Q, make_key: impl FnOnce(&Q) -> K, val: V) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.grow_if_needed();
+        if self.is_rehashing() {
+            self.rehash_step(1);
+        }
+        let h = self.hash(key);
+        let rehashing = self.is_rehashing();
+        let [t0, t1] = &mut self.tables;
+        if let Some(slot) = find_mut(t0, h, key) {
+            return Some(std::mem::replace(slot, val));
+        }
+        if rehashing {
+            if let Some(slot) = find_mut(t1, h, key) {
+                return Some(std::mem::replace(slot, val));
+            }
+        }
+        let t = if rehashing { t1 } else { t0 };
+        let b = h & t.mask();
+        let node = Box::new(Node {
+            next: t.buckets[b].take(),
+            key: make_key(key),
+            val,
+        });
+        t.buckets[b] = Some(node);
+        t.used += 1;
+        None
+    }
+
     /// Inserts a key known to be absent (the caller just looked it up).
     pub fn insert_new(&mut self, key: K, val: V) {
         self.grow_if_needed();
@@ -546,7 +580,8 @@ mod tests {
             let mut m: HashMap<u16, u16> = HashMap::new();
             for (op, k) in ops {
                 match op {
-                    0 => prop_assert_eq!(d.insert(k, k ^ 7), m.insert(k, k ^ 7)),
+                    0 if k % 2 == 0 => prop_assert_eq!(d.insert(k, k ^ 7), m.insert(k, k ^ 7)),
+                    0 => prop_assert_eq!(d.upsert(&k, |k| *k, k ^ 7), m.insert(k, k ^ 7)),
                     1 => prop_assert_eq!(d.remove(&k), m.remove(&k)),
                     _ => { d.shrink_if_needed(); d.rehash_step(1); }
                 }

@@ -101,13 +101,9 @@ impl Db {
     /// Sets a key's value, keeping its TTL if it has one (callers decide about TTLs: SET clears
     /// them with [`Db::persist`], KEEPTTL doesn't). The LRU clock is set to `lru`.
     pub fn set(&mut self, key: &[u8], val: Value, lru: u32) {
-        match self.dict.get_mut(key) {
-            Some(obj) => {
-                let old = std::mem::replace(&mut obj.val, val);
-                obj.lru = lru;
-                crate::lazyfree::drop_value(old);
-            }
-            None => self.dict.insert_new(Key::new(key), Obj { val, lru }),
+        // One probe whether the key is new or replaced (SET's hot path).
+        if let Some(old) = self.dict.upsert(key, Key::new, Obj { val, lru }) {
+            crate::lazyfree::drop_value(old.val);
         }
     }
 
