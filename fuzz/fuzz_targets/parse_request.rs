@@ -6,7 +6,8 @@ use cinnabar_resp::parse::{Parsed, Parser};
 use libfuzzer_sys::fuzz_target;
 
 fn parse_all(chunks: &[&[u8]]) -> (Vec<Vec<Vec<u8>>>, bool) {
-    let mut p = Parser { max_bulk_len: 1 << 20, ..Parser::default() };
+    let mut p = Parser::default();
+    p.max_bulk_len = 1 << 20;
     let mut buf = Vec::new();
     let mut out = Vec::new();
     for chunk in chunks {

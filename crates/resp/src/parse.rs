@@ -74,7 +74,14 @@ pub struct Parser {
     pub pos: usize,
     /// Bytes of the bulk currently being waited for, so the caller can reserve room for it.
     pub pending_bulk: usize,
+    /// Argument buffers of earlier requests, reused so that steady-state parsing allocates
+    /// nothing (see [`Parser::next_into`]).
+    spare: Vec<Vec<u8>>,
 }
+
+/// Spare buffers kept per connection, and the largest buffer worth keeping.
+const MAX_SPARE: usize = 256;
+const MAX_SPARE_CAPACITY: usize = 16 * 1024;
 
 impl Default for Parser {
     fn default() -> Self {
@@ -83,6 +90,7 @@ impl Default for Parser {
             unauthenticated: false,
             pos: 0,
             pending_bulk: 0,
+            spare: Vec::new(),
         }
     }
 }
@@ -94,29 +102,53 @@ impl Parser {
     /// `pos` unchanged (multibulk requests are re-parsed from their start when more bytes come,
     /// which costs little because the header lines are short); or the protocol error.
     pub fn next(&mut self, buf: &[u8]) -> Result<Parsed, ParseError> {
+        let mut argv = Vec::new();
+        Ok(if self.next_into(buf, &mut argv)? {
+            Parsed::Request(argv)
+        } else {
+            Parsed::Incomplete
+        })
+    }
+
+    /// Like [`Parser::next`], but fills `argv` (whose old buffers are recycled). Return value:
+    /// `Ok(true)` with a whole request in `argv`, `Ok(false)` if more bytes are needed.
+    pub fn next_into(&mut self, buf: &[u8], argv: &mut Vec<Vec<u8>>) -> Result<bool, ParseError> {
+        self.recycle(argv);
         loop {
             let rest = &buf[self.pos..];
             if rest.is_empty() {
-                return Ok(Parsed::Incomplete);
+                return Ok(false);
             }
             let step = if rest[0] == b'*' {
-                self.multibulk(rest)?
+                self.multibulk(rest, argv)?
             } else {
-                inline(rest)?
+                inline(rest, argv)?
             };
             match step {
-                Step::Incomplete => return Ok(Parsed::Incomplete),
+                Step::Incomplete => {
+                    self.recycle(argv);
+                    return Ok(false);
+                }
                 Step::Skip(n) => self.pos += n,
-                Step::Done(n, req) => {
+                Step::Done(n) => {
                     self.pos += n;
                     self.pending_bulk = 0;
-                    return Ok(Parsed::Request(req));
+                    return Ok(true);
                 }
             }
         }
     }
 
-    fn multibulk(&mut self, rest: &[u8]) -> Result<Step, ParseError> {
+    fn recycle(&mut self, argv: &mut Vec<Vec<u8>>) {
+        for mut a in argv.drain(..) {
+            if self.spare.len() < MAX_SPARE && a.capacity() <= MAX_SPARE_CAPACITY {
+                a.clear();
+                self.spare.push(a);
+            }
+        }
+    }
+
+    fn multibulk(&mut self, rest: &[u8], argv: &mut Vec<Vec<u8>>) -> Result<Step, ParseError> {
         let Some(cr) = memchr::memchr(b'\r', rest) else {
             if rest.len() > INLINE_MAX_SIZE {
                 return Err(ParseError::TooBigMbulkCount);
@@ -138,7 +170,7 @@ impl Parser {
             return Ok(Step::Skip(at));
         }
         // Cap the up-front reservation: a hostile count must not allocate before data arrives.
-        let mut argv = Vec::with_capacity((count as usize).min(1024));
+        argv.reserve((count as usize).min(1024));
         for _ in 0..count {
             let line = &rest[at..];
             let Some(cr) = memchr::memchr(b'\r', line) else {
@@ -165,20 +197,22 @@ impl Parser {
                 self.pending_bulk = len + 2 - (rest.len() - start);
                 return Ok(Step::Incomplete);
             }
-            argv.push(rest[start..start + len].to_vec());
+            let mut arg = self.spare.pop().unwrap_or_default();
+            arg.extend_from_slice(&rest[start..start + len]);
+            argv.push(arg);
             at = start + len + 2;
         }
-        Ok(Step::Done(at, argv))
+        Ok(Step::Done(at))
     }
 }
 
 enum Step {
     Incomplete,
     Skip(usize),
-    Done(usize, Request),
+    Done(usize),
 }
 
-fn inline(rest: &[u8]) -> Result<Step, ParseError> {
+fn inline(rest: &[u8], argv: &mut Vec<Vec<u8>>) -> Result<Step, ParseError> {
     let Some(nl) = memchr::memchr(b'\n', rest) else {
         if rest.len() > INLINE_MAX_SIZE {
             return Err(ParseError::TooBigInline);
@@ -190,11 +224,12 @@ fn inline(rest: &[u8]) -> Result<Step, ParseError> {
     } else {
         nl
     };
-    let argv = split_args(&rest[..line_end]).ok_or(ParseError::UnbalancedQuotes)?;
-    if argv.is_empty() {
+    let args = split_args(&rest[..line_end]).ok_or(ParseError::UnbalancedQuotes)?;
+    if args.is_empty() {
         return Ok(Step::Skip(nl + 1));
     }
-    Ok(Step::Done(nl + 1, argv))
+    argv.extend(args);
+    Ok(Step::Done(nl + 1))
 }
 
 /// Parses a decimal integer the way Redis's `string2ll` does: optional `-`, no `+`, no leading

@@ -457,7 +457,7 @@ fn cpu(out: &mut String) {
 }
 
 fn commandstats(srv: &Server, out: &mut String) {
-    for (name, c) in &srv.stats.commands {
+    for (name, c) in srv.stats.commands_by_name() {
         if c.calls == 0 && c.rejected_calls == 0 && c.failed_calls == 0 {
             continue;
         }
@@ -491,7 +491,7 @@ fn latencystats(srv: &Server, out: &mut String) {
         .split(' ')
         .filter(|p| !p.is_empty())
         .collect();
-    for (name, c) in &srv.stats.commands {
+    for (name, c) in srv.stats.commands_by_name() {
         if c.calls == 0 {
             continue;
         }

@@ -29,7 +29,8 @@ pub struct Stats {
     pub client_qbuf_limit_disconnections: u64,
     pub evicted_clients: u64,
     /// Per command full name: (calls, usec, rejected_calls, failed_calls).
-    pub commands: BTreeMap<String, CommandStats>,
+    /// Indexed by `CommandEntry::id` (no allocation or map lookup per command).
+    pub commands: Vec<CommandStats>,
     /// Per error prefix ("ERR", "WRONGTYPE"): count.
     pub errors: BTreeMap<String, u64>,
     pub inst_ops: InstMetric,
@@ -63,6 +64,30 @@ impl InstMetric {
     /// Mean per-second rate over the ring.
     pub fn mean(&self) -> f64 {
         self.samples.iter().sum::<f64>() / self.samples.len() as f64
+    }
+}
+
+impl Stats {
+    /// The counters of command `id`, growing the table on first use.
+    #[inline]
+    pub fn command(&mut self, id: usize) -> &mut CommandStats {
+        if id >= self.commands.len() {
+            self.commands.resize_with(id + 1, Default::default);
+        }
+        &mut self.commands[id]
+    }
+
+    /// (full name, counters) of every command, sorted by name (INFO commandstats).
+    pub fn commands_by_name(&self) -> Vec<(&'static str, &CommandStats)> {
+        let names = &crate::cmd::table().names;
+        let mut v: Vec<_> = self
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (names[i].as_str(), c))
+            .collect();
+        v.sort_by_key(|(n, _)| *n);
+        v
     }
 }
 

@@ -45,6 +45,8 @@ pub type Handler = fn(&mut Ctx) -> CmdResult;
 
 /// A runnable command: its spec, its handler, and subcommands for containers.
 pub struct CommandEntry {
+    /// Index into `CommandTable::names` and `Stats::commands`.
+    pub id: usize,
     pub spec: &'static CommandSpec,
     /// "get", or "client|list" for subcommands.
     pub full_name: String,
@@ -60,6 +62,8 @@ impl CommandEntry {
 
 pub struct CommandTable {
     pub map: HashMap<String, CommandEntry>,
+    /// Full name of each entry by id ("get", "client|list").
+    pub names: Vec<String>,
 }
 
 fn families() -> Vec<&'static [(&'static str, Handler)]> {
@@ -89,6 +93,11 @@ pub fn table() -> &'static CommandTable {
     static TABLE: OnceLock<CommandTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut map: HashMap<String, CommandEntry> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut next_id = |name: &str| {
+            names.push(name.to_string());
+            names.len() - 1
+        };
         for family in families() {
             for &(name, handler) in family {
                 let (top, sub) = match name.split_once('|') {
@@ -97,6 +106,7 @@ pub fn table() -> &'static CommandTable {
                 };
                 let top_spec = find_spec(spec_table::SPECS, top);
                 let entry = map.entry(top.to_string()).or_insert_with(|| CommandEntry {
+                    id: next_id(top),
                     spec: top_spec,
                     full_name: top.to_string(),
                     handler: None,
@@ -109,6 +119,7 @@ pub fn table() -> &'static CommandTable {
                         entry.subs.insert(
                             sub.to_string(),
                             CommandEntry {
+                                id: next_id(name),
                                 spec: sub_spec,
                                 full_name: name.to_string(),
                                 handler: Some(handler),
@@ -119,7 +130,7 @@ pub fn table() -> &'static CommandTable {
                 }
             }
         }
-        CommandTable { map }
+        CommandTable { map, names }
     })
 }
 
@@ -304,16 +315,13 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     client.last_interaction_ms = srv.now_ms;
     let suppress_before = client.reply_mode == ReplyMode::Skip;
     let reply_start = client.reply.buf.len();
-    let rejected = |srv: &mut Server, client: &mut Client, name: Option<&str>, e: CmdError| {
-        if let Some(n) = name {
-            srv.stats
-                .commands
-                .entry(n.to_string())
-                .or_default()
-                .rejected_calls += 1;
-        }
-        reply_error(srv, client, &e);
-    };
+    let rejected =
+        |srv: &mut Server, client: &mut Client, cmd: Option<&CommandEntry>, e: CmdError| {
+            if let Some(c) = cmd {
+                srv.stats.command(c.id).rejected_calls += 1;
+            }
+            reply_error(srv, client, &e);
+        };
 
     let table = table();
     let Some(top) = table.get(&argv[0]) else {
@@ -327,7 +335,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         top
     } else if argv.len() < 2 {
         let e = CmdError::WrongArity(top.full_name.clone());
-        rejected(srv, client, Some(&top.full_name), e);
+        rejected(srv, client, Some(top), e);
         return finish_reply(client, suppress_before, reply_start);
     } else {
         match top.subs.get(&crate::util::lower(&argv[1])) {
@@ -335,7 +343,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
             None => {
                 let sub = String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned();
                 let e = CmdError::UnknownSubcommand(sub, top.full_name.clone());
-                rejected(srv, client, Some(&top.full_name), e);
+                rejected(srv, client, Some(top), e);
                 return finish_reply(client, suppress_before, reply_start);
             }
         }
@@ -344,11 +352,11 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     let argc = argv.len() as i32;
     if (arity > 0 && argc != arity) || argc < -arity {
         let e = CmdError::WrongArity(entry.full_name.clone());
-        rejected(srv, client, Some(&entry.full_name), e);
+        rejected(srv, client, Some(entry), e);
         return finish_reply(client, suppress_before, reply_start);
     }
     if srv.auth_required() && !client.authenticated && !entry.has_flag("no_auth") {
-        rejected(srv, client, Some(&entry.full_name), CmdError::NoAuth);
+        rejected(srv, client, Some(entry), CmdError::NoAuth);
         return finish_reply(client, suppress_before, reply_start);
     }
 
@@ -366,11 +374,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     let result = handler(&mut ctx);
     let Ctx { srv, client, .. } = ctx;
     let usec = start.elapsed().as_micros() as u64;
-    let stats = srv
-        .stats
-        .commands
-        .entry(entry.full_name.clone())
-        .or_default();
+    let stats = srv.stats.command(entry.id);
     stats.calls += 1;
     stats.usec += usec;
     if let Err(e) = result {

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use cinnabar_resp::parse::{Parsed, Parser};
+use cinnabar_resp::parse::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -124,6 +124,8 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
     };
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut parser = Parser::default();
+    // Arguments of the request being run; its buffers are recycled by the parser.
+    let mut argv: Vec<Vec<u8>> = Vec::new();
     let mut outbuf: Vec<u8> = Vec::new();
     loop {
         let room = READ_CHUNK.max(parser.pending_bulk);
@@ -163,7 +165,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
             if timed_out {
                 crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);
             }
-            process_input(&mut srv, &mut c, &mut parser, &mut inbuf);
+            process_input(&mut srv, &mut c, &mut parser, &mut inbuf, &mut argv);
             if c.killed {
                 break;
             }
@@ -193,14 +195,20 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
 }
 
 /// Parses and runs every whole request in `inbuf`, then drops the consumed bytes.
-fn process_input(srv: &mut Server, c: &mut Client, parser: &mut Parser, inbuf: &mut Vec<u8>) {
+fn process_input(
+    srv: &mut Server,
+    c: &mut Client,
+    parser: &mut Parser,
+    inbuf: &mut Vec<u8>,
+    argv: &mut Vec<Vec<u8>>,
+) {
     srv.stats.net_input_bytes += inbuf.len().saturating_sub(c.qbuf) as u64;
     parser.max_bulk_len = srv.config.proto_max_bulk_len;
     while !c.close_after_reply && !c.killed && c.blocked.is_none() {
         parser.unauthenticated = srv.auth_required() && !c.authenticated;
-        match parser.next(inbuf) {
-            Ok(Parsed::Request(argv)) => crate::cmd::call(srv, c, &argv),
-            Ok(Parsed::Incomplete) => break,
+        match parser.next_into(inbuf, argv) {
+            Ok(true) => crate::cmd::call(srv, c, argv),
+            Ok(false) => break,
             Err(e) => {
                 crate::verbose!(
                     "Protocol error ({e}) from client: id={} addr={}",
