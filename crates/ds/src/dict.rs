@@ -33,9 +33,25 @@ struct Table<K, V> {
 }
 
 impl<K, V> Table<K, V> {
+    /// A table of `size` empty buckets. Large tables come from zeroed memory (calloc), so the
+    /// kernel hands out untouched zero pages: allocating 16 M buckets costs no 128 MB write and
+    /// therefore no stall, the same reason Redis uses calloc for its tables.
     fn with_size(size: usize) -> Self {
-        let mut buckets = Vec::with_capacity(size);
-        buckets.resize_with(size, || None);
+        if size == 0 {
+            return Table { buckets: Vec::new(), used: 0 };
+        }
+        let layout = std::alloc::Layout::array::<Link<K, V>>(size).expect("table size overflow");
+        // SAFETY: `Option<Box<T>>` is guaranteed to have the representation of a nullable
+        // pointer, with `None` as null, so zeroed memory is `size` valid `None`s. The memory is
+        // allocated with the global allocator and the layout of `[Link; size]`, which is what
+        // `Vec::from_raw_parts` requires; length and capacity are both `size`.
+        let buckets = unsafe {
+            let ptr = std::alloc::alloc_zeroed(layout) as *mut Link<K, V>;
+            if ptr.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Vec::from_raw_parts(ptr, size, size)
+        };
         Table { buckets, used: 0 }
     }
     fn mask(&self) -> usize {
