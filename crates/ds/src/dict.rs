@@ -38,7 +38,10 @@ impl<K, V> Table<K, V> {
     /// therefore no stall, the same reason Redis uses calloc for its tables.
     fn with_size(size: usize) -> Self {
         if size == 0 {
-            return Table { buckets: Vec::new(), used: 0 };
+            return Table {
+                buckets: Vec::new(),
+                used: 0,
+            };
         }
         let layout = std::alloc::Layout::array::<Link<K, V>>(size).expect("table size overflow");
         // SAFETY: `Option<Box<T>>` is guaranteed to have the representation of a nullable
