@@ -200,7 +200,7 @@ fn clients(srv: &Server, out: &mut String) {
     }
     line(out, "client_recent_max_input_buffer", max_in);
     line(out, "client_recent_max_output_buffer", max_out);
-    line(out, "blocked_clients", 0);
+    line(out, "blocked_clients", srv.blocked_clients);
     line(out, "tracking_clients", 0);
     line(out, "clients_in_timeout_table", 0);
 }
