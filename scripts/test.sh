@@ -19,3 +19,15 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+
+echo "== smoke tests with real client libraries (redis-py, ioredis)"
+cargo build --bin cinnabar-server
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'redis>=5' 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check 'redis>=5'
+timeout 300 python3 tests/smoke/redis_py.py target/debug/cinnabar-server
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/smoke && timeout 300 npm install --silent --no-audit --no-fund)
+  timeout 300 node tests/smoke/ioredis.mjs target/debug/cinnabar-server
+else
+  echo "npm not found: skipping the ioredis smoke test"
+fi
