@@ -421,13 +421,6 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
         if eq_ic(o, "rank") && more {
             j += 1;
             rank = int_arg(&argv[j])?;
-            if rank == i64::MIN {
-                return Err(CmdError::err(format!(
-                    "value is out of range, value must between {} and {}",
-                    -i64::MAX,
-                    i64::MAX
-                )));
-            }
             if rank == 0 {
                 return Err(CmdError::err(
                     "RANK can't be zero: use 1 to start from the first match, 2 from the second \
@@ -456,9 +449,16 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
     let l = as_list_mut(&mut o.val).ok_or(CmdError::WrongType)?;
     let needle = Needle::new(&argv[2]);
     let reverse = rank < 0;
-    let skip = rank.unsigned_abs() - 1;
+    let skip = if rank == i64::MIN {
+        0
+    } else {
+        rank.unsigned_abs() - 1
+    };
+    // Redis 7.0 negates RANK -9223372036854775808 into itself: every match then qualifies
+    // and its COUNT check overflows, so all matches from the tail come back.
     let want = match count {
         None => 1,
+        Some(_) if rank == i64::MIN => u64::MAX,
         Some(0) => u64::MAX,
         Some(c) => c as u64,
     };
