@@ -77,12 +77,12 @@ pub fn push_list<'v>(
     values: impl IntoIterator<Item = &'v [u8]>,
     only_existing: bool,
 ) -> Result<Option<usize>, CmdError> {
-    let fill = list_fill(ctx);
     let exists = list_write(ctx, key)?.is_some();
     if !exists {
         if only_existing {
             return Ok(None);
         }
+        let fill = list_fill(ctx);
         let lru = ctx.new_lru();
         ctx.db()
             .add(key, Value::List(Box::new(List::new(fill))), lru);

@@ -270,11 +270,13 @@ impl Node {
         self.insert_at_offset(0, v);
     }
 
+    /// Inserts an entry at byte offset `off`: encoded at the end, then rotated into place
+    /// (one memmove, no temporary buffer).
     fn insert_at_offset(&mut self, off: usize, v: &[u8]) {
-        let mut e = Vec::with_capacity(encoded_len(v));
-        encode(v, &mut e);
-        self.reserve(e.len());
-        self.buf.splice(off..off, e);
+        let n = encoded_len(v);
+        self.reserve(n);
+        encode(v, &mut self.buf);
+        self.buf[off..].rotate_right(n);
         self.count += 1;
     }
 
@@ -425,6 +427,19 @@ impl List {
         }
     }
 
+    /// Adds an empty node at one end; a list's first node gets an exact-size deque buffer
+    /// (most lists are small), later ones let the deque double.
+    fn new_node(&mut self, front: bool) {
+        if self.nodes.capacity() == 0 {
+            self.nodes.reserve_exact(1);
+        }
+        if front {
+            self.nodes.push_front(Node::default());
+        } else {
+            self.nodes.push_back(Node::default());
+        }
+    }
+
     pub fn push_back(&mut self, v: &[u8]) {
         let extra = encoded_len(v);
         let fits = self.nodes.back().is_some_and(|n| self.allows(n, extra));
@@ -432,7 +447,7 @@ impl List {
             if let Some(last) = self.nodes.back_mut() {
                 last.buf.shrink_to_fit();
             }
-            self.nodes.push_back(Node::default());
+            self.new_node(false);
         }
         if let Some(n) = self.nodes.back_mut() {
             n.push_back(v);
@@ -447,7 +462,7 @@ impl List {
             if let Some(first) = self.nodes.front_mut() {
                 first.buf.shrink_to_fit();
             }
-            self.nodes.push_front(Node::default());
+            self.new_node(true);
         }
         if let Some(n) = self.nodes.front_mut() {
             n.push_front(v);
