@@ -596,18 +596,22 @@ impl List {
         let p = self.locate(start);
         self.len -= left;
         let mut k = p.node;
-        let mut at = p.at;
-        while left > 0 {
-            let cnt = self.nodes[k].count as usize;
-            let take = left.min(cnt - at);
-            if take == cnt {
-                self.nodes.remove(k);
-            } else {
-                self.nodes[k].remove_range(at, take);
-                k += 1;
-            }
+        if p.at > 0 {
+            // Part of the first node (never all of it: it keeps position `at - 1`).
+            let take = left.min(self.nodes[k].count as usize - p.at);
+            self.nodes[k].remove_range(p.at, take);
             left -= take;
-            at = 0;
+            k += 1;
+        }
+        // Whole nodes go in one drain, then the head of the last node.
+        let mut end = k;
+        while left > 0 && end < self.nodes.len() && self.nodes[end].count as usize <= left {
+            left -= self.nodes[end].count as usize;
+            end += 1;
+        }
+        self.nodes.drain(k..end);
+        if left > 0 {
+            self.nodes[k].remove_range(0, left);
         }
     }
 
@@ -687,7 +691,7 @@ impl List {
         } else {
             (0..self.nodes.len()).collect()
         };
-        let mut emptied = Vec::new();
+        let mut emptied = false;
         for k in order {
             if limit != 0 && removed >= limit {
                 break;
@@ -726,13 +730,10 @@ impl List {
             node.count -= hits.len() as u32;
             out.shrink_to_fit();
             node.buf = out;
-            if node.count == 0 {
-                emptied.push(k);
-            }
+            emptied |= node.count == 0;
         }
-        emptied.sort_unstable();
-        for k in emptied.into_iter().rev() {
-            self.nodes.remove(k);
+        if emptied {
+            self.nodes.retain(|n| n.count > 0);
         }
         self.len -= removed;
         removed
