@@ -578,12 +578,15 @@ impl List {
         self.len += 1;
     }
 
-    /// Splits node `k` in two if it outgrew its limit.
+    /// Splits node `k` in halves, recursively, while it outgrows its limit (a node holding a
+    /// single entry never does).
     fn fix_over(&mut self, k: usize) {
         if self.over(&self.nodes[k]) {
             let half = self.nodes[k].count as usize / 2;
             let tail = self.nodes[k].split_off(half);
             self.nodes.insert(k + 1, tail);
+            self.fix_over(k + 1);
+            self.fix_over(k);
         }
     }
 
@@ -821,6 +824,17 @@ mod tests {
         );
         let per_elem = l.heap_size() as f64 / 100_000.0;
         assert!(per_elem < 16.0, "{per_elem}");
+        // Big elements inserted in the middle end up split into bounded nodes.
+        let mut m = List::default();
+        for i in 0..50 {
+            m.push_back(format!("{i}").as_bytes());
+        }
+        for i in 0..20 {
+            m.insert(10 + i * 2, &vec![b'q'; 5000]);
+            m.set(5, &vec![b's'; 7000]);
+        }
+        assert!(m.nodes.iter().all(|n| n.count == 1 || n.buf.len() <= 8192));
+        assert_eq!(m.len(), 70);
         let mut c = List::new(3);
         for i in 0..10 {
             c.push_front(i.to_string().as_bytes());
