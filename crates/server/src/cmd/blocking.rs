@@ -32,22 +32,32 @@ impl TimeoutReply {
 }
 
 /// Parses a blocking timeout in seconds (decimals allowed) into an absolute unix-ms deadline,
-/// 0 meaning forever. Same rules and errors as Redis's `getTimeoutFromObjectOrReply`.
+/// 0 meaning forever. Same outcomes as Redis 7.0.15's `getTimeoutFromObjectOrReply`: the value
+/// must be a valid long double; milliseconds are `ceil(secs * 1000)` converted to a C
+/// `long long`, which on x86-64 gives `i64::MIN` when out of range, so huge values (and `inf`)
+/// are reported as "timeout is negative", exactly as Redis 7.0 replies.
 pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
-    let not_float = || CmdError::err("timeout is not a float or out of range");
     if !crate::util::is_long_double(arg) {
-        return Err(not_float());
+        return Err(CmdError::err("timeout is not a float or out of range"));
     }
-    let secs = crate::util::parse_f64(arg).ok_or_else(not_float)?;
-    if secs < 0.0 {
+    // A valid long double beyond f64's range is treated like any out-of-range value.
+    let ms = crate::util::parse_f64(arg)
+        .map(|s| (s * 1000.0).ceil())
+        .unwrap_or(f64::INFINITY);
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    let ms = if ms.is_finite() && (-LIMIT..LIMIT).contains(&ms) {
+        ms as i64
+    } else {
+        i64::MIN
+    };
+    if ms < 0 {
         return Err(CmdError::err("timeout is negative"));
     }
-    let ms = secs * 1000.0;
-    if !ms.is_finite() || ms > (i64::MAX / 2) as f64 {
-        return Err(CmdError::err("timeout is out of range"));
-    }
-    let ms = ms.ceil() as i64;
-    Ok(if ms == 0 { 0 } else { now_ms + ms })
+    Ok(if ms == 0 {
+        0
+    } else {
+        now_ms.saturating_add(ms)
+    })
 }
 
 /// Blocks the calling client on `keys` until one is signalled or `deadline_ms` (0 = never)
