@@ -10,7 +10,7 @@ What it measures, for each server, in interleaved rounds (redis, cinnabar, redis
 Servers are pinned to CPU 0, the client to CPU 1 (taskset), so they do not share a core.
 Prints a markdown table; `--out FILE` also writes it. Needs redis-server, redis-benchmark.
 
-Usage: bench/compare.py [--rounds 3] [--requests 200000] [--tests ping_mbulk,set,get]
+Usage: bench/compare.py [--rounds 3] [--requests 200000] [--tests ping_mbulk,set,get,lpush,...]
                         [--pipelines 1,16] [--keys 1000000] [--out docs/perf-run.md]
 """
 import argparse
@@ -109,7 +109,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=200000)
-    ap.add_argument("--tests", default="ping_mbulk,set,get")
+    ap.add_argument("--tests", default="ping_mbulk,set,get,lpush,lpop,hset,sadd,zadd")
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--cinnabar", default=os.path.join(ROOT, "target/release/cinnabar-server"))
