@@ -123,7 +123,10 @@ impl ThinBuf {
     /// `Vec::splice`, but the buffer is always exactly as long as its contents).
     fn splice(&mut self, start: usize, end: usize, repl: &[u8]) {
         let old_len = self.len();
-        assert!(start <= end && end <= old_len, "ThinBuf splice out of bounds");
+        assert!(
+            start <= end && end <= old_len,
+            "ThinBuf splice out of bounds"
+        );
         let new_len = old_len - (end - start) + repl.len();
         assert!(new_len <= u32::MAX as usize, "ThinBuf longer than u32::MAX");
         let tail = old_len - end;
@@ -259,7 +262,7 @@ impl std::fmt::Debug for SmallStr {
 
 /// A field or value read from a hash: listpack integers come out as integers (formatted only
 /// when a reply needs the bytes), everything else as borrowed bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Val<'a> {
     Int(i64),
     Bytes(&'a [u8]),
@@ -523,8 +526,7 @@ impl Listpack {
         match self.find(&f) {
             Some(p) => {
                 v.write_to(&mut repl);
-                self.buf
-                    .splice(LP_HDR + p.value, LP_HDR + p.end, &repl);
+                self.buf.splice(LP_HDR + p.value, LP_HDR + p.end, &repl);
                 false
             }
             None => {
