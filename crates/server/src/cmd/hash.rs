@@ -581,22 +581,22 @@ mod tests {
         assert_eq!(t.exec("OBJECT ENCODING h"), bulk("hashtable"));
         assert_eq!(t.exec("HLEN h"), ":5\r\n");
         assert_eq!(t.exec("HSTRLEN h e"), ":65\r\n");
-        for i in 0..200 {
+        for i in 0..600 {
             t.exec(&format!("HSET big f{i} {i}"));
         }
         assert_eq!(t.exec("OBJECT ENCODING big"), bulk("hashtable"));
-        assert_eq!(t.exec("HLEN big"), ":200\r\n");
+        assert_eq!(t.exec("HLEN big"), ":600\r\n");
         assert_eq!(t.exec("HGET big f150"), bulk("150"));
     }
 
     #[test]
     fn config_thresholds_and_conversion_points() {
         let mut t = TestServer::new();
-        for i in 0..128 {
+        for i in 0..512 {
             t.exec(&format!("HSET h f{i} v"));
         }
         assert_eq!(t.exec("OBJECT ENCODING h"), bulk("listpack"));
-        t.exec("HSET h f128 v");
+        t.exec("HSET h f512 v");
         assert_eq!(t.exec("OBJECT ENCODING h"), bulk("hashtable"));
         // Deleting never converts back.
         for i in 0..120 {
@@ -720,7 +720,7 @@ mod tests {
             format!("*2\r\n*2\r\n{0}{1}*2\r\n{0}{1}", bulk("a"), bulk("1"))
         );
         // Distinct picks, both encodings.
-        for (n, key) in [(20, "small"), (300, "large")] {
+        for (n, key) in [(20, "small"), (700, "large")] {
             for i in 0..n {
                 t.exec(&format!("HSET {key} f{i} {i}"));
             }

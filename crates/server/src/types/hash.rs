@@ -39,8 +39,9 @@ use std::ptr::NonNull;
 
 use cinnabar_ds::Dict;
 
-/// Redis's defaults for `hash-max-listpack-entries` and `hash-max-listpack-value`.
-pub const DEFAULT_MAX_ENTRIES: usize = 128;
+/// Redis 7.0's built-in defaults for `hash-max-listpack-entries` (512; the sample redis.conf
+/// sets 128) and `hash-max-listpack-value`.
+pub const DEFAULT_MAX_ENTRIES: usize = 512;
 pub const DEFAULT_MAX_VALUE: usize = 64;
 
 /// A listpack never grows past this many bytes; a write that would cross it converts the hash
