@@ -671,17 +671,20 @@ impl Hash {
         matches!(self.repr, Repr::Listpack(_))
     }
 
-    /// Heap bytes owned by the hash (allocator size classes not counted).
+    /// Heap bytes owned by the hash (allocator size classes not counted). For a hashtable the
+    /// out-of-line string bytes are estimated from a sample of entries, as Redis's MEMORY
+    /// USAGE samples, so this stays cheap for huge hashes.
     pub fn heap_size(&self) -> usize {
+        const SAMPLES: usize = 64;
         match &self.repr {
             Repr::Listpack(lp) => lp.buf.alloc_size(),
             Repr::Table(t) => {
                 let node = 8 + 2 * std::mem::size_of::<SmallStr>();
-                std::mem::size_of::<Table>()
-                    + t.buckets() * 8
-                    + t.iter()
-                        .map(|(k, v)| node + k.heap_size() + v.heap_size())
-                        .sum::<usize>()
+                let (n, sampled) = t.iter().take(SAMPLES).fold((0, 0), |(n, s), (k, v)| {
+                    (n + 1, s + k.heap_size() + v.heap_size())
+                });
+                let strings = if n == 0 { 0 } else { sampled * t.len() / n };
+                std::mem::size_of::<Table>() + t.buckets() * 8 + t.len() * node + strings
             }
         }
     }
