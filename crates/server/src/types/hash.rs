@@ -683,7 +683,7 @@ impl Hash {
                 let (n, sampled) = t.iter().take(SAMPLES).fold((0, 0), |(n, s), (k, v)| {
                     (n + 1, s + k.heap_size() + v.heap_size())
                 });
-                let strings = if n == 0 { 0 } else { sampled * t.len() / n };
+                let strings = (sampled * t.len()).checked_div(n).unwrap_or(0);
                 std::mem::size_of::<Table>() + t.buckets() * 8 + t.len() * node + strings
             }
         }
