@@ -1,23 +1,995 @@
-//! Sorted set values (placeholder: the zsets worker replaces this with listpack/skiplist encodings).
+//! Sorted set values with Redis's two encodings, `listpack` and `skiplist`.
+//!
+//! - `listpack` (small sets): one packed `Vec<u8>` of `(member, score)` entries kept in
+//!   `(score, member)` order; each entry is a varint member length, the member bytes, and the
+//!   score as 8 little-endian bytes. Every operation is a linear scan, which is what Redis does
+//!   too and is fast for at most `zset-max-listpack-entries` (128) short entries.
+//! - `skiplist` (large sets, named as Redis reports it): a member → score [`Dict`] (O(1) ZSCORE,
+//!   SCAN cursors for ZSCAN) plus an order-statistics B+ tree over `(score, member)`
+//!   ([`RankTree`]). Redis uses a skiplist with spans; a counted B+ tree gives the same
+//!   O(log n) rank and by-rank access, and packs 32-byte entries contiguously in leaves instead
+//!   of one node allocation with 1-32 forward pointers per element, so it uses less memory.
+//!
+//! A set converts from listpack to skiplist when it grows past the configured limits and never
+//! converts back, as in Redis. Scores are never NaN here (commands reject NaN results).
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
+use cinnabar_ds::{CompactBytes, Dict};
+
+/// Total order on (score, member) as Redis sorts sorted sets (scores never NaN; -0 == 0).
+#[inline]
+pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
+    if s1 < s2 {
+        Ordering::Less
+    } else if s1 > s2 {
+        Ordering::Greater
+    } else {
+        m1.cmp(m2)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listpack
+// ---------------------------------------------------------------------------------------------
+
+/// Packed small sorted set (see module docs for the layout).
 #[derive(Debug, Clone, Default)]
-pub struct ZSet {
-    pub scores: HashMap<Vec<u8>, f64>,
+pub struct Listpack {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn get_varint(b: &[u8], mut pos: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let c = b[pos];
+        pos += 1;
+        n |= ((c & 0x7f) as usize) << shift;
+        if c < 0x80 {
+            return (n, pos);
+        }
+        shift += 7;
+    }
+}
+
+/// Iterator over a listpack's entries: (byte offset, member, score).
+pub struct LpIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    type Item = (usize, &'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let start = self.pos;
+        let (n, p) = get_varint(self.buf, self.pos);
+        let member = &self.buf[p..p + n];
+        let mut sb = [0u8; 8];
+        sb.copy_from_slice(&self.buf[p + n..p + n + 8]);
+        self.pos = p + n + 8;
+        Some((start, member, f64::from_le_bytes(sb)))
+    }
+}
+
+impl Listpack {
+    pub fn iter(&self) -> LpIter<'_> {
+        LpIter {
+            buf: &self.buf,
+            pos: 0,
+        }
+    }
+
+    fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
+        self.iter()
+            .enumerate()
+            .find(|(_, (_, m, _))| *m == member)
+            .map(|(i, (off, _, s))| (i, off, s))
+    }
+
+    fn entry_len_at(&self, off: usize) -> usize {
+        let (n, p) = get_varint(&self.buf, off);
+        p + n + 8 - off
+    }
+
+    fn insert(&mut self, member: &[u8], score: f64) {
+        // Redis stores listpack scores as strings/integers, so -0 reads back as 0.
+        let score = if score == 0.0 { 0.0 } else { score };
+        let at = self
+            .iter()
+            .find(|(_, m, s)| cmp_entry(*s, m, score, member) == Ordering::Greater)
+            .map(|(off, _, _)| off)
+            .unwrap_or(self.buf.len());
+        let mut e = Vec::with_capacity(member.len() + 10);
+        put_varint(&mut e, member.len());
+        e.extend_from_slice(member);
+        e.extend_from_slice(&score.to_le_bytes());
+        self.buf.splice(at..at, e);
+        self.len += 1;
+    }
+
+    fn remove_at(&mut self, off: usize) {
+        let l = self.entry_len_at(off);
+        self.buf.drain(off..off + l);
+        self.len -= 1;
+    }
+
+    fn nth(&self, i: usize) -> Option<(&[u8], f64)> {
+        self.iter().nth(i).map(|(_, m, s)| (m, s))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order-statistics B+ tree
+// ---------------------------------------------------------------------------------------------
+
+/// One element of the tree.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub score: f64,
+    pub member: CompactBytes,
+}
+
+impl Entry {
+    #[inline]
+    fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
+        cmp_entry(self.score, &self.member, score, member)
+    }
+}
+
+/// Entries per leaf (a full leaf is exactly 2 KiB, a jemalloc size class).
+const LEAF_MAX: usize = 64;
+/// Children per inner node.
+const INNER_MAX: usize = 64;
+/// A node smaller than this after a delete is merged with a neighbour when both fit one node.
+const LEAF_MIN: usize = LEAF_MAX / 4;
+const INNER_MIN: usize = INNER_MAX / 4;
+
+#[derive(Debug, Clone)]
+enum Node {
+    Leaf(Vec<Entry>),
+    Inner(Box<Inner>),
+}
+
+/// Inner node: `seps[i]` lies between child `i`'s last and child `i + 1`'s first entry (it may
+/// go stale after deletes, which keeps it a valid bound); `counts[i]` is child `i`'s size.
+#[derive(Debug, Clone)]
+struct Inner {
+    seps: Vec<Entry>,
+    children: Vec<Node>,
+    counts: Vec<usize>,
+    total: usize,
+}
+
+impl Node {
+    fn size(&self) -> usize {
+        match self {
+            Node::Leaf(v) => v.len(),
+            Node::Inner(n) => n.total,
+        }
+    }
+
+    /// Entries (leaf) or children (inner): the fill that decides merges.
+    fn width(&self) -> usize {
+        match self {
+            Node::Leaf(v) => v.len(),
+            Node::Inner(n) => n.children.len(),
+        }
+    }
+
+    fn heap_size(&self) -> usize {
+        match self {
+            Node::Leaf(v) => {
+                v.capacity() * std::mem::size_of::<Entry>()
+                    + v.iter().map(|e| e.member.heap_size()).sum::<usize>()
+            }
+            Node::Inner(n) => {
+                std::mem::size_of::<Inner>()
+                    + n.seps.capacity() * std::mem::size_of::<Entry>()
+                    + n.children.capacity() * std::mem::size_of::<Node>()
+                    + n.counts.capacity() * 8
+                    + n.children.iter().map(Node::heap_size).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// Child of an inner node where (score, member) belongs.
+#[inline]
+fn child_for(seps: &[Entry], score: f64, member: &[u8]) -> usize {
+    seps.partition_point(|s| s.cmp_to(score, member) != Ordering::Greater)
+}
+
+/// Pushes onto a leaf growing its buffer by doubling up to `LEAF_MAX` (small trees stay small).
+fn leaf_reserve(v: &mut Vec<Entry>) {
+    if v.len() == v.capacity() {
+        let want = (v.capacity() * 2).clamp(4, LEAF_MAX);
+        v.reserve_exact(want - v.len());
+    }
+}
+
+/// Counted B+ tree of entries in (score, member) order: O(log n) insert, delete, rank and
+/// select.
+#[derive(Debug, Clone)]
+pub struct RankTree {
+    root: Node,
+}
+
+impl Default for RankTree {
+    fn default() -> Self {
+        RankTree {
+            root: Node::Leaf(Vec::new()),
+        }
+    }
+}
+
+impl RankTree {
+    pub fn len(&self) -> usize {
+        self.root.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn heap_size(&self) -> usize {
+        self.root.heap_size()
+    }
+
+    /// Inserts an entry (the caller guarantees the member is not present).
+    pub fn insert(&mut self, score: f64, member: CompactBytes) {
+        let e = Entry { score, member };
+        if let Some((sep, right)) = Self::insert_rec(&mut self.root, e) {
+            let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+            let (l, r) = (left.size(), right.size());
+            self.root = Node::Inner(Box::new(Inner {
+                seps: vec![sep],
+                children: vec![left, right],
+                counts: vec![l, r],
+                total: l + r,
+            }));
+        }
+    }
+
+    fn insert_rec(node: &mut Node, e: Entry) -> Option<(Entry, Node)> {
+        match node {
+            Node::Leaf(v) => {
+                let idx = v.partition_point(|x| x.cmp_to(e.score, &e.member) == Ordering::Less);
+                if v.len() < LEAF_MAX {
+                    leaf_reserve(v);
+                    v.insert(idx, e);
+                    return None;
+                }
+                // Full: split. Appends and prepends (monotonic scores) leave the old leaf full
+                // instead of two half-empty ones.
+                let p = if idx == v.len() {
+                    v.len()
+                } else if idx == 0 {
+                    0
+                } else {
+                    v.len() / 2
+                };
+                let mut right: Vec<Entry> = Vec::with_capacity((v.len() - p).max(4));
+                right.extend(v.drain(p..));
+                if idx < p || (idx == p && v.len() < LEAF_MAX) {
+                    v.insert(idx, e);
+                } else {
+                    leaf_reserve(&mut right);
+                    right.insert(idx - p, e);
+                }
+                let sep = right[0].clone();
+                Some((sep, Node::Leaf(right)))
+            }
+            Node::Inner(n) => {
+                let i = child_for(&n.seps, e.score, &e.member);
+                n.total += 1;
+                let split = Self::insert_rec(&mut n.children[i], e);
+                n.counts[i] = n.children[i].size();
+                if let Some((sep, right)) = split {
+                    n.counts.insert(i + 1, right.size());
+                    n.children.insert(i + 1, right);
+                    n.seps.insert(i, sep);
+                }
+                if n.children.len() <= INNER_MAX {
+                    return None;
+                }
+                let p = n.children.len() / 2;
+                let children: Vec<Node> = n.children.drain(p..).collect();
+                let counts: Vec<usize> = n.counts.drain(p..).collect();
+                let seps: Vec<Entry> = n.seps.drain(p..).collect();
+                let up = n.seps.pop()?;
+                let rtotal: usize = counts.iter().sum();
+                n.total -= rtotal;
+                Some((
+                    up,
+                    Node::Inner(Box::new(Inner {
+                        seps,
+                        children,
+                        counts,
+                        total: rtotal,
+                    })),
+                ))
+            }
+        }
+    }
+
+    /// Removes an entry. Return value: true if it was present.
+    pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+        let found = Self::remove_rec(&mut self.root, score, member);
+        // Collapse a root with a single child.
+        loop {
+            let single = match &mut self.root {
+                Node::Inner(n) if n.children.len() == 1 => n.children.pop(),
+                _ => None,
+            };
+            match single {
+                Some(child) => self.root = child,
+                None => break,
+            }
+        }
+        found
+    }
+
+    fn remove_rec(node: &mut Node, score: f64, member: &[u8]) -> bool {
+        match node {
+            Node::Leaf(v) => {
+                let idx = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
+                if idx < v.len() && v[idx].cmp_to(score, member) == Ordering::Equal {
+                    v.remove(idx);
+                    true
+                } else {
+                    false
+                }
+            }
+            Node::Inner(n) => {
+                let i = child_for(&n.seps, score, member);
+                if !Self::remove_rec(&mut n.children[i], score, member) {
+                    return false;
+                }
+                n.total -= 1;
+                n.counts[i] -= 1;
+                Self::fix_underflow(n, i);
+                true
+            }
+        }
+    }
+
+    /// Merges child `i` with a neighbour when it got small and both fit in one node.
+    fn fix_underflow(n: &mut Inner, i: usize) {
+        let min = match &n.children[i] {
+            Node::Leaf(_) => LEAF_MIN,
+            Node::Inner(_) => INNER_MIN,
+        };
+        if n.children[i].width() >= min || n.children.len() < 2 {
+            return;
+        }
+        let l = if i > 0 { i - 1 } else { i };
+        let max = match &n.children[l] {
+            Node::Leaf(_) => LEAF_MAX,
+            Node::Inner(_) => INNER_MAX,
+        };
+        if n.children[l].width() + n.children[l + 1].width() > max {
+            return;
+        }
+        let right = n.children.remove(l + 1);
+        let rcount = n.counts.remove(l + 1);
+        let sep = n.seps.remove(l);
+        n.counts[l] += rcount;
+        match (&mut n.children[l], right) {
+            (Node::Leaf(a), Node::Leaf(mut b)) => {
+                a.reserve_exact(b.len());
+                a.append(&mut b);
+            }
+            (Node::Inner(a), Node::Inner(b)) => {
+                let b = *b;
+                a.seps.push(sep);
+                a.seps.extend(b.seps);
+                a.children.extend(b.children);
+                a.counts.extend(b.counts);
+                a.total += b.total;
+            }
+            _ => unreachable!("siblings have the same height"),
+        }
+    }
+
+    /// 0-based rank of an entry, if present.
+    pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+        let mut node = &self.root;
+        let mut rank = 0;
+        loop {
+            match node {
+                Node::Leaf(v) => {
+                    let idx = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
+                    return (idx < v.len() && v[idx].cmp_to(score, member) == Ordering::Equal)
+                        .then_some(rank + idx);
+                }
+                Node::Inner(n) => {
+                    let i = child_for(&n.seps, score, member);
+                    rank += n.counts[..i].iter().sum::<usize>();
+                    node = &n.children[i];
+                }
+            }
+        }
+    }
+
+    /// The entry at a 0-based rank.
+    pub fn get(&self, mut rank: usize) -> Option<&Entry> {
+        let mut node = &self.root;
+        loop {
+            match node {
+                Node::Leaf(v) => return v.get(rank),
+                Node::Inner(n) => {
+                    let mut i = 0;
+                    while i + 1 < n.counts.len() && rank >= n.counts[i] {
+                        rank -= n.counts[i];
+                        i += 1;
+                    }
+                    node = &n.children[i];
+                }
+            }
+        }
+    }
+
+    /// Number of leading entries satisfying `pred`, which must be true for a prefix of the
+    /// order and false after it (e.g. "score < min").
+    pub fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let mut node = &self.root;
+        let mut rank = 0;
+        loop {
+            match node {
+                Node::Leaf(v) => return rank + v.partition_point(|e| pred(e.score, &e.member)),
+                Node::Inner(n) => {
+                    let i = n.seps.partition_point(|e| pred(e.score, &e.member));
+                    rank += n.counts[..i].iter().sum::<usize>();
+                    node = &n.children[i];
+                }
+            }
+        }
+    }
+
+    /// Visits entries from rank `start` forwards (or backwards with `rev`) while `f` returns
+    /// true.
+    pub fn visit(&self, start: usize, rev: bool, f: &mut dyn FnMut(&Entry) -> bool) {
+        if start < self.len() {
+            Self::visit_rec(&self.root, start, rev, f);
+        }
+    }
+
+    fn visit_rec(node: &Node, start: usize, rev: bool, f: &mut dyn FnMut(&Entry) -> bool) -> bool {
+        match node {
+            Node::Leaf(v) => {
+                if rev {
+                    v[..=start].iter().rev().all(f)
+                } else {
+                    v[start..].iter().all(f)
+                }
+            }
+            Node::Inner(n) => {
+                let mut i = 0;
+                let mut off = start;
+                while i + 1 < n.counts.len() && off >= n.counts[i] {
+                    off -= n.counts[i];
+                    i += 1;
+                }
+                if !Self::visit_rec(&n.children[i], off, rev, f) {
+                    return false;
+                }
+                if rev {
+                    for j in (0..i).rev() {
+                        if n.counts[j] > 0
+                            && !Self::visit_rec(&n.children[j], n.counts[j] - 1, rev, f)
+                        {
+                            return false;
+                        }
+                    }
+                } else {
+                    for j in i + 1..n.children.len() {
+                        if n.counts[j] > 0 && !Self::visit_rec(&n.children[j], 0, rev, f) {
+                            return false;
+                        }
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// Checks the structural invariants (tests).
+    #[cfg(test)]
+    fn check(&self) {
+        fn rec(node: &Node, depth: usize, depths: &mut Vec<usize>) -> usize {
+            match node {
+                Node::Leaf(v) => {
+                    assert!(v.len() <= LEAF_MAX);
+                    for w in v.windows(2) {
+                        assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+                    }
+                    depths.push(depth);
+                    v.len()
+                }
+                Node::Inner(n) => {
+                    assert_eq!(n.seps.len() + 1, n.children.len());
+                    assert!(n.children.len() <= INNER_MAX);
+                    let mut t = 0;
+                    for (c, &cnt) in n.children.iter().zip(&n.counts) {
+                        assert_eq!(rec(c, depth + 1, depths), cnt);
+                        t += cnt;
+                    }
+                    assert_eq!(t, n.total);
+                    t
+                }
+            }
+        }
+        let mut depths = Vec::new();
+        rec(&self.root, 0, &mut depths);
+        assert!(depths.windows(2).all(|w| w[0] == w[1]), "unbalanced");
+        let mut all = Vec::new();
+        self.visit(0, false, &mut |e| {
+            all.push(e.clone());
+            true
+        });
+        assert_eq!(all.len(), self.len());
+        for w in all.windows(2) {
+            assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+        }
+    }
+}
+
+/// The `skiplist` encoding: member → score dict plus the rank tree.
+#[derive(Default)]
+pub struct Big {
+    pub dict: Dict<CompactBytes, f64>,
+    pub tree: RankTree,
+}
+
+impl Clone for Big {
+    fn clone(&self) -> Self {
+        let mut dict = Dict::new();
+        for (k, v) in self.dict.iter() {
+            dict.insert_new(k.clone(), *v);
+        }
+        Big {
+            dict,
+            tree: self.tree.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Big {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZSet(skiplist, {} members)", self.dict.len())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZSet
+// ---------------------------------------------------------------------------------------------
+
+/// Conversion limits (zset-max-listpack-entries / -value).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub entries: usize,
+    pub value: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            entries: 128,
+            value: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ZSet {
+    Listpack(Listpack),
+    Skiplist(Box<Big>),
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet::Listpack(Listpack::default())
+    }
+}
+
+/// Outcome of [`ZSet::add`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddResult {
+    Added,
+    Updated,
+    Unchanged,
 }
 
 impl ZSet {
+    /// An empty set with the encoding Redis picks for a set created to hold `size_hint`
+    /// members whose longest is `max_len` bytes (`zsetTypeCreate`).
+    pub fn with_hint(size_hint: usize, max_len: usize, lim: Limits) -> Self {
+        if size_hint <= lim.entries && max_len <= lim.value && lim.entries > 0 {
+            ZSet::default()
+        } else {
+            ZSet::Skiplist(Box::default())
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match self {
+            ZSet::Listpack(l) => l.len,
+            ZSet::Skiplist(b) => b.dict.len(),
+        }
     }
+
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
     }
+
     pub fn encoding(&self) -> &'static str {
-        "skiplist"
+        match self {
+            ZSet::Listpack(_) => "listpack",
+            ZSet::Skiplist(_) => "skiplist",
+        }
     }
+
     pub fn heap_size(&self) -> usize {
-        self.scores.keys().map(|m| m.capacity() + 40).sum()
+        match self {
+            ZSet::Listpack(l) => l.buf.capacity(),
+            ZSet::Skiplist(b) => {
+                // Dict: a 48-byte node per entry plus 8-byte buckets.
+                b.dict.len() * 48
+                    + b.dict.buckets() * 8
+                    + b.dict.iter().map(|(k, _)| k.heap_size()).sum::<usize>()
+                    + b.tree.heap_size()
+            }
+        }
+    }
+
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            ZSet::Listpack(l) => l.find(member).map(|(_, _, s)| s),
+            ZSet::Skiplist(b) => b.dict.get(member).copied(),
+        }
+    }
+
+    /// Converts to the skiplist encoding.
+    pub fn convert_to_skiplist(&mut self) {
+        if let ZSet::Listpack(l) = self {
+            let mut big = Big::default();
+            for (_, m, s) in l.iter() {
+                big.dict.insert_new(CompactBytes::new(m), s);
+                big.tree.insert(s, CompactBytes::new(m));
+            }
+            *self = ZSet::Skiplist(Box::new(big));
+        }
+    }
+
+    /// Sets `member`'s score, adding it if absent; converts when limits are passed.
+    pub fn add(&mut self, member: &[u8], score: f64, lim: Limits) -> AddResult {
+        if let ZSet::Listpack(l) = self {
+            match l.find(member) {
+                Some((_, off, old)) => {
+                    if old == score {
+                        return AddResult::Unchanged;
+                    }
+                    l.remove_at(off);
+                    l.insert(member, score);
+                    return AddResult::Updated;
+                }
+                None => {
+                    if l.len < lim.entries && member.len() <= lim.value {
+                        l.insert(member, score);
+                        return AddResult::Added;
+                    }
+                    self.convert_to_skiplist();
+                }
+            }
+        }
+        let ZSet::Skiplist(b) = self else {
+            unreachable!("converted above")
+        };
+        match b.dict.get_mut(member) {
+            Some(old) => {
+                if *old == score {
+                    return AddResult::Unchanged;
+                }
+                let prev = *old;
+                *old = score;
+                b.tree.remove(prev, member);
+                b.tree.insert(score, CompactBytes::new(member));
+                AddResult::Updated
+            }
+            None => {
+                b.dict.insert_new(CompactBytes::new(member), score);
+                b.tree.insert(score, CompactBytes::new(member));
+                AddResult::Added
+            }
+        }
+    }
+
+    /// Removes a member. Return value: true if it was present.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            ZSet::Listpack(l) => match l.find(member) {
+                Some((_, off, _)) => {
+                    l.remove_at(off);
+                    true
+                }
+                None => false,
+            },
+            ZSet::Skiplist(b) => match b.dict.remove(member) {
+                Some(s) => {
+                    b.tree.remove(s, member);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// 0-based rank of a member in ascending (or descending with `rev`) order.
+    pub fn rank(&self, member: &[u8], rev: bool) -> Option<usize> {
+        let r = match self {
+            ZSet::Listpack(l) => l.find(member).map(|(i, _, _)| i)?,
+            ZSet::Skiplist(b) => {
+                let s = *b.dict.get(member)?;
+                b.tree.rank(s, member)?
+            }
+        };
+        Some(if rev { self.len() - 1 - r } else { r })
+    }
+
+    /// Member and score at an ascending 0-based rank.
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
+        match self {
+            ZSet::Listpack(l) => l.nth(rank),
+            ZSet::Skiplist(b) => b.tree.get(rank).map(|e| (&e.member[..], e.score)),
+        }
+    }
+
+    /// Number of leading (ascending) entries satisfying a prefix predicate.
+    pub fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match self {
+            ZSet::Listpack(l) => l.iter().take_while(|(_, m, s)| pred(*s, m)).count(),
+            ZSet::Skiplist(b) => b.tree.partition_point(pred),
+        }
+    }
+
+    /// Visits entries from ascending rank `start`, forwards or (with `rev`) backwards, while
+    /// `f` returns true.
+    pub fn visit(&self, start: usize, rev: bool, mut f: impl FnMut(&[u8], f64) -> bool) {
+        match self {
+            ZSet::Listpack(l) => {
+                if start >= l.len {
+                    return;
+                }
+                if rev {
+                    // Small: collect offsets once, then walk backwards.
+                    let items: Vec<(&[u8], f64)> =
+                        l.iter().take(start + 1).map(|(_, m, s)| (m, s)).collect();
+                    for (m, s) in items.into_iter().rev() {
+                        if !f(m, s) {
+                            return;
+                        }
+                    }
+                } else {
+                    for (_, m, s) in l.iter().skip(start) {
+                        if !f(m, s) {
+                            return;
+                        }
+                    }
+                }
+            }
+            ZSet::Skiplist(b) => b.tree.visit(start, rev, &mut |e| f(&e.member, e.score)),
+        }
+    }
+
+    /// Copies of the entries with ascending ranks in `start..end`.
+    pub fn range(&self, start: usize, end: usize) -> Vec<(Vec<u8>, f64)> {
+        let mut out = Vec::with_capacity(end.saturating_sub(start).min(1024));
+        let mut left = end.saturating_sub(start);
+        if left == 0 {
+            return out;
+        }
+        self.visit(start, false, |m, s| {
+            out.push((m.to_vec(), s));
+            left -= 1;
+            left > 0
+        });
+        out
+    }
+
+    /// Every (member, score) in ascending order.
+    pub fn to_vec(&self) -> Vec<(Vec<u8>, f64)> {
+        self.range(0, self.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeSet, HashMap};
+
+    #[derive(Debug, Clone, PartialEq, PartialOrd)]
+    struct Key(f64, Vec<u8>);
+    impl Eq for Key {}
+    impl Ord for Key {
+        fn cmp(&self, o: &Self) -> Ordering {
+            cmp_entry(self.0, &self.1, o.0, &o.1)
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(u16, i16),
+        Incr(u16, i16),
+        Rem(u16),
+        Range(u16, u16),
+        Rank(u16),
+        ByScore(i16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u16..400, -50i16..50).prop_map(|(m, s)| Op::Add(m, s)),
+            1 => (0u16..400, -5i16..5).prop_map(|(m, s)| Op::Incr(m, s)),
+            2 => (0u16..400).prop_map(Op::Rem),
+            1 => (0u16..500, 0u16..50).prop_map(|(a, b)| Op::Range(a, b)),
+            1 => (0u16..400).prop_map(Op::Rank),
+            1 => (-60i16..60).prop_map(Op::ByScore),
+        ]
+    }
+
+    fn member(m: u16) -> Vec<u8> {
+        // Some members are long enough to force the conversion on their own.
+        if m % 97 == 96 {
+            vec![b'x'; 70 + m as usize % 5]
+        } else {
+            format!("m{m}").into_bytes()
+        }
+    }
+
+    fn run(ops: Vec<Op>, lim: Limits) {
+        let mut z = ZSet::default();
+        let mut model: BTreeSet<Key> = BTreeSet::new();
+        let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
+        let mut was_big = false;
+        for op in ops {
+            match op {
+                Op::Add(m, s) | Op::Incr(m, s) => {
+                    let m = member(m);
+                    let old = scores.get(&m).copied();
+                    let s = match (&op, old) {
+                        (Op::Incr(..), Some(o)) => o + s as f64 / 2.0,
+                        _ => s as f64 / 2.0,
+                    };
+                    let r = z.add(&m, s, lim);
+                    match old {
+                        None => assert_eq!(r, AddResult::Added),
+                        Some(o) if o == s => assert_eq!(r, AddResult::Unchanged),
+                        Some(o) => {
+                            assert_eq!(r, AddResult::Updated);
+                            model.remove(&Key(o, m.clone()));
+                        }
+                    }
+                    model.insert(Key(s, m.clone()));
+                    scores.insert(m, s);
+                }
+                Op::Rem(m) => {
+                    let m = member(m);
+                    let had = scores.remove(&m);
+                    assert_eq!(z.remove(&m), had.is_some());
+                    if let Some(s) = had {
+                        model.remove(&Key(s, m));
+                    }
+                }
+                Op::Range(a, n) => {
+                    let (a, n) = (a as usize, n as usize);
+                    let got = z.range(a, a + n);
+                    let want: Vec<_> = model
+                        .iter()
+                        .skip(a)
+                        .take(n)
+                        .map(|k| (k.1.clone(), k.0))
+                        .collect();
+                    assert_eq!(got, want);
+                    let mut rev = Vec::new();
+                    z.visit(a.min(model.len().saturating_sub(1)), true, |m, s| {
+                        rev.push((m.to_vec(), s));
+                        rev.len() < n
+                    });
+                    if !model.is_empty() {
+                        let end = a.min(model.len() - 1);
+                        let want: Vec<_> = model
+                            .iter()
+                            .take(end + 1)
+                            .rev()
+                            .take(n.max(1))
+                            .map(|k| (k.1.clone(), k.0))
+                            .collect();
+                        assert_eq!(rev, want);
+                    }
+                }
+                Op::Rank(m) => {
+                    let m = member(m);
+                    let want = scores
+                        .get(&m)
+                        .map(|&s| model.range(..Key(s, m.clone())).count());
+                    assert_eq!(z.rank(&m, false), want);
+                    assert_eq!(z.rank(&m, true), want.map(|r| model.len() - 1 - r));
+                    if let Some(r) = want {
+                        let (gm, gs) = z.get_by_rank(r).expect("rank in range");
+                        assert_eq!((gm, gs), (&m[..], scores[&m]));
+                    }
+                }
+                Op::ByScore(s) => {
+                    let s = s as f64 / 2.0;
+                    let want = model.iter().filter(|k| k.0 < s).count();
+                    assert_eq!(z.partition_point(|x, _| x < s), want);
+                }
+            }
+            assert_eq!(z.len(), model.len());
+            assert_eq!(z.len(), scores.len());
+            if z.encoding() == "skiplist" {
+                was_big = true;
+                if let ZSet::Skiplist(b) = &z {
+                    b.tree.check();
+                }
+            } else {
+                assert!(!was_big, "never converts back");
+            }
+        }
+        let all: Vec<_> = model.iter().map(|k| (k.1.clone(), k.0)).collect();
+        assert_eq!(z.to_vec(), all);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn zset_matches_model(ops in proptest::collection::vec(op(), 1..1500)) {
+            run(ops, Limits::default());
+        }
+
+        #[test]
+        fn zset_matches_model_tiny_limits(ops in proptest::collection::vec(op(), 1..600)) {
+            run(ops, Limits { entries: 4, value: 64 });
+        }
+    }
+
+    #[test]
+    fn big_tree_sequential_and_random() {
+        let mut t = RankTree::default();
+        let n = 20_000usize;
+        for i in 0..n {
+            t.insert(i as f64, CompactBytes::new(b"m"));
+        }
+        t.check();
+        assert_eq!(t.get(12_345).map(|e| e.score), Some(12_345.0));
+        assert_eq!(t.rank(777.0, b"m"), Some(777));
+        let mut x = 12345u64;
+        for _ in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let i = (x % n as u64) as f64;
+            t.remove(i, b"m");
+        }
+        t.check();
+        for i in 0..n {
+            t.remove(i as f64, b"m");
+        }
+        t.check();
+        assert!(t.is_empty());
     }
 }
