@@ -120,9 +120,14 @@ fn reply_entries(out: &mut ReplyBuf, items: &[(Vec<u8>, f64)], withscores: bool)
 }
 
 /// Redis's `strtod`-based range bound parsing (leading spaces and overflow to inf allowed).
+/// The argument is read as a C string: it ends at a NUL byte, and "" is 0.
 fn strtod_all(s: &[u8]) -> Option<f64> {
-    if s.is_empty() || s.contains(&0) {
-        return None;
+    let s = match s.iter().position(|&b| b == 0) {
+        Some(i) => &s[..i],
+        None => s,
+    };
+    if s.is_empty() {
+        return Some(0.0);
     }
     let c = std::ffi::CString::new(s).ok()?;
     let mut end: *mut libc::c_char = std::ptr::null_mut();
@@ -366,7 +371,7 @@ fn zadd_generic(ctx: &mut Ctx, mut incr: bool) -> CmdResult {
         idx += 1;
     }
     let elements = argv.len() - idx;
-    if elements % 2 != 0 || elements == 0 {
+    if !elements.is_multiple_of(2) || elements == 0 {
         return Err(CmdError::Syntax);
     }
     let elements = elements / 2;
@@ -375,7 +380,7 @@ fn zadd_generic(ctx: &mut Ctx, mut incr: bool) -> CmdResult {
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if ((gt || lt) && nx) || (gt && lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -718,6 +723,9 @@ fn zremrange_generic(ctx: &mut Ctx, rtype: RangeType) -> CmdResult {
 // Pops
 // ---------------------------------------------------------------------------------------------
 
+/// Owned (member, score) results.
+type Entries = Vec<(Vec<u8>, f64)>;
+
 /// Pops up to `count` elements from the first non-empty zset among `keys`.
 /// Return value: the key and the popped (member, score) pairs, or None if all are empty.
 fn pop_first(
@@ -725,7 +733,7 @@ fn pop_first(
     keys: &[Vec<u8>],
     max: bool,
     count: usize,
-) -> Result<Option<(Vec<u8>, Vec<(Vec<u8>, f64)>)>, CmdError> {
+) -> Result<Option<(Vec<u8>, Entries)>, CmdError> {
     for key in keys {
         let Some(z) = write_zset(ctx, key)? else {
             continue;
@@ -764,9 +772,10 @@ fn zpop_generic(ctx: &mut Ctx, max: bool) -> CmdResult {
     }
     let has_count = ctx.argv.len() == 3;
     let count = if has_count {
-        let c = int_arg(ctx.arg(2))?;
+        let bad = || CmdError::err("value is out of range, must be positive");
+        let c = int_arg(ctx.arg(2)).map_err(|_| bad())?;
         if c < 0 {
-            return Err(CmdError::err("value is out of range, must be positive"));
+            return Err(bad());
         }
         c as u64 as usize
     } else {
@@ -1402,11 +1411,9 @@ mod tests {
         assert_eq!(t.exec("ZADD z 1 a 2 b 3 c"), ":3\r\n");
         assert_eq!(t.exec("ZSCORE z b"), "$1\r\n2\r\n");
         assert_eq!(t.exec("ZRANK z c"), ":2\r\n");
-        assert_eq!(
-            t.exec("ZRANK z c WITHSCORE")
-                .starts_with("-ERR wrong number"),
-            true
-        );
+        assert!(t
+            .exec("ZRANK z c WITHSCORE")
+            .starts_with("-ERR wrong number"));
         assert_eq!(
             t.exec("ZRANGE z 0 -1 WITHSCORES"),
             "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"

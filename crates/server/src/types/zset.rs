@@ -821,9 +821,14 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::{BTreeSet, HashMap};
 
-    #[derive(Debug, Clone, PartialEq, PartialOrd)]
+    #[derive(Debug, Clone, PartialEq)]
     struct Key(f64, Vec<u8>);
     impl Eq for Key {}
+    impl PartialOrd for Key {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
     impl Ord for Key {
         fn cmp(&self, o: &Self) -> Ordering {
             cmp_entry(self.0, &self.1, o.0, &o.1)
