@@ -135,29 +135,86 @@ impl Listpack {
 // Order-statistics B+ tree
 // ---------------------------------------------------------------------------------------------
 
-/// One element of the tree.
-#[derive(Debug, Clone)]
+/// Points at a member's bytes: the key stored in a node of the set's own dict.
+///
+/// Why a raw pointer: storing the member once (in the dict) instead of twice halves the
+/// per-member cost of the big encoding. It is sound because (1) `Dict` keeps every entry in
+/// its own boxed node that never moves (rehashing relinks nodes; see cinnabar_ds::dict and
+/// the `dict_keys_do_not_move` test below), (2) [`Big`] is the only owner of both the dict
+/// and the tree, removes an entry from the tree before its dict node is freed, and never
+/// hands out a `MemberRef`, and (3) `Big::clone` rebuilds the tree against the new dict.
+#[derive(Clone, Copy)]
+struct MemberRef(*const CompactBytes);
+
+impl MemberRef {
+    #[inline]
+    fn get(&self) -> &[u8] {
+        // SAFETY: see the type's doc: the pointee lives as long as the entry is in the tree.
+        unsafe { (*self.0).as_slice() }
+    }
+}
+
+/// One element of the tree (16 bytes).
+#[derive(Clone, Copy)]
 pub struct Entry {
     pub score: f64,
-    pub member: CompactBytes,
+    member: MemberRef,
 }
 
 impl Entry {
     #[inline]
+    pub fn member(&self) -> &[u8] {
+        self.member.get()
+    }
+
+    #[inline]
+    fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
+        cmp_entry(self.score, self.member(), score, member)
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "({}, {:?})",
+            self.score,
+            String::from_utf8_lossy(self.member())
+        )
+    }
+}
+
+/// Separator key of an inner node: an owned copy, so it stays valid (as a bound) after its
+/// element is deleted.
+#[derive(Debug, Clone)]
+struct Sep {
+    score: f64,
+    member: CompactBytes,
+}
+
+impl Sep {
+    #[inline]
     fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
         cmp_entry(self.score, &self.member, score, member)
+    }
+
+    fn of(e: &Entry) -> Sep {
+        Sep {
+            score: e.score,
+            member: CompactBytes::new(e.member()),
+        }
     }
 }
 
 /// Entries per leaf (a full leaf is exactly 2 KiB, a jemalloc size class).
-const LEAF_MAX: usize = 64;
+const LEAF_MAX: usize = 128;
 /// Children per inner node.
 const INNER_MAX: usize = 64;
 /// A node smaller than this after a delete is merged with a neighbour when both fit one node.
 const LEAF_MIN: usize = LEAF_MAX / 4;
 const INNER_MIN: usize = INNER_MAX / 4;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Node {
     Leaf(Vec<Entry>),
     Inner(Box<Inner>),
@@ -165,9 +222,9 @@ enum Node {
 
 /// Inner node: `seps[i]` lies between child `i`'s last and child `i + 1`'s first entry (it may
 /// go stale after deletes, which keeps it a valid bound); `counts[i]` is child `i`'s size.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Inner {
-    seps: Vec<Entry>,
+    seps: Vec<Sep>,
     children: Vec<Node>,
     counts: Vec<usize>,
     total: usize,
@@ -191,13 +248,10 @@ impl Node {
 
     fn heap_size(&self) -> usize {
         match self {
-            Node::Leaf(v) => {
-                v.capacity() * std::mem::size_of::<Entry>()
-                    + v.iter().map(|e| e.member.heap_size()).sum::<usize>()
-            }
+            Node::Leaf(v) => v.capacity() * std::mem::size_of::<Entry>(),
             Node::Inner(n) => {
                 std::mem::size_of::<Inner>()
-                    + n.seps.capacity() * std::mem::size_of::<Entry>()
+                    + n.seps.capacity() * std::mem::size_of::<Sep>()
                     + n.children.capacity() * std::mem::size_of::<Node>()
                     + n.counts.capacity() * 8
                     + n.children.iter().map(Node::heap_size).sum::<usize>()
@@ -208,7 +262,7 @@ impl Node {
 
 /// Child of an inner node where (score, member) belongs.
 #[inline]
-fn child_for(seps: &[Entry], score: f64, member: &[u8]) -> usize {
+fn child_for(seps: &[Sep], score: f64, member: &[u8]) -> usize {
     seps.partition_point(|s| s.cmp_to(score, member) != Ordering::Greater)
 }
 
@@ -222,7 +276,7 @@ fn leaf_reserve(v: &mut Vec<Entry>) {
 
 /// Counted B+ tree of entries in (score, member) order: O(log n) insert, delete, rank and
 /// select.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RankTree {
     root: Node,
 }
@@ -249,8 +303,7 @@ impl RankTree {
     }
 
     /// Inserts an entry (the caller guarantees the member is not present).
-    pub fn insert(&mut self, score: f64, member: CompactBytes) {
-        let e = Entry { score, member };
+    fn insert(&mut self, e: Entry) {
         if let Some((sep, right)) = Self::insert_rec(&mut self.root, e) {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
             let (l, r) = (left.size(), right.size());
@@ -263,10 +316,10 @@ impl RankTree {
         }
     }
 
-    fn insert_rec(node: &mut Node, e: Entry) -> Option<(Entry, Node)> {
+    fn insert_rec(node: &mut Node, e: Entry) -> Option<(Sep, Node)> {
         match node {
             Node::Leaf(v) => {
-                let idx = v.partition_point(|x| x.cmp_to(e.score, &e.member) == Ordering::Less);
+                let idx = v.partition_point(|x| x.cmp_to(e.score, e.member()) == Ordering::Less);
                 if v.len() < LEAF_MAX {
                     leaf_reserve(v);
                     v.insert(idx, e);
@@ -289,11 +342,11 @@ impl RankTree {
                     leaf_reserve(&mut right);
                     right.insert(idx - p, e);
                 }
-                let sep = right[0].clone();
+                let sep = Sep::of(&right[0]);
                 Some((sep, Node::Leaf(right)))
             }
             Node::Inner(n) => {
-                let i = child_for(&n.seps, e.score, &e.member);
+                let i = child_for(&n.seps, e.score, e.member());
                 n.total += 1;
                 let split = Self::insert_rec(&mut n.children[i], e);
                 n.counts[i] = n.children[i].size();
@@ -308,7 +361,7 @@ impl RankTree {
                 let p = n.children.len() / 2;
                 let children: Vec<Node> = n.children.drain(p..).collect();
                 let counts: Vec<usize> = n.counts.drain(p..).collect();
-                let seps: Vec<Entry> = n.seps.drain(p..).collect();
+                let seps: Vec<Sep> = n.seps.drain(p..).collect();
                 let up = n.seps.pop()?;
                 let rtotal: usize = counts.iter().sum();
                 n.total -= rtotal;
@@ -326,7 +379,8 @@ impl RankTree {
     }
 
     /// Removes an entry. Return value: true if it was present.
-    pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+    /// Removes an entry. Return value: the removed entry, if it was present.
+    fn remove(&mut self, score: f64, member: &[u8]) -> Option<Entry> {
         let found = Self::remove_rec(&mut self.root, score, member);
         // Collapse a root with a single child.
         loop {
@@ -342,26 +396,23 @@ impl RankTree {
         found
     }
 
-    fn remove_rec(node: &mut Node, score: f64, member: &[u8]) -> bool {
+    fn remove_rec(node: &mut Node, score: f64, member: &[u8]) -> Option<Entry> {
         match node {
             Node::Leaf(v) => {
                 let idx = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
                 if idx < v.len() && v[idx].cmp_to(score, member) == Ordering::Equal {
-                    v.remove(idx);
-                    true
+                    Some(v.remove(idx))
                 } else {
-                    false
+                    None
                 }
             }
             Node::Inner(n) => {
                 let i = child_for(&n.seps, score, member);
-                if !Self::remove_rec(&mut n.children[i], score, member) {
-                    return false;
-                }
+                let e = Self::remove_rec(&mut n.children[i], score, member)?;
                 n.total -= 1;
                 n.counts[i] -= 1;
                 Self::fix_underflow(n, i);
-                true
+                Some(e)
             }
         }
     }
@@ -449,7 +500,7 @@ impl RankTree {
         let mut rank = 0;
         loop {
             match node {
-                Node::Leaf(v) => return rank + v.partition_point(|e| pred(e.score, &e.member)),
+                Node::Leaf(v) => return rank + v.partition_point(|e| pred(e.score, e.member())),
                 Node::Inner(n) => {
                     let i = n.seps.partition_point(|e| pred(e.score, &e.member));
                     rank += n.counts[..i].iter().sum::<usize>();
@@ -514,7 +565,7 @@ impl RankTree {
                 Node::Leaf(v) => {
                     assert!(v.len() <= LEAF_MAX);
                     for w in v.windows(2) {
-                        assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+                        assert_eq!(w[0].cmp_to(w[1].score, w[1].member()), Ordering::Less);
                     }
                     depths.push(depth);
                     v.len()
@@ -537,33 +588,94 @@ impl RankTree {
         assert!(depths.windows(2).all(|w| w[0] == w[1]), "unbalanced");
         let mut all = Vec::new();
         self.visit(0, false, &mut |e| {
-            all.push(e.clone());
+            all.push(*e);
             true
         });
         assert_eq!(all.len(), self.len());
         for w in all.windows(2) {
-            assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+            assert_eq!(w[0].cmp_to(w[1].score, w[1].member()), Ordering::Less);
         }
     }
 }
 
-/// The `skiplist` encoding: member → score dict plus the rank tree.
+/// The `skiplist` encoding: member → score dict plus the rank tree. The dict owns the member
+/// bytes; tree entries point at them (see [`MemberRef`]).
 #[derive(Default)]
 pub struct Big {
     pub dict: Dict<CompactBytes, f64>,
-    pub tree: RankTree,
+    tree: RankTree,
+}
+
+// SAFETY: the raw pointers in the tree point into the dict owned by the same `Big`; they are
+// never shared outside it, so moving a `Big` to another thread (lazy free) or sharing `&Big`
+// is as safe as for the dict itself.
+unsafe impl Send for Big {}
+unsafe impl Sync for Big {}
+
+impl Big {
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    fn member_ref(&self, member: &[u8]) -> Option<MemberRef> {
+        self.dict
+            .get_key_value(member)
+            .map(|(k, _)| MemberRef(k as *const CompactBytes))
+    }
+
+    /// Adds a member known to be absent.
+    pub fn insert_new(&mut self, member: &[u8], score: f64) {
+        self.dict.insert_new(CompactBytes::new(member), score);
+        if let Some(r) = self.member_ref(member) {
+            self.tree.insert(Entry { score, member: r });
+        }
+    }
+
+    /// Changes the score of a present member.
+    pub fn update(&mut self, member: &[u8], score: f64) {
+        let Some(old) = self.dict.get_mut(member) else {
+            return;
+        };
+        let prev = std::mem::replace(old, score);
+        if let Some(mut e) = self.tree.remove(prev, member) {
+            e.score = score;
+            self.tree.insert(e);
+        }
+    }
+
+    /// Removes a member. Return value: true if it was present.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        let Some(&score) = self.dict.get(member) else {
+            return false;
+        };
+        // Tree first: its entry points at the dict's key.
+        self.tree.remove(score, member);
+        self.dict.remove(member);
+        true
+    }
+
+    pub fn heap_size(&self) -> usize {
+        // Dict: a 48-byte node per entry (40 rounded to jemalloc's class) plus 8-byte buckets.
+        self.dict.len() * 48
+            + self.dict.buckets() * 8
+            + self.dict.iter().map(|(k, _)| k.heap_size()).sum::<usize>()
+            + self.tree.heap_size()
+    }
 }
 
 impl Clone for Big {
     fn clone(&self) -> Self {
-        let mut dict = Dict::new();
-        for (k, v) in self.dict.iter() {
-            dict.insert_new(k.clone(), *v);
-        }
-        Big {
-            dict,
-            tree: self.tree.clone(),
-        }
+        // The tree must point into the new dict: rebuild it in order (appends fill leaves).
+        let mut big = Big::default();
+        self.tree.visit(0, false, &mut |e| {
+            big.insert_new(e.member(), e.score);
+            true
+        });
+        big
     }
 }
 
@@ -645,13 +757,7 @@ impl ZSet {
     pub fn heap_size(&self) -> usize {
         match self {
             ZSet::Listpack(l) => l.buf.capacity(),
-            ZSet::Skiplist(b) => {
-                // Dict: a 48-byte node per entry plus 8-byte buckets.
-                b.dict.len() * 48
-                    + b.dict.buckets() * 8
-                    + b.dict.iter().map(|(k, _)| k.heap_size()).sum::<usize>()
-                    + b.tree.heap_size()
-            }
+            ZSet::Skiplist(b) => b.heap_size(),
         }
     }
 
@@ -667,8 +773,7 @@ impl ZSet {
         if let ZSet::Listpack(l) = self {
             let mut big = Big::default();
             for (_, m, s) in l.iter() {
-                big.dict.insert_new(CompactBytes::new(m), s);
-                big.tree.insert(s, CompactBytes::new(m));
+                big.insert_new(m, s);
             }
             *self = ZSet::Skiplist(Box::new(big));
         }
@@ -698,20 +803,16 @@ impl ZSet {
         let ZSet::Skiplist(b) = self else {
             unreachable!("converted above")
         };
-        match b.dict.get_mut(member) {
-            Some(old) => {
-                if *old == score {
+        match b.dict.get(member) {
+            Some(&old) => {
+                if old == score {
                     return AddResult::Unchanged;
                 }
-                let prev = *old;
-                *old = score;
-                b.tree.remove(prev, member);
-                b.tree.insert(score, CompactBytes::new(member));
+                b.update(member, score);
                 AddResult::Updated
             }
             None => {
-                b.dict.insert_new(CompactBytes::new(member), score);
-                b.tree.insert(score, CompactBytes::new(member));
+                b.insert_new(member, score);
                 AddResult::Added
             }
         }
@@ -727,13 +828,7 @@ impl ZSet {
                 }
                 None => false,
             },
-            ZSet::Skiplist(b) => match b.dict.remove(member) {
-                Some(s) => {
-                    b.tree.remove(s, member);
-                    true
-                }
-                None => false,
-            },
+            ZSet::Skiplist(b) => b.remove(member),
         }
     }
 
@@ -753,7 +848,7 @@ impl ZSet {
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
         match self {
             ZSet::Listpack(l) => l.nth(rank),
-            ZSet::Skiplist(b) => b.tree.get(rank).map(|e| (&e.member[..], e.score)),
+            ZSet::Skiplist(b) => b.tree.get(rank).map(|e| (e.member(), e.score)),
         }
     }
 
@@ -790,7 +885,7 @@ impl ZSet {
                     }
                 }
             }
-            ZSet::Skiplist(b) => b.tree.visit(start, rev, &mut |e| f(&e.member, e.score)),
+            ZSet::Skiplist(b) => b.tree.visit(start, rev, &mut |e| f(e.member(), e.score)),
         }
     }
 
@@ -974,27 +1069,65 @@ mod tests {
 
     #[test]
     fn big_tree_sequential_and_random() {
-        let mut t = RankTree::default();
+        let mut b = Big::default();
         let n = 20_000usize;
         for i in 0..n {
-            t.insert(i as f64, CompactBytes::new(b"m"));
+            b.insert_new(format!("k{i}").as_bytes(), i as f64);
         }
-        t.check();
-        assert_eq!(t.get(12_345).map(|e| e.score), Some(12_345.0));
-        assert_eq!(t.rank(777.0, b"m"), Some(777));
+        b.tree.check();
+        assert_eq!(b.tree.get(12_345).map(|e| e.score), Some(12_345.0));
+        assert_eq!(b.tree.rank(777.0, b"k777"), Some(777));
         let mut x = 12345u64;
         for _ in 0..n {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let i = (x % n as u64) as f64;
-            t.remove(i, b"m");
+            let i = (x % n as u64) as usize;
+            if x % 3 == 0 {
+                b.update(format!("k{i}").as_bytes(), (x % 100) as f64);
+            } else {
+                b.remove(format!("k{i}").as_bytes());
+            }
         }
-        t.check();
-        for i in 0..n {
-            t.remove(i as f64, b"m");
+        b.tree.check();
+        assert_eq!(b.tree.len(), b.dict.len());
+        let c = b.clone();
+        c.tree.check();
+        drop(b);
+        // The clone's tree points into its own dict.
+        let mut all = Vec::new();
+        c.tree.visit(0, false, &mut |e| {
+            all.push((e.member().to_vec(), e.score));
+            true
+        });
+        for (m, s) in &all {
+            assert_eq!(c.dict.get(&m[..]), Some(s));
         }
-        t.check();
-        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn dict_keys_do_not_move() {
+        // MemberRef relies on Dict keeping each entry in a node that never moves.
+        let mut d: Dict<CompactBytes, f64> = Dict::new();
+        d.insert_new(CompactBytes::new(b"first"), 1.0);
+        let p = d
+            .get_key_value(&b"first"[..])
+            .map(|(k, _)| k as *const CompactBytes);
+        for i in 0..100_000 {
+            d.insert_new(CompactBytes::new(format!("k{i}").as_bytes()), 0.0);
+            if i % 1000 == 0 {
+                d.rehash_step(100);
+            }
+        }
+        while d.rehash_step(1000) {}
+        for i in 0..99_000 {
+            d.remove(format!("k{i}").as_bytes());
+        }
+        d.shrink_if_needed();
+        while d.rehash_step(1000) {}
+        let q = d
+            .get_key_value(&b"first"[..])
+            .map(|(k, _)| k as *const CompactBytes);
+        assert_eq!(p, q);
     }
 }
