@@ -1083,7 +1083,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let i = (x % n as u64) as usize;
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 b.update(format!("k{i}").as_bytes(), (x % 100) as f64);
             } else {
                 b.remove(format!("k{i}").as_bytes());
