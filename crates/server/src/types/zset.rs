@@ -33,14 +33,23 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 // Listpack
 // ---------------------------------------------------------------------------------------------
 
-/// Packed small sorted set (see module docs for the layout).
-#[derive(Debug, Clone, Default)]
+/// Packed small sorted set (see module docs for the layout): an exact-size buffer holding a
+/// varint entry count, then the entries. Every change rebuilds the buffer, as Redis's listpack
+/// reallocates on every insert; at most a few KiB are copied.
+#[derive(Debug, Clone)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    len: usize,
+    buf: Box<[u8]>,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+impl Default for Listpack {
+    fn default() -> Self {
+        Listpack {
+            buf: Box::new([0u8]),
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;
@@ -48,17 +57,45 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
     out.push(n as u8);
 }
 
-fn get_varint(b: &[u8], mut pos: usize) -> (usize, usize) {
-    let mut n = 0usize;
+fn get_varint(b: &[u8], mut pos: usize) -> (u64, usize) {
+    let mut n = 0u64;
     let mut shift = 0;
     loop {
         let c = b[pos];
         pos += 1;
-        n |= ((c & 0x7f) as usize) << shift;
+        n |= ((c & 0x7f) as u64) << shift;
         if c < 0x80 {
             return (n, pos);
         }
         shift += 7;
+    }
+}
+
+/// Largest magnitude stored as an integer (every integer up to 2^53 is an exact double).
+const INT_SCORE_MAX: f64 = 9_007_199_254_740_992.0;
+
+/// Score encoding: tag 1 + zigzag varint for integral scores (as Redis's listpack stores them
+/// as integers), tag 0 + 8 little-endian bytes otherwise.
+fn put_score(out: &mut Vec<u8>, score: f64) {
+    if score == score.trunc() && score.abs() < INT_SCORE_MAX {
+        let i = score as i64;
+        out.push(1);
+        put_varint(out, ((i << 1) ^ (i >> 63)) as u64);
+    } else {
+        out.push(0);
+        out.extend_from_slice(&score.to_le_bytes());
+    }
+}
+
+fn get_score(b: &[u8], pos: usize) -> (f64, usize) {
+    if b[pos] == 1 {
+        let (z, next) = get_varint(b, pos + 1);
+        let i = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        (i as f64, next)
+    } else {
+        let mut sb = [0u8; 8];
+        sb.copy_from_slice(&b[pos + 1..pos + 9]);
+        (f64::from_le_bytes(sb), pos + 9)
     }
 }
 
@@ -76,19 +113,33 @@ impl<'a> Iterator for LpIter<'a> {
         }
         let start = self.pos;
         let (n, p) = get_varint(self.buf, self.pos);
-        let member = &self.buf[p..p + n];
-        let mut sb = [0u8; 8];
-        sb.copy_from_slice(&self.buf[p + n..p + n + 8]);
-        self.pos = p + n + 8;
-        Some((start, member, f64::from_le_bytes(sb)))
+        let end = p + n as usize;
+        let member = &self.buf[p..end];
+        let (score, next) = get_score(self.buf, end);
+        self.pos = next;
+        Some((start, member, score))
     }
 }
 
 impl Listpack {
+    /// (entry count, offset of the first entry).
+    fn header(&self) -> (usize, usize) {
+        let (n, p) = get_varint(&self.buf, 0);
+        (n as usize, p)
+    }
+
+    pub fn len(&self) -> usize {
+        self.header().0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn iter(&self) -> LpIter<'_> {
         LpIter {
             buf: &self.buf,
-            pos: 0,
+            pos: self.header().1,
         }
     }
 
@@ -99,9 +150,15 @@ impl Listpack {
             .map(|(i, (off, _, s))| (i, off, s))
     }
 
-    fn entry_len_at(&self, off: usize) -> usize {
-        let (n, p) = get_varint(&self.buf, off);
-        p + n + 8 - off
+    /// Replaces the buffer: new count, then `buf[body..a]`, `mid`, `buf[b..]`.
+    fn rebuild(&mut self, count: usize, a: usize, mid: &[u8], b: usize) {
+        let body = self.header().1;
+        let mut out = Vec::with_capacity(10 + (a - body) + mid.len() + (self.buf.len() - b));
+        put_varint(&mut out, count as u64);
+        out.extend_from_slice(&self.buf[body..a]);
+        out.extend_from_slice(mid);
+        out.extend_from_slice(&self.buf[b..]);
+        self.buf = out.into_boxed_slice();
     }
 
     fn insert(&mut self, member: &[u8], score: f64) {
@@ -112,18 +169,21 @@ impl Listpack {
             .find(|(_, m, s)| cmp_entry(*s, m, score, member) == Ordering::Greater)
             .map(|(off, _, _)| off)
             .unwrap_or(self.buf.len());
-        let mut e = Vec::with_capacity(member.len() + 10);
-        put_varint(&mut e, member.len());
+        let mut e = Vec::with_capacity(member.len() + 12);
+        put_varint(&mut e, member.len() as u64);
         e.extend_from_slice(member);
-        e.extend_from_slice(&score.to_le_bytes());
-        self.buf.splice(at..at, e);
-        self.len += 1;
+        put_score(&mut e, score);
+        self.rebuild(self.len() + 1, at, &e, at);
     }
 
     fn remove_at(&mut self, off: usize) {
-        let l = self.entry_len_at(off);
-        self.buf.drain(off..off + l);
-        self.len -= 1;
+        let mut it = LpIter {
+            buf: &self.buf,
+            pos: off,
+        };
+        it.next();
+        let end = it.pos;
+        self.rebuild(self.len() - 1, off, &[], end);
     }
 
     fn nth(&self, i: usize) -> Option<(&[u8], f64)> {
@@ -738,7 +798,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match self {
-            ZSet::Listpack(l) => l.len,
+            ZSet::Listpack(l) => l.len(),
             ZSet::Skiplist(b) => b.dict.len(),
         }
     }
@@ -756,7 +816,7 @@ impl ZSet {
 
     pub fn heap_size(&self) -> usize {
         match self {
-            ZSet::Listpack(l) => l.buf.capacity(),
+            ZSet::Listpack(l) => l.buf.len(),
             ZSet::Skiplist(b) => b.heap_size(),
         }
     }
@@ -792,7 +852,7 @@ impl ZSet {
                     return AddResult::Updated;
                 }
                 None => {
-                    if l.len < lim.entries && member.len() <= lim.value {
+                    if l.len() < lim.entries && member.len() <= lim.value {
                         l.insert(member, score);
                         return AddResult::Added;
                     }
@@ -865,7 +925,7 @@ impl ZSet {
     pub fn visit(&self, start: usize, rev: bool, mut f: impl FnMut(&[u8], f64) -> bool) {
         match self {
             ZSet::Listpack(l) => {
-                if start >= l.len {
+                if start >= l.len() {
                     return;
                 }
                 if rev {
@@ -1103,6 +1163,49 @@ mod tests {
         for (m, s) in &all {
             assert_eq!(c.dict.get(&m[..]), Some(s));
         }
+    }
+
+    #[test]
+    fn listpack_scores_roundtrip() {
+        let vals = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            63.0,
+            64.0,
+            -65.0,
+            1e15,
+            -9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            1.5,
+            -2.25,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            i64::MAX as f64,
+        ];
+        let mut l = Listpack::default();
+        for (i, v) in vals.iter().enumerate() {
+            l.insert(format!("m{i}").as_bytes(), *v);
+        }
+        assert_eq!(l.len(), vals.len());
+        for (i, v) in vals.iter().enumerate() {
+            let got = l.find(format!("m{i}").as_bytes()).map(|(_, _, s)| s);
+            assert_eq!(got, Some(*v), "{v}");
+        }
+        // A count past one varint byte.
+        let mut l = Listpack::default();
+        for i in 0..300 {
+            l.insert(format!("k{i:03}").as_bytes(), 1.0);
+        }
+        assert_eq!(l.len(), 300);
+        assert_eq!(l.nth(299).map(|(m, _)| m.to_vec()), Some(b"k299".to_vec()));
+        while let Some((off, _, _)) = l.iter().next() {
+            l.remove_at(off);
+        }
+        assert_eq!(&l.buf[..], &[0u8]);
     }
 
     #[test]
