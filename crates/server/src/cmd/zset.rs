@@ -42,10 +42,12 @@ fn limits(ctx: &Ctx) -> Limits {
     }
 }
 
-/// Members of a set value (the set type's own iteration; kept here so the zset code has one
-/// place that depends on its representation).
-fn set_members(s: &Set) -> impl Iterator<Item = &[u8]> {
-    s.members.iter().map(|m| m.as_slice())
+/// Calls `f` with each member of a set value. The set type's own iteration, kept in one place
+/// so the zset code has a single dependency on the set representation.
+fn set_for_each(s: &Set, mut f: impl FnMut(&[u8])) {
+    for m in &s.members {
+        f(m);
+    }
 }
 
 fn set_contains(s: &Set, m: &[u8]) -> bool {
@@ -1079,7 +1081,7 @@ impl Src<'_> {
                 f(m, s);
                 true
             }),
-            Src::S(s) => set_members(s).for_each(|m| f(m, 1.0)),
+            Src::S(s) => set_for_each(s, |m| f(m, 1.0)),
         }
     }
 
