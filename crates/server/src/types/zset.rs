@@ -406,7 +406,10 @@ impl RankTree {
                 Some((sep, Node::Leaf(right)))
             }
             Node::Inner(n) => {
-                let i = child_for(&n.seps, e.score, e.member());
+                let mut i = child_for(&n.seps, e.score, e.member());
+                if Self::shift_to_sibling(n, i) {
+                    i = child_for(&n.seps, e.score, e.member());
+                }
                 n.total += 1;
                 let split = Self::insert_rec(&mut n.children[i], e);
                 n.counts[i] = n.children[i].size();
@@ -439,6 +442,46 @@ impl RankTree {
     }
 
     /// Removes an entry. Return value: true if it was present.
+    /// Before inserting into a full leaf `i`, moves its last (first) entry to the next
+    /// (previous) leaf when that one has room, so leaves split less and stay fuller (~80%
+    /// instead of ~70% with random inserts: less memory per element).
+    /// Return value: true if an entry moved (the caller picks the child again).
+    fn shift_to_sibling(n: &mut Inner, i: usize) -> bool {
+        let full = matches!(&n.children[i], Node::Leaf(v) if v.len() == LEAF_MAX);
+        if !full {
+            return false;
+        }
+        let has_room = |c: &Node| matches!(c, Node::Leaf(v) if v.len() < LEAF_MAX - 1);
+        if i + 1 < n.children.len() && has_room(&n.children[i + 1]) {
+            let (l, r) = n.children.split_at_mut(i + 1);
+            if let (Node::Leaf(a), Node::Leaf(b)) = (&mut l[i], &mut r[0]) {
+                if let Some(e) = a.pop() {
+                    leaf_reserve(b);
+                    b.insert(0, e);
+                    n.seps[i] = Sep::of(&e);
+                    n.counts[i] -= 1;
+                    n.counts[i + 1] += 1;
+                    return true;
+                }
+            }
+        }
+        if i > 0 && has_room(&n.children[i - 1]) {
+            let (l, r) = n.children.split_at_mut(i);
+            if let (Node::Leaf(a), Node::Leaf(b)) = (&mut l[i - 1], &mut r[0]) {
+                if b.len() > 1 {
+                    let e = b.remove(0);
+                    leaf_reserve(a);
+                    a.push(e);
+                    n.seps[i - 1] = Sep::of(&b[0]);
+                    n.counts[i - 1] += 1;
+                    n.counts[i] -= 1;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Removes an entry. Return value: the removed entry, if it was present.
     fn remove(&mut self, score: f64, member: &[u8]) -> Option<Entry> {
         let found = Self::remove_rec(&mut self.root, score, member);
@@ -1206,6 +1249,46 @@ mod tests {
             l.remove_at(off);
         }
         assert_eq!(&l.buf[..], &[0u8]);
+    }
+
+    #[test]
+    fn big_random_inserts_against_model() {
+        let mut b = Big::default();
+        let mut model: BTreeSet<Key> = BTreeSet::new();
+        let mut x = 99u64;
+        for i in 0..60_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let m = format!("m{}", x % 40_000).into_bytes();
+            let score = (x % 5000) as f64;
+            match b.dict.get(&m[..]).copied() {
+                Some(old) if i % 4 == 0 => {
+                    b.remove(&m);
+                    model.remove(&Key(old, m));
+                }
+                Some(old) => {
+                    b.update(&m, score);
+                    model.remove(&Key(old, m.clone()));
+                    model.insert(Key(score, m));
+                }
+                None => {
+                    b.insert_new(&m, score);
+                    model.insert(Key(score, m));
+                }
+            }
+        }
+        b.tree.check();
+        let mut got = Vec::new();
+        b.tree.visit(0, false, &mut |e| {
+            got.push((e.score, e.member().to_vec()));
+            true
+        });
+        let want: Vec<_> = model.iter().map(|k| (k.0, k.1.clone())).collect();
+        assert_eq!(got, want);
+        for (r, k) in model.iter().enumerate().step_by(97) {
+            assert_eq!(b.tree.rank(k.0, &k.1), Some(r));
+        }
     }
 
     #[test]
