@@ -1456,4 +1456,38 @@ mod tests {
         );
         assert_eq!(t.exec("EXISTS z"), ":0\r\n");
     }
+
+    #[test]
+    fn blocking_registers_and_writes_nothing() {
+        let mut t = TestServer::new();
+        assert_eq!(t.exec("BZPOPMIN k1 k2 1.5"), "");
+        let b = t.client.blocked.take().expect("blocked");
+        assert_eq!(b.keys, vec![b"k1".to_vec(), b"k2".to_vec()]);
+        assert_eq!(b.deadline_ms, 1_700_000_000_000 + 1500);
+        let mut t = TestServer::new();
+        assert_eq!(t.exec("BZMPOP 0 2 a b MAX COUNT 3"), "");
+        let b = t.client.blocked.take().expect("blocked");
+        assert_eq!(b.keys, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(b.deadline_ms, 0);
+        // Errors are reported before blocking.
+        let mut t = TestServer::new();
+        t.exec("SET s x");
+        assert!(t.exec("BZPOPMIN nokey s 0").starts_with("-WRONGTYPE"));
+        assert!(t.client.blocked.is_none());
+    }
+
+    #[test]
+    fn resp3_shapes() {
+        let mut t = TestServer::new();
+        t.resp3();
+        t.exec("ZADD z 1.5 a 2 b");
+        assert_eq!(t.exec("ZSCORE z a"), ",1.5\r\n");
+        assert_eq!(
+            t.exec("ZRANGE z 0 0 WITHSCORES"),
+            "*1\r\n*2\r\n$1\r\na\r\n,1.5\r\n"
+        );
+        assert_eq!(t.exec("ZPOPMIN z"), "*2\r\n$1\r\na\r\n,1.5\r\n");
+        assert_eq!(t.exec("ZPOPMIN z 1"), "*1\r\n*2\r\n$1\r\nb\r\n,2\r\n");
+        assert_eq!(t.exec("ZMPOP 1 z MIN"), "_\r\n");
+    }
 }
