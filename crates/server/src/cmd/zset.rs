@@ -905,6 +905,9 @@ fn bzpop_generic(ctx: &mut Ctx, max: bool) -> CmdResult {
 // ZRANDMEMBER
 // ---------------------------------------------------------------------------------------------
 
+/// Largest ZRANDMEMBER reply with repetitions we build (bytes).
+const RANDMEMBER_REPLY_LIMIT: usize = 1 << 30;
+
 fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     let argv = ctx.argv;
     if argv.len() == 2 {
@@ -970,13 +973,21 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
         });
     };
     if count < 0 {
-        // Repetitions allowed: independent draws, streamed.
+        // Repetitions allowed: independent draws, streamed into the reply. A reply past
+        // RANDMEMBER_REPLY_LIMIT is dropped and the client closed, as Redis does when a client
+        // passes its output buffer limit, instead of growing until memory runs out.
         let n = count.unsigned_abs() as usize;
+        let start = out.buf.len();
         header(out, n);
-        for _ in 0..n {
+        for i in 0..n {
             let r = (rnd() % size as u64) as usize;
             if let Some((m, s)) = z.get_by_rank(r) {
                 write_one(out, m, s);
+            }
+            if i % 1024 == 0 && out.buf.len() - start > RANDMEMBER_REPLY_LIMIT {
+                out.buf.truncate(start);
+                ctx.client.close_after_reply = true;
+                return Ok(());
             }
         }
         return Ok(());
