@@ -218,19 +218,83 @@ impl LexRange {
         }
     }
 
-    fn ranks(&self, z: &ZSet) -> (usize, usize) {
-        let lo = z.partition_point(|_, m| match &self.min {
-            LexBound::Min => false,
-            LexBound::Max => true,
-            LexBound::Incl(x) => m < x.as_slice(),
-            LexBound::Excl(x) => m <= x.as_slice(),
-        });
-        let hi = z.partition_point(|_, m| match &self.max {
+    fn gte_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            LexBound::Min => true,
+            LexBound::Max => false,
+            LexBound::Incl(x) => m >= x.as_slice(),
+            LexBound::Excl(x) => m > x.as_slice(),
+        }
+    }
+
+    fn lte_max(&self, m: &[u8]) -> bool {
+        match &self.max {
             LexBound::Min => false,
             LexBound::Max => true,
             LexBound::Incl(x) => m <= x.as_slice(),
             LexBound::Excl(x) => m < x.as_slice(),
-        });
+        }
+    }
+
+    /// True for ranges that can never match (min above max), Redis's first check.
+    fn always_empty(&self) -> bool {
+        use LexBound::*;
+        let key = |b: &LexBound| -> (u8, Vec<u8>, bool) {
+            match b {
+                Min => (0, Vec::new(), false),
+                Max => (2, Vec::new(), false),
+                Incl(x) => (1, x.clone(), false),
+                Excl(x) => (1, x.clone(), true),
+            }
+        };
+        let (a, b) = (key(&self.min), key(&self.max));
+        match (a.0, a.1).cmp(&(b.0, b.1)) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => a.2 || b.2,
+            std::cmp::Ordering::Less => false,
+        }
+    }
+
+    /// Ascending rank interval `[lo, hi)` selected by the range. Lex ranges assume equal
+    /// scores; for the listpack encoding the scan follows Redis's exactly (first element
+    /// `>= min`, then on while `<= max`; backwards from the last `<= max` with `rev`), so even
+    /// sets with mixed scores answer as Redis does.
+    fn ranks(&self, z: &ZSet, rev: bool) -> (usize, usize) {
+        if self.always_empty() {
+            return (0, 0);
+        }
+        if let ZSet::Listpack(l) = z {
+            let ms: Vec<&[u8]> = l.iter().map(|(_, m, _)| m).collect();
+            let (Some(first), Some(last)) = (ms.first(), ms.last()) else {
+                return (0, 0);
+            };
+            if !self.gte_min(last) || !self.lte_max(first) {
+                return (0, 0);
+            }
+            if rev {
+                let Some(hi) = ms.iter().rposition(|m| self.lte_max(m)) else {
+                    return (0, 0);
+                };
+                if !self.gte_min(ms[hi]) {
+                    return (0, 0);
+                }
+                let mut lo = hi;
+                while lo > 0 && self.gte_min(ms[lo - 1]) {
+                    lo -= 1;
+                }
+                return (lo, hi + 1);
+            }
+            let Some(lo) = ms.iter().position(|m| self.gte_min(m)) else {
+                return (0, 0);
+            };
+            let mut hi = lo;
+            while hi < ms.len() && self.lte_max(ms[hi]) {
+                hi += 1;
+            }
+            return (lo, hi);
+        }
+        let lo = z.partition_point(|_, m| !self.gte_min(m));
+        let hi = z.partition_point(|_, m| self.lte_max(m));
         (lo, hi.max(lo))
     }
 }
@@ -282,7 +346,7 @@ fn collect_range(
             }
         },
         RangeSpec::Score(r) => r.ranks(z),
-        RangeSpec::Lex(r) => r.ranks(z),
+        RangeSpec::Lex(r) => r.ranks(z, rev),
     };
     let (skip, take) = match spec {
         RangeSpec::Rank(..) => (0, hi - lo),
@@ -563,7 +627,7 @@ fn zlexcount(ctx: &mut Ctx) -> CmdResult {
     let r = LexRange::parse(ctx.arg(2), ctx.arg(3))?;
     let (z, out) = read_zset(ctx, ctx.argv[1].as_slice())?;
     out.int(z.map_or(0, |z| {
-        let (lo, hi) = r.ranks(z);
+        let (lo, hi) = r.ranks(z, false);
         (hi - lo) as i64
     }));
     Ok(())
