@@ -780,11 +780,7 @@ impl Big {
             sampled += 1;
             sampled < 32
         });
-        let members = if sampled == 0 {
-            0
-        } else {
-            heap * self.len() / sampled
-        };
+        let members = (heap * self.len()).checked_div(sampled).unwrap_or(0);
         self.dict.len() * 48 + self.dict.buckets() * 8 + members + self.tree.heap_size()
     }
 }
