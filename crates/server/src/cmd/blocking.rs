@@ -131,8 +131,10 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
         super::call(srv, &mut c, &b.argv);
         srv.call_depth -= 1;
         c.db = saved_db;
-        if c.blocked.is_some() {
-            // Blocked again: it kept its queue positions (Blocking::block skips known waiters).
+        if let Some(again) = c.blocked.as_mut() {
+            // Blocked again: it kept its queue positions (Blocking::block skips known waiters),
+            // and keeps its original deadline (the re-run computed a new one from "now").
+            again.deadline_ms = b.deadline_ms;
             break;
         }
         srv.blocking.unblock(id, b.db, &b.keys);
