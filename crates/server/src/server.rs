@@ -242,10 +242,18 @@ impl Server {
         if self.active_expire_enabled {
             // Redis spends up to 25% of a tick on active expiry.
             let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, tick / 4);
-            drop(removed);
+            for (db, keys) in removed {
+                for key in keys {
+                    crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
+                }
+            }
         }
+        // Rehash at most one database per tick for 1 ms, like Redis's databasesCron, so a
+        // tick never spends 1 ms per database.
         for db in &mut self.dbs {
-            db.rehash_for(Duration::from_millis(1));
+            if db.rehash_for(Duration::from_millis(1)) {
+                break;
+            }
         }
         if self.config.timeout_secs > 0 {
             let limit = self.config.timeout_secs * 1000;

@@ -99,6 +99,7 @@ fn del_generic(ctx: &mut Ctx, lazy: bool) -> CmdResult {
         db.expire_if_needed(key, now);
         if db.delete(key, lazy) {
             deleted += 1;
+            ctx.notify(b'g', "del", key);
         }
     }
     ctx.dirty(deleted);
@@ -344,6 +345,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
         }
     }
     ctx.dirty(1);
+    ctx.notify(b'g', "rename_from", src);
+    ctx.notify(b'g', "rename_to", dst);
     if nx {
         ctx.out().int(1);
     } else {
@@ -402,6 +405,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         target.set_expire(dst, at);
     }
     ctx.dirty(1);
+    crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "copy_to", dst);
     ctx.out().int(1);
     Ok(())
 }
@@ -431,6 +435,8 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
         }
     }
     ctx.dirty(1);
+    ctx.notify(b'g', "move_from", key);
+    crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "move_to", key);
     ctx.out().int(1);
     Ok(())
 }
@@ -570,8 +576,10 @@ fn expire_generic(ctx: &mut Ctx, relative: bool, seconds: bool) -> CmdResult {
     if when <= ctx.now() {
         let lazy = config_yes(ctx, "lazyfree-lazy-expire");
         ctx.db().delete(key, lazy);
+        ctx.notify(b'g', "del", key);
     } else {
         ctx.db().set_expire(key, when);
+        ctx.notify(b'g', "expire", key);
     }
     ctx.dirty(1);
     ctx.out().int(1);
@@ -656,6 +664,7 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     let removed = lookup_write(ctx, key) && ctx.db().persist(key);
     if removed {
         ctx.dirty(1);
+        ctx.notify(b'g', "persist", key);
     }
     ctx.out().int(i64::from(removed));
     Ok(())

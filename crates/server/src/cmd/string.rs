@@ -202,9 +202,11 @@ fn set_generic(
     }
     set_key(ctx, key, StrValue::from_bytes(val), flags & KEEPTTL != 0);
     ctx.dirty(1);
+    ctx.notify(b'$', "set", key);
     if let Some(at) = when {
         // A time already past leaves the key to lazy/active expiry, as Redis 7.0 does.
         ctx.db().set_expire(key, at);
+        ctx.notify(b'g', "expire", key);
     }
     if flags & GET == 0 {
         match reply {
@@ -255,6 +257,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     get_generic(ctx, &argv[1])?;
     set_key(ctx, &argv[1], StrValue::from_bytes(&argv[2]), false);
     ctx.dirty(1);
+    ctx.notify(b'$', "set", &argv[1]);
     Ok(())
 }
 
@@ -272,6 +275,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.db().remove(key);
     ctx.dirty(1);
+    ctx.notify(b'g', "del", key);
     Ok(())
 }
 
@@ -292,19 +296,25 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
             let when = when.transpose()?;
             s.with_bytes(|b| out.bulk(b));
             let db = ctx.db();
-            match when {
+            let event = match when {
                 Some(at) if flags & (EXAT | PXAT) != 0 && at <= now => {
                     db.remove(key);
+                    "del"
                 }
-                Some(at) => db.set_expire(key, at),
+                Some(at) => {
+                    db.set_expire(key, at);
+                    "expire"
+                }
                 None if flags & PERSIST != 0 => {
                     if !db.persist(key) {
                         return Ok(());
                     }
+                    "persist"
                 }
                 None => return Ok(()),
-            }
+            };
             ctx.dirty(1);
+            ctx.notify(b'g', event, key);
         }
     }
     Ok(())
@@ -342,6 +352,7 @@ fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     }
     for pair in argv[1..].chunks_exact(2) {
         set_key(ctx, &pair[0], StrValue::from_bytes(&pair[1]), false);
+        ctx.notify(b'$', "set", &pair[0]);
     }
     ctx.dirty((argv.len() as u64 - 1) / 2);
     if nx {
@@ -378,6 +389,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.dirty(1);
+    ctx.notify(b'$', "append", key);
     ctx.out().int(len as i64);
     Ok(())
 }
@@ -427,6 +439,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.dirty(1);
+    ctx.notify(b'$', "setrange", key);
     ctx.out().int(len as i64);
     Ok(())
 }
@@ -487,6 +500,7 @@ fn incr_decr(ctx: &mut Ctx, incr: i64) -> CmdResult {
         }
     };
     ctx.dirty(1);
+    ctx.notify(b'$', "incrby", key);
     ctx.out().int(value);
     Ok(())
 }
@@ -539,6 +553,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.dirty(1);
+    ctx.notify(b'$', "incrbyfloat", key);
     ctx.out().bulk(&result);
     Ok(())
 }
