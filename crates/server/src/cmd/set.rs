@@ -492,7 +492,8 @@ fn sets_of<'s>(srv: &'s Server, db: usize, keys: &[Vec<u8>]) -> Vec<Option<&'s S
 }
 
 /// Stores a computed set at `dst` (SINTERSTORE and friends): the old value (any type, and its
-/// TTL) goes; an empty result leaves the key deleted. Replies the cardinality.
+/// TTL) goes; an empty result leaves the key deleted. Replies the cardinality. One change is
+/// counted unless nothing was stored and nothing deleted (Redis 7.0's dirty rule).
 fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let deleted = ctx.db().delete(dst, true);
     let n = result.len();
@@ -500,10 +501,11 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
         let lru = ctx.new_lru();
         ctx.db().add(dst, Value::Set(Box::new(result)), lru);
         ctx.notify(b's', event, dst);
+        ctx.dirty(1);
     } else if deleted {
         ctx.notify(b'g', "del", dst);
+        ctx.dirty(1);
     }
-    ctx.dirty(1);
     ctx.out().int(n as i64);
 }
 
@@ -791,3 +793,300 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("sdiffstore", sdiffstore),
     ("sscan", sscan),
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use cinnabar_resp::Frame;
+
+    use crate::testkit::TestServer;
+
+    /// Runs a command and decodes its reply.
+    fn frame(t: &mut TestServer, cmd: &str) -> Frame {
+        let mut argv = cinnabar_resp::parse::split_args(cmd.as_bytes()).expect("quotes");
+        // Long member lists are built by callers; keep split_args for the command itself.
+        argv.retain(|_| true);
+        let out = t.exec_argv(&argv);
+        Frame::parse(out.as_bytes())
+            .expect("valid")
+            .expect("whole")
+            .0
+    }
+
+    /// The members in an array/set reply (or in SSCAN's second element).
+    fn members(f: Frame) -> Vec<String> {
+        match f {
+            Frame::Array(v) | Frame::Set(v) => v
+                .into_iter()
+                .map(|m| match m {
+                    Frame::Bulk(b) => String::from_utf8(b).expect("utf8"),
+                    other => panic!("not a bulk: {other:?}"),
+                })
+                .collect(),
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    fn sadd_range(t: &mut TestServer, key: &str, prefix: &str, n: usize) {
+        let mut argv: Vec<Vec<u8>> = vec![b"SADD".to_vec(), key.as_bytes().to_vec()];
+        argv.extend((0..n).map(|i| format!("{prefix}{i}").into_bytes()));
+        t.exec_argv(&argv);
+    }
+
+    fn smembers(t: &mut TestServer, key: &str) -> HashSet<String> {
+        members(frame(t, &format!("SMEMBERS {key}")))
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn dirty_counts_follow_redis() {
+        let mut t = TestServer::new();
+        let step = |t: &mut TestServer, cmd: &str, want: u64| {
+            let before = t.srv.dirty;
+            t.exec(cmd);
+            assert_eq!(t.srv.dirty - before, want, "{cmd}");
+        };
+        step(&mut t, "SADD s 1 2 3 4 5 6 7 8 9 10", 10);
+        step(&mut t, "SADD s 1 2 11", 1);
+        step(&mut t, "SPOP s 3", 3);
+        step(&mut t, "SPOP s 0", 0);
+        step(&mut t, "SPOP s 100", 8);
+        step(&mut t, "SADD a 1 2", 2);
+        step(&mut t, "SINTERSTORE d a a", 1);
+        step(&mut t, "SINTERSTORE d a nokey", 1);
+        step(&mut t, "SINTERSTORE d a nokey", 0);
+        step(&mut t, "SDIFFSTORE e a a", 0);
+        step(&mut t, "SET e x", 1);
+        step(&mut t, "SDIFFSTORE e a a", 1);
+        step(&mut t, "SUNIONSTORE e a", 1);
+        step(&mut t, "SMOVE a b 1", 2);
+        step(&mut t, "SMOVE a b 1", 0);
+        step(&mut t, "SADD b 2", 1);
+        step(&mut t, "SMOVE a b 2", 1);
+        step(&mut t, "SREM b 1 2 3", 2);
+        step(&mut t, "SPOP nokey", 0);
+        step(&mut t, "SADD q 1", 1);
+        step(&mut t, "SPOP q", 1);
+        step(&mut t, "SRANDMEMBER s -5", 0);
+    }
+
+    #[test]
+    fn keyspace_events_and_key_deletion() {
+        let mut t = TestServer::new();
+        t.exec("SADD src 1");
+        let ev = t.srv.keyspace_events;
+        // srem + del on the source, sadd on the destination.
+        assert_eq!(t.exec("SMOVE src dst 1"), ":1\r\n");
+        assert_eq!(t.srv.keyspace_events - ev, 3);
+        assert_eq!(t.exec("EXISTS src"), ":0\r\n");
+        let ev = t.srv.keyspace_events;
+        assert_eq!(t.exec("SREM dst 1"), ":1\r\n");
+        assert_eq!(t.srv.keyspace_events - ev, 2);
+        assert_eq!(t.exec("EXISTS dst"), ":0\r\n");
+        let ev = t.srv.keyspace_events;
+        t.exec("SREM dst 1");
+        t.exec("SADD k a");
+        t.exec("SADD k a");
+        assert_eq!(
+            t.srv.keyspace_events - ev,
+            1,
+            "only the first SADD changed anything"
+        );
+        // SPOP of the last member: spop + del.
+        let ev = t.srv.keyspace_events;
+        assert_eq!(t.exec("SPOP k"), "$1\r\na\r\n");
+        assert_eq!(t.srv.keyspace_events - ev, 2);
+        assert_eq!(t.exec("EXISTS k"), ":0\r\n");
+    }
+
+    #[test]
+    fn huge_negative_srandmember_closes_the_client_without_building_the_reply() {
+        let mut t = TestServer::new();
+        t.exec("SADD s a");
+        assert_eq!(
+            t.exec("SRANDMEMBER s -3"),
+            "*3\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n"
+        );
+        assert!(!t.client.killed);
+        let out = t.exec("SRANDMEMBER s -2147483648");
+        assert!(out.is_empty());
+        assert!(t.client.killed);
+        // Not a hang either for the largest accepted count, nor an error for a missing key.
+        let mut t = TestServer::new();
+        assert_eq!(t.exec("SRANDMEMBER nokey -9223372036854775807"), "*0\r\n");
+        t.exec("SADD s a");
+        t.exec("SRANDMEMBER s -9223372036854775807");
+        assert!(t.client.killed);
+    }
+
+    #[test]
+    fn sscan_walks_a_hash_table_completely() {
+        let mut t = TestServer::new();
+        sadd_range(&mut t, "h", "m", 1000);
+        assert_eq!(t.exec("OBJECT ENCODING h"), "$9\r\nhashtable\r\n");
+        let mut seen = HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut calls = 0;
+        loop {
+            let f = frame(&mut t, &format!("SSCAN h {cursor} COUNT 7"));
+            let Frame::Array(mut parts) = f else {
+                panic!("bad reply")
+            };
+            let batch = members(parts.pop().expect("members"));
+            assert!(batch.len() < 100, "COUNT bounds the work");
+            seen.extend(batch);
+            let Some(Frame::Bulk(c)) = parts.pop() else {
+                panic!("no cursor")
+            };
+            cursor = String::from_utf8(c).expect("utf8");
+            calls += 1;
+            // Grow the set while scanning (forces rehashing).
+            if calls < 50 {
+                t.exec(&format!("SADD h extra{calls}"));
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert!(calls > 10);
+        for i in 0..1000 {
+            assert!(seen.contains(&format!("m{i}")), "m{i} missing");
+        }
+        // MATCH filters after the walk.
+        let f = frame(&mut t, "SSCAN h 0 MATCH m99* COUNT 100000");
+        let Frame::Array(mut parts) = f else {
+            panic!("bad reply")
+        };
+        let mut got = members(parts.pop().expect("members"));
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "m99", "m990", "m991", "m992", "m993", "m994", "m995", "m996", "m997", "m998",
+                "m999"
+            ]
+        );
+    }
+
+    /// Every strategy of SPOP with a count returns distinct members of the set and leaves
+    /// exactly the others, for both encodings.
+    #[test]
+    fn spop_count_strategies_partition_the_set() {
+        for (prefix, n) in [("", 300), ("m", 300), ("", 1000), ("m", 50)] {
+            for count in [1, 7, n / 3, n - n / 10, n - 1, n, n + 5] {
+                let mut t = TestServer::new();
+                sadd_range(&mut t, "s", prefix, n);
+                let before = smembers(&mut t, "s");
+                let popped = members(frame(&mut t, &format!("SPOP s {count}")));
+                let popped_set: HashSet<String> = popped.iter().cloned().collect();
+                assert_eq!(popped.len(), count.min(n), "distinct, right size");
+                assert_eq!(popped_set.len(), popped.len());
+                let after = if count >= n {
+                    assert_eq!(t.exec("EXISTS s"), ":0\r\n");
+                    HashSet::new()
+                } else {
+                    smembers(&mut t, "s")
+                };
+                assert!(popped_set.is_disjoint(&after));
+                let union: HashSet<String> = popped_set.union(&after).cloned().collect();
+                assert_eq!(union, before, "prefix {prefix:?} n {n} count {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn srandmember_count_strategies_return_distinct_members() {
+        for (prefix, n) in [("", 100), ("m", 100), ("", 1000)] {
+            let mut t = TestServer::new();
+            sadd_range(&mut t, "s", prefix, n);
+            let all = smembers(&mut t, "s");
+            for count in [1, 10, n / 3, n / 3 + 1, n / 2, n - 1, n, 2 * n] {
+                let got = members(frame(&mut t, &format!("SRANDMEMBER s {count}")));
+                let set: HashSet<String> = got.iter().cloned().collect();
+                assert_eq!(got.len(), count.min(n));
+                assert_eq!(set.len(), got.len(), "no repetitions");
+                assert!(set.is_subset(&all));
+            }
+            let got = members(frame(&mut t, "SRANDMEMBER s -500"));
+            assert_eq!(got.len(), 500);
+            assert!(got.iter().all(|m| all.contains(m)));
+            assert_eq!(t.exec("SCARD s"), format!(":{n}\r\n"), "read-only");
+        }
+    }
+
+    /// Uniform-ish: each of 20 members is drawn close to 1/20 of the time, for both encodings
+    /// and for the single draw, the repeated draw and SPOP.
+    #[test]
+    fn random_picks_are_roughly_uniform() {
+        for prefix in ["", "m"] {
+            let mut t = TestServer::new();
+            sadd_range(&mut t, "s", prefix, 20);
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for m in members(frame(&mut t, "SRANDMEMBER s -20000")) {
+                *counts.entry(m).or_default() += 1;
+            }
+            for _ in 0..4000 {
+                let Frame::Bulk(b) = frame(&mut t, "SRANDMEMBER s") else {
+                    panic!("bulk")
+                };
+                *counts
+                    .entry(String::from_utf8(b).expect("utf8"))
+                    .or_default() += 5;
+            }
+            assert_eq!(counts.len(), 20);
+            for (m, c) in &counts {
+                // Expected 2000 per member.
+                assert!((1400..2600).contains(c), "{prefix:?} {m}: {c}");
+            }
+            let mut first: HashMap<String, usize> = HashMap::new();
+            for _ in 0..2000 {
+                t.exec("DEL p");
+                sadd_range(&mut t, "p", prefix, 20);
+                let Frame::Bulk(b) = frame(&mut t, "SPOP p") else {
+                    panic!("bulk")
+                };
+                *first
+                    .entry(String::from_utf8(b).expect("utf8"))
+                    .or_default() += 1;
+            }
+            assert_eq!(first.len(), 20);
+            assert!(first.values().all(|c| (50..160).contains(c)), "{first:?}");
+        }
+    }
+
+    #[test]
+    fn resp3_shapes() {
+        let mut t = TestServer::new();
+        t.resp3();
+        t.exec("SADD s 2 1");
+        assert_eq!(t.exec("SMEMBERS s"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        assert_eq!(t.exec("SMEMBERS nokey"), "~0\r\n");
+        assert_eq!(t.exec("SRANDMEMBER s 5"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        assert_eq!(t.exec("SRANDMEMBER nokey 5"), "*0\r\n");
+        assert_eq!(t.exec("SPOP nokey 5"), "~0\r\n");
+        assert_eq!(t.exec("SPOP nokey"), "_\r\n");
+        assert_eq!(t.exec("SUNION s nokey"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        assert_eq!(t.exec("SMISMEMBER s 1 3"), "*2\r\n:1\r\n:0\r\n");
+        assert_eq!(t.exec("SPOP s 2"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    }
+
+    #[test]
+    fn expired_keys_are_missing_sets() {
+        let mut t = TestServer::new();
+        t.exec("SADD s 1 2");
+        t.exec("SADD o 2 3");
+        t.exec("PEXPIRE s 10");
+        t.advance_ms(11);
+        assert_eq!(t.exec("SCARD s"), ":0\r\n");
+        assert_eq!(t.exec("SINTER o s"), "*0\r\n");
+        assert_eq!(t.exec("SUNION o s"), "*2\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        t.exec("SADD d 9");
+        t.exec("PEXPIRE d 10");
+        t.advance_ms(11);
+        // The expired destination is simply replaced (and gets no TTL).
+        assert_eq!(t.exec("SUNIONSTORE d o"), ":2\r\n");
+        assert_eq!(t.exec("TTL d"), ":-1\r\n");
+    }
+}
