@@ -286,23 +286,24 @@ impl Set {
 }
 
 /// Rejected draws after which [`fair_random`] gives up on fairness (never reached in practice:
-/// the expected number of draws is at most 40).
+/// the expected number of draws is at most 80).
 const FAIR_MAX_DRAWS: usize = 10_000;
 
 /// Chain length up to which hash-table draws are exactly uniform (see [`fair_random`]).
-const FAIR_CHAIN: u64 = 4;
+const FAIR_CHAIN: u64 = 8;
 
 /// A random member of a hash table, fair where Redis's `dictGetRandomKey` is not. Picking a
 /// random bucket and then a random entry of its chain favours members alone in their bucket
 /// (with 20 members in 32 buckets some come up 40% more often than others), and Redis's
 /// `dictGetFairRandomKey` (choose among a window of entries) still favours members after
-/// stretches of empty buckets. Here: rejection sampling. Draw a random bucket (one SCAN
-/// step from a random cursor: while rehashing, a bucket of the smaller table with the buckets
-/// of the larger one that it maps to) holding `len` entries, draw `j` in `[0, max(len, FAIR_CHAIN))`, and take
-/// entry `j` if it exists, else draw again. Every member of a chain of at most `FAIR_CHAIN`
-/// entries is taken with the same probability per draw; members of longer chains (rare at the
-/// load factors the dict keeps, ≥ 10% after shrinking) slightly less. The expected number of
-/// draws is `buckets * FAIR_CHAIN / len`, at most 40 at the lowest fill.
+/// stretches of empty buckets. Here: rejection sampling. Draw a random bucket (one SCAN step
+/// from a random cursor: while rehashing, a bucket of the smaller table with the buckets of
+/// the larger one that it maps to) holding `len` entries, draw `j` in
+/// `[0, max(len, FAIR_CHAIN))`, and take entry `j` if it exists, else draw again. Every member
+/// of a chain of at most `FAIR_CHAIN` entries is taken with the same probability per draw;
+/// members of longer chains (vanishingly rare at the load factors the dict keeps) slightly
+/// less. The expected number of draws is `buckets * FAIR_CHAIN / len`: 8 to 16 at the usual
+/// fill, 80 at the lowest (10%, below which the table shrinks); each draw is one bucket visit.
 fn fair_random<'a>(d: &'a MemberDict, rnd: &mut impl FnMut() -> u64) -> Option<&'a CompactBytes> {
     if d.is_empty() {
         return None;
