@@ -296,7 +296,7 @@ fn spop_one(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// SPOP key count, as Redis's `spopWithCountCommand`:
-/// 1. count >= size: reply the whole set and delete the key;
+/// 1. count >= size: reply the whole set (rebuilt, as SUNION would) and delete the key;
 /// 2. the remaining members are more than count/5: pop random members one by one;
 /// 3. otherwise (popping nearly everything): move `size - count` random members into a new set
 ///    that replaces the old one, and reply what is left of the old one. The new set starts as
@@ -320,7 +320,18 @@ fn spop_count(ctx: &mut Ctx) -> CmdResult {
     }
     let size = set.len() as u64;
     if count >= size {
-        reply_all(out, set);
+        // Redis replies through SUNION of the key, i.e. a rebuilt set: a hash table holding
+        // only integers comes back as a sorted intset would.
+        match set {
+            Set::Int(_) => reply_all(out, set),
+            Set::Hash(_) => {
+                let mut copy = Set::new_intset();
+                for m in set.iter() {
+                    copy.add_member(m, max);
+                }
+                reply_all(out, &copy);
+            }
+        }
     } else if (size - count) * SPOP_MOVE_STRATEGY_MUL > count {
         out.set(count as usize);
         for _ in 0..count {
