@@ -45,13 +45,13 @@ fn limits(ctx: &Ctx) -> Limits {
 /// Calls `f` with each member of a set value. The set type's own iteration, kept in one place
 /// so the zset code has a single dependency on the set representation.
 fn set_for_each(s: &Set, mut f: impl FnMut(&[u8])) {
-    for m in &s.members {
-        f(m);
+    for m in s.iter() {
+        m.with_bytes(&mut f);
     }
 }
 
 fn set_contains(s: &Set, m: &[u8]) -> bool {
-    s.members.contains(m)
+    s.contains(m)
 }
 
 fn set_len(s: &Set) -> usize {

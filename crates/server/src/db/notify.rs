@@ -36,6 +36,7 @@ mod tests {
         assert_eq!(events(&mut t, "DEL b c nosuch"), 2);
         assert_eq!(events(&mut t, "RPUSH l x y"), 1);
         assert_eq!(events(&mut t, "HSET h f v"), 1);
+        assert_eq!(events(&mut t, "SADD s m"), 1);
         assert_eq!(events(&mut t, "ZADD z 1 m"), 1);
         // Reads report nothing.
         assert_eq!(events(&mut t, "GET k"), 0);
