@@ -202,7 +202,16 @@ pub fn run(args: Vec<String>) -> i32 {
 async fn cron_loop(server: Rc<RefCell<Server>>) {
     loop {
         let hz = server.borrow().config.hz.max(1);
-        tokio::time::sleep(Duration::from_micros(1_000_000 / hz as u64)).await;
+        let next = tokio::time::Instant::now() + Duration::from_micros(1_000_000 / hz as u64);
+        // While expired keys pile up faster than the tick's cycle removes them, run 1 ms fast
+        // cycles every 2 ms until the next tick: clients keep at least half of the time.
+        while server.borrow().expire_backlog
+            && tokio::time::Instant::now() + Duration::from_millis(2) < next
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            server.borrow_mut().fast_expire_cycle();
+        }
+        tokio::time::sleep_until(next).await;
         server.borrow_mut().cron();
     }
 }

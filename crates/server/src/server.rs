@@ -115,6 +115,8 @@ pub struct Server {
     /// Nesting of `cmd::call` (EXEC, scripts and blocked-client serving run commands inside
     /// another); blocked clients are served only when it is back to 0.
     pub call_depth: u32,
+    /// The last active expiry cycle used its whole budget (fast cycles run until it doesn't).
+    pub expire_backlog: bool,
     pub config: Config,
     pub dbs: Vec<Db>,
     pub clients: BTreeMap<u64, Rc<RefCell<Client>>>,
@@ -166,6 +168,7 @@ impl Server {
             keyspace_events: 0,
             blocked_clients: 0,
             call_depth: 0,
+            expire_backlog: false,
             port: config.port,
             config,
             dbs,
@@ -220,6 +223,30 @@ impl Server {
         self.started.elapsed().as_secs()
     }
 
+    /// Runs the active expiry cycle within `budget`, reports `expired` events, and records
+    /// whether the budget ran out (`expire_backlog`: more expired keys are likely waiting).
+    pub fn expire_cycle(&mut self, budget: Duration) {
+        let start = std::time::Instant::now();
+        let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, budget);
+        self.expire_backlog = start.elapsed() >= budget;
+        for (db, keys) in removed {
+            for key in keys {
+                crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
+            }
+        }
+    }
+
+    /// A fast expiry cycle between cron ticks (Redis's ACTIVE_EXPIRE_CYCLE_FAST): 1 ms, run
+    /// by the event loop every 2 ms while the previous cycle ran out of time.
+    pub fn fast_expire_cycle(&mut self) {
+        if !self.active_expire_enabled {
+            self.expire_backlog = false;
+            return;
+        }
+        self.update_clock();
+        self.expire_cycle(Duration::from_millis(1));
+    }
+
     /// One cron tick (called `hz` times per second): active expiry, rehashing, client timeouts.
     pub fn cron(&mut self) {
         if self.cron_paused {
@@ -241,12 +268,7 @@ impl Server {
         let tick = Duration::from_micros(1_000_000 / self.config.hz as u64);
         if self.active_expire_enabled {
             // Redis spends up to 25% of a tick on active expiry.
-            let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, tick / 4);
-            for (db, keys) in removed {
-                for key in keys {
-                    crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
-                }
-            }
+            self.expire_cycle(tick / 4);
         }
         // Rehash at most one database per tick for 1 ms, like Redis's databasesCron, so a
         // tick never spends 1 ms per database.
