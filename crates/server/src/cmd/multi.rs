@@ -299,6 +299,27 @@ mod tests {
     }
 
     #[test]
+    fn rejected_exec_aborts() {
+        let mut t = TestServer::new();
+        t.exec("WATCH k");
+        t.exec("MULTI");
+        t.exec("SET k v");
+        assert_eq!(
+            t.exec("EXEC extra"),
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
+        );
+        assert!(t.client.multi.is_none());
+        assert!(t.srv.watches.is_idle(1));
+        assert!(t.srv.dbs[0].is_empty());
+        t.srv.config.requirepass = Some("pw".into());
+        t.client.authenticated = false;
+        assert_eq!(
+            t.exec("EXEC"),
+            "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n"
+        );
+    }
+
+    #[test]
     fn no_multi_and_blocking_inside() {
         let mut t = TestServer::new();
         t.exec("MULTI");
