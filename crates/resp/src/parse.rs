@@ -149,7 +149,7 @@ impl Parser {
     }
 
     fn multibulk(&mut self, rest: &[u8], argv: &mut Vec<Vec<u8>>) -> Result<Step, ParseError> {
-        let Some(cr) = memchr::memchr(b'\r', rest) else {
+        let Some(cr) = find_cr(rest) else {
             if rest.len() > INLINE_MAX_SIZE {
                 return Err(ParseError::TooBigMbulkCount);
             }
@@ -173,7 +173,7 @@ impl Parser {
         argv.reserve((count as usize).min(1024));
         for _ in 0..count {
             let line = &rest[at..];
-            let Some(cr) = memchr::memchr(b'\r', line) else {
+            let Some(cr) = find_cr(line) else {
                 if line.len() > INLINE_MAX_SIZE {
                     return Err(ParseError::TooBigBulkCount);
                 }
@@ -210,6 +210,20 @@ enum Step {
     Incomplete,
     Skip(usize),
     Done(usize),
+}
+
+/// Position of the first `\r`. Header lines (`*3`, `$5`) are a few bytes long, so a plain
+/// loop over the first bytes beats `memchr`'s vector set-up; long scans still use `memchr`.
+#[inline]
+fn find_cr(s: &[u8]) -> Option<usize> {
+    let head = &s[..s.len().min(24)];
+    match head.iter().position(|&c| c == b'\r') {
+        Some(i) => Some(i),
+        None if s.len() > head.len() => {
+            memchr::memchr(b'\r', &s[head.len()..]).map(|i| i + head.len())
+        }
+        None => None,
+    }
 }
 
 fn inline(rest: &[u8], argv: &mut Vec<Vec<u8>>) -> Result<Step, ParseError> {

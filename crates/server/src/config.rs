@@ -508,6 +508,35 @@ pub struct Config {
     pub maxmemory: i64,
     /// Commands renamed by `rename-command` at startup (old name → new name, "" = disabled).
     pub renamed_commands: Vec<(String, String)>,
+    /// Encoding conversion thresholds, read by every collection write (kept typed so a write
+    /// does not look up and parse config strings).
+    pub enc: EncodingLimits,
+}
+
+/// The `*-max-listpack-*` / `set-max-intset-entries` / `list-max-listpack-size` thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodingLimits {
+    pub hash_entries: usize,
+    pub hash_value: usize,
+    pub set_intset_entries: usize,
+    pub zset_entries: usize,
+    pub zset_value: usize,
+    /// Negative: node size class in bytes (-2 = 8 KB); positive: entries per node.
+    pub list_fill: i32,
+}
+
+impl Default for EncodingLimits {
+    /// Redis 7.0.15's built-in defaults.
+    fn default() -> Self {
+        EncodingLimits {
+            hash_entries: 512,
+            hash_value: 64,
+            set_intset_entries: 512,
+            zset_entries: 128,
+            zset_value: 64,
+            list_fill: -2,
+        }
+    }
 }
 
 impl Default for Config {
@@ -540,6 +569,7 @@ impl Default for Config {
             lfu_decay_time: 1,
             maxmemory: 0,
             renamed_commands: Vec::new(),
+            enc: EncodingLimits::default(),
         };
         c.apply();
         c
@@ -590,6 +620,23 @@ impl Config {
         self.lfu_log_factor = self.int("lfu-log-factor");
         self.lfu_decay_time = self.int("lfu-decay-time");
         self.maxmemory = self.int("maxmemory");
+        let d = EncodingLimits::default();
+        let size = |c: &Config, name: &str, def: usize| {
+            c.get(name)
+                .and_then(|v| v.parse::<i64>().ok())
+                .map_or(def, |n| n.max(0) as usize)
+        };
+        self.enc = EncodingLimits {
+            hash_entries: size(self, "hash-max-listpack-entries", d.hash_entries),
+            hash_value: size(self, "hash-max-listpack-value", d.hash_value),
+            set_intset_entries: size(self, "set-max-intset-entries", d.set_intset_entries),
+            zset_entries: size(self, "zset-max-listpack-entries", d.zset_entries),
+            zset_value: size(self, "zset-max-listpack-value", d.zset_value),
+            list_fill: self
+                .get("list-max-listpack-size")
+                .and_then(|v| v.parse::<i64>().ok())
+                .map_or(d.list_fill, |v| v.clamp(-5, i32::MAX as i64) as i32),
+        };
     }
 
     /// Validates a directive's new value without changing anything. Return value: the

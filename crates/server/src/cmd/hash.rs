@@ -10,7 +10,7 @@
 use cinnabar_resp::ReplyBuf;
 
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
-use crate::types::hash::{Limits, Val, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_VALUE};
+use crate::types::hash::{Limits, Val};
 use crate::types::{Hash, Obj, Value};
 use crate::util::{eq_ic, glob_match};
 
@@ -20,17 +20,12 @@ use crate::util::{eq_ic, glob_match};
 /// (1 MiB in unit tests, to keep them fast.)
 const RANDOM_REPLY_LIMIT: usize = if cfg!(test) { 1 << 20 } else { 256 << 20 };
 
-/// The conversion thresholds from the config (Redis's defaults when unset or unparsable).
+/// The conversion thresholds from the config.
 fn limits(ctx: &Ctx) -> Limits {
-    let cfg = &ctx.srv.config;
-    let get = |name: &str, default: usize| {
-        cfg.get(name)
-            .and_then(|v| v.parse::<i64>().ok())
-            .map_or(default, |n| n.max(0) as usize)
-    };
+    let enc = &ctx.srv.config.enc;
     Limits {
-        max_entries: get("hash-max-listpack-entries", DEFAULT_MAX_ENTRIES),
-        max_value: get("hash-max-listpack-value", DEFAULT_MAX_VALUE),
+        max_entries: enc.hash_entries,
+        max_value: enc.hash_value,
     }
 }
 

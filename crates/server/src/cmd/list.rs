@@ -16,14 +16,9 @@ use crate::types::list::Needle;
 use crate::types::{List, Value};
 use crate::util::eq_ic;
 
-/// `list-max-listpack-size` for new lists (Redis's default -2 when the config lacks it).
+/// `list-max-listpack-size` for new lists.
 fn list_fill(ctx: &Ctx) -> i32 {
-    let cfg = &ctx.srv.config;
-    cfg.get("list-max-listpack-size")
-        .or_else(|| cfg.get("list-max-ziplist-size"))
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(|v| v.clamp(-5, i32::MAX as i64) as i32)
-        .unwrap_or(-2)
+    ctx.srv.config.enc.list_fill
 }
 
 fn as_list_mut(v: &mut Value) -> Option<&mut List> {

@@ -52,7 +52,7 @@ pub struct CommandEntry {
     /// "get", or "client|list" for subcommands.
     pub full_name: String,
     pub handler: Option<Handler>,
-    pub subs: HashMap<String, CommandEntry>,
+    pub subs: NameMap<CommandEntry>,
 }
 
 impl CommandEntry {
@@ -61,8 +61,12 @@ impl CommandEntry {
     }
 }
 
+/// Command-name map. foldhash instead of std's SipHash: the lookup runs for every request, and
+/// the keys are our own command names, not client-controlled data.
+pub type NameMap<V> = HashMap<String, V, foldhash::fast::FixedState>;
+
 pub struct CommandTable {
-    pub map: HashMap<String, CommandEntry>,
+    pub map: NameMap<CommandEntry>,
     /// Full name of each entry by id ("get", "client|list").
     pub names: Vec<String>,
 }
@@ -94,7 +98,7 @@ fn find_spec(specs: &'static [CommandSpec], name: &str) -> &'static CommandSpec 
 pub fn table() -> &'static CommandTable {
     static TABLE: OnceLock<CommandTable> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut map: HashMap<String, CommandEntry> = HashMap::new();
+        let mut map: NameMap<CommandEntry> = NameMap::default();
         let mut names: Vec<String> = Vec::new();
         let mut next_id = |name: &str| {
             names.push(name.to_string());
@@ -112,7 +116,7 @@ pub fn table() -> &'static CommandTable {
                     spec: top_spec,
                     full_name: top.to_string(),
                     handler: None,
-                    subs: HashMap::new(),
+                    subs: NameMap::default(),
                 });
                 match sub {
                     None => entry.handler = Some(handler),
@@ -125,7 +129,7 @@ pub fn table() -> &'static CommandTable {
                                 spec: sub_spec,
                                 full_name: name.to_string(),
                                 handler: Some(handler),
-                                subs: HashMap::new(),
+                                subs: NameMap::default(),
                             },
                         );
                     }
@@ -136,17 +140,43 @@ pub fn table() -> &'static CommandTable {
     })
 }
 
+/// Bucket of a command name in [`fast_index`]: a cheap case-folded hash of the length and the
+/// first, second and last letters, so a lookup compares against about one candidate instead
+/// of hashing the whole name.
+fn bucket(name: &[u8]) -> Option<usize> {
+    let (&first, &last) = (name.first()?, name.last()?);
+    let second = name.get(1).copied().unwrap_or(0);
+    let f = |c: u8| c.to_ascii_lowercase() as usize;
+    Some((name.len() * 131 + f(first) * 31 + f(second) * 7 + f(last)) & (BUCKETS - 1))
+}
+
+const BUCKETS: usize = 1024;
+
+/// Top-level commands grouped by [`bucket`].
+fn fast_index() -> &'static [Vec<&'static CommandEntry>] {
+    static INDEX: OnceLock<Vec<Vec<&'static CommandEntry>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut idx: Vec<Vec<&'static CommandEntry>> = vec![Vec::new(); BUCKETS];
+        for e in table().map.values() {
+            if let Some(b) = bucket(e.full_name.as_bytes()) {
+                idx[b].push(e);
+            }
+        }
+        idx
+    })
+}
+
 impl CommandTable {
-    /// Looks a command up by its (any-case) name.
-    pub fn get(&self, name: &[u8]) -> Option<&CommandEntry> {
-        let mut buf = [0u8; 32];
-        if name.len() > buf.len() {
+    /// Looks a command up by its (any-case) name: the hot path of every request.
+    pub fn get(&self, name: &[u8]) -> Option<&'static CommandEntry> {
+        if name.len() > 32 {
             return None;
         }
-        let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        self.map.get(std::str::from_utf8(lower).ok()?)
+        let b = bucket(name)?;
+        fast_index()[b]
+            .iter()
+            .find(|e| e.full_name.as_bytes().eq_ignore_ascii_case(name))
+            .copied()
     }
 
     /// Resolves `argv` to the command or subcommand that would run (None if unknown).

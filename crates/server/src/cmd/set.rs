@@ -27,7 +27,7 @@ use cinnabar_resp::ReplyBuf;
 
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
 use crate::server::Server;
-use crate::types::set::{Member, OwnedMember, DEFAULT_MAX_INTSET_ENTRIES};
+use crate::types::set::{Member, OwnedMember};
 use crate::types::{Obj, Set, Value};
 use crate::util::{eq_ic, glob_match};
 
@@ -45,13 +45,9 @@ const SPOP_MOVE_STRATEGY_MUL: u64 = 5;
 /// random members instead of sampling (Redis's SRANDMEMBER_SUB_STRATEGY_MUL).
 const SRANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
 
-/// `set-max-intset-entries`, or Redis's default when the config table lacks it.
+/// `set-max-intset-entries`.
 fn max_intset_entries(ctx: &Ctx) -> usize {
-    ctx.srv
-        .config
-        .get("set-max-intset-entries")
-        .and_then(|v| v.parse::<i64>().ok())
-        .map_or(DEFAULT_MAX_INTSET_ENTRIES, |v| v.max(0) as usize)
+    ctx.srv.config.enc.set_intset_entries
 }
 
 /// The set in a keyspace object, or WRONGTYPE.

@@ -26,19 +26,12 @@ use crate::util::{eq_ic, fmt_double, glob_match, parse_f64};
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// zset-max-listpack-entries / -value (Redis's defaults if the config table lacks them).
+/// zset-max-listpack-entries / -value.
 fn limits(ctx: &Ctx) -> Limits {
-    let get = |name: &str, alias: &str, def: usize| {
-        ctx.srv
-            .config
-            .get(name)
-            .or_else(|| ctx.srv.config.get(alias))
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(def)
-    };
+    let enc = &ctx.srv.config.enc;
     Limits {
-        entries: get("zset-max-listpack-entries", "zset-max-ziplist-entries", 128),
-        value: get("zset-max-listpack-value", "zset-max-ziplist-value", 64),
+        entries: enc.zset_entries,
+        value: enc.zset_value,
     }
 }
 

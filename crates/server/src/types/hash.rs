@@ -747,16 +747,10 @@ impl Hash {
                 }
                 added
             }
-            Repr::Table(t) => match t.get_mut(field) {
-                Some(v) => {
-                    *v = SmallStr::new(value);
-                    false
-                }
-                None => {
-                    t.insert_new(SmallStr::new(field), SmallStr::new(value));
-                    true
-                }
-            },
+            // One hash computation and one probe, new field or not.
+            Repr::Table(t) => t
+                .upsert(field, SmallStr::new, SmallStr::new(value))
+                .is_none(),
         }
     }
 
