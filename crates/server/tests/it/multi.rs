@@ -68,9 +68,10 @@ fn watch_race_between_clients() {
 fn watch_and_expiry() {
     let srv = start_cinnabar(&[]);
     let mut a = Conn::connect(srv.port);
-    assert_eq!(a.cmd("SET k v PX 100"), ok());
+    // The TTL leaves room for a loaded machine between SET and WATCH.
+    assert_eq!(a.cmd("SET k v PX 500"), ok());
     assert_eq!(a.cmd("WATCH k"), ok());
-    std::thread::sleep(Duration::from_millis(250));
+    std::thread::sleep(Duration::from_millis(700));
     assert_eq!(a.cmd("MULTI"), ok());
     assert_eq!(a.cmd("PING"), queued());
     assert_eq!(a.cmd("EXEC"), Frame::NullArray);
@@ -87,7 +88,17 @@ fn blocked_client_served_after_exec() {
     let mut w = Conn::connect(srv.port);
     let mut a = Conn::connect(srv.port);
     w.send(&[b"BLPOP".to_vec(), b"k".to_vec(), b"0".to_vec()]);
-    std::thread::sleep(Duration::from_millis(50));
+    // Wait until the server registered the waiter.
+    for _ in 0..200 {
+        let info = match a.cmd("INFO clients") {
+            Frame::Bulk(b) | Frame::Verbatim(b) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        if info.contains("blocked_clients:1") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // Pushed then deleted inside one transaction: the waiter never sees the element.
     assert_eq!(a.cmd("MULTI"), ok());
     assert_eq!(a.cmd("RPUSH k a"), queued());
