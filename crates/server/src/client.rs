@@ -37,6 +37,8 @@ pub struct Client {
     pub blocked: Option<BlockedOn>,
     /// True while commands run inside EXEC (or a script): blocking commands must not block.
     pub in_exec: bool,
+    /// Set between MULTI and EXEC/DISCARD: the queued transaction (cmd/multi.rs).
+    pub multi: Option<crate::cmd::multi::MultiState>,
     pub id: u64,
     pub db: usize,
     pub reply: ReplyBuf,
@@ -75,6 +77,7 @@ impl Client {
         Client {
             blocked: None,
             in_exec: false,
+            multi: None,
             id,
             db: 0,
             reply: ReplyBuf::default(),

@@ -108,6 +108,8 @@ pub enum Shutdown {
 pub struct Server {
     /// Clients blocked on keys, and keys that became ready (db/blocking.rs).
     pub blocking: crate::db::blocking::Blocking,
+    /// WATCHed keys and clients whose watched keys changed (db/watch.rs).
+    pub watches: crate::db::watch::Watches,
     /// Keyspace events reported by commands (db/notify.rs).
     pub keyspace_events: u64,
     /// Clients currently blocked (INFO blocked_clients).
@@ -165,6 +167,7 @@ impl Server {
         let seed = unix_ms() as u64 ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
         let mut s = Server {
             blocking: Default::default(),
+            watches: Default::default(),
             keyspace_events: 0,
             blocked_clients: 0,
             call_depth: 0,

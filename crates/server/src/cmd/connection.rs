@@ -164,6 +164,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx) -> CmdResult {
+    super::multi::reset_client(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.reply.proto = Proto::Resp2;

@@ -405,6 +405,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         target.set_expire(dst, at);
     }
     ctx.dirty(1);
+    crate::db::watch::touch_key(ctx.srv, dst_db, dst);
     crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "copy_to", dst);
     ctx.out().int(1);
     Ok(())
@@ -436,6 +437,7 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.dirty(1);
     ctx.notify(b'g', "move_from", key);
+    crate::db::watch::touch_key(ctx.srv, dst_db, key);
     crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "move_to", key);
     ctx.out().int(1);
     Ok(())
@@ -455,6 +457,8 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
     }
     let (a, b) = (a as usize, b as usize);
     if a != b {
+        crate::db::watch::touch_db(ctx.srv, a, Some(b));
+        crate::db::watch::touch_db(ctx.srv, b, Some(a));
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.srv.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
@@ -480,6 +484,7 @@ fn flush_mode(ctx: &Ctx) -> Result<bool, CmdError> {
 
 fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
+    crate::db::watch::touch_db(ctx.srv, ctx.client.db, None);
     let n = ctx.db().flush(lazy);
     ctx.dirty(n as u64);
     ctx.out().ok();
@@ -491,6 +496,9 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
 fn flushall(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     let mut n = 0;
+    for db in 0..ctx.srv.dbs.len() {
+        crate::db::watch::touch_db(ctx.srv, db, None);
+    }
     for db in &mut ctx.srv.dbs {
         n += db.flush(lazy) as u64;
     }

@@ -19,6 +19,7 @@ pub mod getkeys;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod server_cmds;
 pub mod set;
 pub mod spec;
@@ -82,6 +83,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        multi::COMMANDS,
     ]
 }
 
@@ -278,6 +280,7 @@ impl<'a> Ctx<'a> {
 
     /// Reports a keyspace event for `key` in the selected db (see db/notify.rs for the classes).
     pub fn notify(&mut self, class: u8, event: &str, key: &[u8]) {
+        crate::db::watch::touch_key(self.srv, self.client.db, key);
         crate::db::notify::keyspace_event(self.srv, self.client.db, class, event, key);
     }
 
@@ -350,6 +353,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
             if let Some(c) = cmd {
                 srv.stats.command(c.id).rejected_calls += 1;
             }
+            let e = multi::on_reject(srv, client, cmd, e);
             reply_error(srv, client, &e);
         };
 
@@ -394,6 +398,13 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, None, unknown_command_error(argv));
         return finish_reply(client, suppress_before, reply_start);
     };
+    // Inside MULTI most commands are queued (or rejected) instead of run (cmd/multi.rs).
+    if let Some(queued) = multi::queue(client, entry, argv) {
+        if let Err(e) = queued {
+            rejected(srv, client, Some(entry), e);
+        }
+        return finish_reply(client, suppress_before, reply_start);
+    }
     let start = Instant::now();
     let mut ctx = Ctx {
         srv,

@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod expire;
 pub mod lru;
 pub mod notify;
+pub mod watch;
 
 use cinnabar_ds::{CompactBytes, Dict};
 

@@ -191,6 +191,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
     let _ = stream.shutdown().await;
     let mut srv = server.borrow_mut();
     crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
+    crate::cmd::multi::reset_client(&mut srv, &mut client.borrow_mut());
     srv.clients.remove(&id);
 }
 

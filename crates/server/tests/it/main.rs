@@ -11,4 +11,5 @@ mod client_crate;
 mod clients;
 mod differential;
 mod harness;
+mod multi;
 mod protocol;
