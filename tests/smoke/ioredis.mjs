@@ -52,7 +52,7 @@ try {
   assert((await redis.ttl("k")) > 0, "ttl");
   assert((await redis.info("server")).includes("redis_version:7.0.15"), "info");
   assert((await redis.dbsize()) === 4, "dbsize");
-  console.log("ioredis smoke test: 1 passed, 0 failed");
+  console.log("ioredis: 1 passed, 0 failed");
 } finally {
   if (redis) redis.disconnect();
   server.kill("SIGTERM");

@@ -77,7 +77,8 @@ def main():
             assert r.get("p99") == "99"
             checks += 1
             r.close()
-        print(f"redis-py {redis.__version__} smoke test: {checks} passed, 0 failed")
+        print(f"(redis-py {redis.__version__} against cinnabar, RESP2 and RESP3)")
+        print(f"redis-py: {checks} passed, 0 failed")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
