@@ -19,6 +19,7 @@ pub mod getkeys;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod persist_cmds;
 pub mod server_cmds;
 pub mod set;
 pub mod spec;
@@ -78,6 +79,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        persist_cmds::COMMANDS,
     ]
 }
 

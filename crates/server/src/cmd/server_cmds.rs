@@ -128,12 +128,6 @@ fn time(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn lastsave(ctx: &mut Ctx) -> CmdResult {
-    let t = ctx.srv.lastsave_unix;
-    ctx.out().int(t);
-    Ok(())
-}
-
 fn shutdown(ctx: &mut Ctx) -> CmdResult {
     let (mut save, mut nosave, mut now, mut force, mut abort) = (false, false, false, false, false);
     for a in &ctx.argv[1..] {
@@ -160,6 +154,13 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     // No persistence and no replicas yet: there is nothing to save and no replica to wait for,
     // so SAVE/NOSAVE/NOW/FORCE all mean "exit now"; they are parsed for their errors only.
     let _ = (now, force);
+    crate::persist::set_shutdown_mode(if nosave {
+        crate::persist::SHUTDOWN_NOSAVE
+    } else if save {
+        crate::persist::SHUTDOWN_SAVE
+    } else {
+        0
+    });
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;
     Ok(())
@@ -748,7 +749,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("config|rewrite", config_rewrite),
     ("config|help", config_help),
     ("time", time),
-    ("lastsave", lastsave),
     ("shutdown", shutdown),
     ("debug", debug),
     ("lolwut", lolwut),

@@ -1,0 +1,206 @@
+//! Persistence: Redis-compatible RDB files (SAVE, BGSAVE, load at start-up) and the DUMP /
+//! RESTORE payload format, which is one RDB value plus a version and a checksum.
+//!
+//! - `rdb_save` serialises values and whole datasets (version 10, what Redis 7.0 writes, so
+//!   a Redis 7.0 server can load our files);
+//! - `rdb_load` parses versions 9 to 11 and rebuilds values with the encodings the current
+//!   config asks for, as Redis converts on load;
+//! - `lzf` and `crc64` are the compression and checksum RDB uses; `listpack` helpers live in
+//!   the save/load modules next to their only users.
+//!
+//! Files are written to a temp file, fsynced and renamed over `dir/dbfilename`, so a crash
+//! mid-save never leaves a truncated file behind.
+
+pub mod crc64;
+pub mod lzf;
+pub mod rdb_load;
+pub mod rdb_save;
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use crate::server::Server;
+
+/// Whether the last save (foreground or background) succeeded (INFO rdb_last_bgsave_status).
+pub static LAST_SAVE_OK: AtomicBool = AtomicBool::new(true);
+/// Pid of the running BGSAVE child, or 0.
+pub static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+
+/// The RDB version we write (Redis 7.0).
+pub const RDB_VERSION: u16 = 10;
+/// The newest RDB version we read (Redis 7.2 / Valkey 8 files without new types).
+pub const RDB_VERSION_MAX_LOAD: u16 = 11;
+
+// Opcodes.
+pub const OP_FUNCTION2: u8 = 245;
+pub const OP_FUNCTION: u8 = 246;
+pub const OP_MODULE_AUX: u8 = 247;
+pub const OP_IDLE: u8 = 248;
+pub const OP_FREQ: u8 = 249;
+pub const OP_AUX: u8 = 250;
+pub const OP_RESIZEDB: u8 = 251;
+pub const OP_EXPIRETIME_MS: u8 = 252;
+pub const OP_EXPIRETIME: u8 = 253;
+pub const OP_SELECTDB: u8 = 254;
+pub const OP_EOF: u8 = 255;
+
+// Value types.
+pub const T_STRING: u8 = 0;
+pub const T_LIST: u8 = 1;
+pub const T_SET: u8 = 2;
+pub const T_ZSET: u8 = 3;
+pub const T_HASH: u8 = 4;
+pub const T_ZSET_2: u8 = 5;
+pub const T_HASH_ZIPMAP: u8 = 9;
+pub const T_LIST_ZIPLIST: u8 = 10;
+pub const T_SET_INTSET: u8 = 11;
+pub const T_ZSET_ZIPLIST: u8 = 12;
+pub const T_HASH_ZIPLIST: u8 = 13;
+pub const T_LIST_QUICKLIST: u8 = 14;
+pub const T_HASH_LISTPACK: u8 = 16;
+pub const T_ZSET_LISTPACK: u8 = 17;
+pub const T_LIST_QUICKLIST_2: u8 = 18;
+pub const T_SET_LISTPACK: u8 = 20;
+
+/// Encoding thresholds from the config, used to pick encodings of loaded values.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub hash: crate::types::hash::Limits,
+    pub zset: crate::types::zset::Limits,
+    pub max_intset: usize,
+    pub list_fill: i32,
+}
+
+impl Limits {
+    pub fn from_server(srv: &Server) -> Limits {
+        let cfg = &srv.config;
+        let get = |name: &str, alias: &str, def: i64| -> i64 {
+            cfg.get(name)
+                .or_else(|| cfg.get(alias))
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(def)
+        };
+        let u = |v: i64| v.max(0) as usize;
+        Limits {
+            hash: crate::types::hash::Limits {
+                max_entries: u(get(
+                    "hash-max-listpack-entries",
+                    "hash-max-ziplist-entries",
+                    512,
+                )),
+                max_value: u(get("hash-max-listpack-value", "hash-max-ziplist-value", 64)),
+            },
+            zset: crate::types::zset::Limits {
+                entries: u(get(
+                    "zset-max-listpack-entries",
+                    "zset-max-ziplist-entries",
+                    128,
+                )),
+                value: u(get("zset-max-listpack-value", "zset-max-ziplist-value", 64)),
+            },
+            max_intset: u(get("set-max-intset-entries", "set-max-intset-entries", 512)),
+            list_fill: get("list-max-listpack-size", "list-max-ziplist-size", -2)
+                .clamp(-5, i32::MAX as i64) as i32,
+        }
+    }
+}
+
+/// `rdbcompression` from the config.
+pub fn compression(srv: &Server) -> bool {
+    srv.config.get("rdbcompression") != Some("no")
+}
+
+/// Path of the RDB file (`dbfilename`, relative to the working directory, which is `dir`).
+pub fn rdb_path(srv: &Server) -> std::path::PathBuf {
+    std::path::PathBuf::from(srv.config.get("dbfilename").unwrap_or("dump.rdb"))
+}
+
+/// True when `save` has at least one save point (Redis then saves on shutdown).
+pub fn has_save_points(srv: &Server) -> bool {
+    srv.config.get("save").is_some_and(|s| !s.trim().is_empty())
+}
+
+/// Writes the dataset to `dir/dbfilename` (temp file, fsync, rename) and updates the
+/// last-save state. Return value: the error text on failure (already logged).
+pub fn save(srv: &mut Server) -> Result<(), String> {
+    let data = rdb_save::dataset(srv);
+    let path = rdb_path(srv);
+    match write_atomically(&path, &data) {
+        Ok(()) => {
+            crate::notice!("DB saved on disk");
+            srv.dirty = 0;
+            srv.lastsave_unix = crate::server::unix_ms() / 1000;
+            LAST_SAVE_OK.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => {
+            let msg = format!("Failed saving the DB: {e}");
+            crate::warning!("{msg}");
+            LAST_SAVE_OK.store(false, Ordering::Relaxed);
+            Err(msg)
+        }
+    }
+}
+
+/// Writes `data` to a temp file next to `path`, fsyncs it and renames it over `path`.
+pub fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Loads `dir/dbfilename` at start-up. A missing file means an empty start; any other problem
+/// is an error text to log before exiting (never a silent empty start).
+pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    let path = rdb_path(srv);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let start = std::time::Instant::now();
+    let n = rdb_load::load_dataset(srv, &data)?;
+    crate::notice!(
+        "DB loaded from disk: {:.3} seconds ({n} keys)",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// SHUTDOWN NOSAVE / SHUTDOWN SAVE, recorded by the SHUTDOWN command for the runtime.
+pub const SHUTDOWN_NOSAVE: u8 = 1;
+pub const SHUTDOWN_SAVE: u8 = 2;
+static SHUTDOWN_MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+pub fn set_shutdown_mode(m: u8) {
+    SHUTDOWN_MODE.store(m, Ordering::Relaxed);
+}
+
+/// Saves before exiting when save points are configured (or SHUTDOWN SAVE), unless
+/// SHUTDOWN NOSAVE, as Redis does on SHUTDOWN and SIGTERM.
+pub fn save_on_shutdown(srv: &mut Server) {
+    let mode = SHUTDOWN_MODE.load(Ordering::Relaxed);
+    if mode == SHUTDOWN_NOSAVE || (mode != SHUTDOWN_SAVE && !has_save_points(srv)) {
+        return;
+    }
+    let pid = CHILD_PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        // SAFETY: killing our own BGSAVE child, as Redis does before the final save.
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    }
+    crate::notice!("Saving the final RDB snapshot before exiting.");
+    let _ = save(srv);
+}
