@@ -143,10 +143,11 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::err("Invalid TTL value, must be >= 0"));
     }
-    let body = rdb_load::verify_payload(ctx.arg(3))
+    rdb_load::verify_payload(ctx.arg(3))
         .ok_or_else(|| CmdError::err("DUMP payload version or checksum are wrong"))?;
     let lim = persist::Limits::from_server(ctx.srv);
-    let val = rdb_load::restore_value(body, &lim).map_err(|_| CmdError::err("Bad data format"))?;
+    let val =
+        rdb_load::restore_value(ctx.arg(3), &lim).map_err(|_| CmdError::err("Bad data format"))?;
     let now = ctx.now();
     let deleted = replace && ctx.db().delete(key, true);
     if ttl != 0 && !absttl {

@@ -661,15 +661,12 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     Ok(loaded)
 }
 
-/// Parses a DUMP payload (already verified) into a value.
-pub fn restore_value(body: &[u8], lim: &Limits) -> LoadResult<Value> {
-    let mut r = Reader::new(body);
+/// Parses a DUMP payload (already verified) into a value. Like Redis, the value is read from
+/// the whole payload: a value may run into the footer and trailing bytes are ignored.
+pub fn restore_value(payload: &[u8], lim: &Limits) -> LoadResult<Value> {
+    let mut r = Reader::new(payload);
     let t = r.byte()?;
-    let v = read_value(&mut r, t, lim)?;
-    if r.left() != 0 {
-        return Err(bad("trailing bytes"));
-    }
-    Ok(v)
+    read_value(&mut r, t, lim)
 }
 
 /// Checks a DUMP payload's version and checksum. Return value: the body (type + value).
