@@ -6,15 +6,15 @@
 //! outcome in atomics that LASTSAVE and the next BGSAVE read. DUMP / RESTORE use the RDB value
 //! format with a version and CRC-64 footer, so payloads move between us and Redis 7.0.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::persist::{self, rdb_load, rdb_save, CHILD_PID, LAST_SAVE_OK};
+use crate::persist::{
+    self, rdb_load, rdb_save, BGSAVE_START_MS, CHILD_PID, LAST_BGSAVE_SECS, LAST_BGSAVE_UNIX,
+    LAST_SAVE_OK, SAVES,
+};
 use crate::types::Obj;
 use crate::util::eq_ic;
-
-/// Unix seconds of the last successful BGSAVE (0 if none).
-static LAST_BGSAVE_UNIX: AtomicI64 = AtomicI64::new(0);
 
 fn in_progress() -> CmdError {
     CmdError::err("Background save already in progress")
@@ -29,7 +29,7 @@ fn save(ctx: &mut Ctx) -> CmdResult {
             ctx.out().ok();
             Ok(())
         }
-        Err(_) => Err(CmdError::err("")),
+        Err(_) => Err(CmdError::Raw("ERR".into())),
     }
 }
 
@@ -64,13 +64,18 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
     }
     crate::notice!("Background saving started by pid {pid}");
     CHILD_PID.store(pid, Ordering::Relaxed);
+    let started = crate::server::unix_ms();
+    BGSAVE_START_MS.store(started, Ordering::Relaxed);
     std::thread::spawn(move || {
         let mut status = 0;
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
         let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
         LAST_SAVE_OK.store(ok, Ordering::Relaxed);
+        let now = crate::server::unix_ms();
+        LAST_BGSAVE_SECS.store((now - started + 999) / 1000, Ordering::Relaxed);
         if ok {
+            SAVES.fetch_add(1, Ordering::Relaxed);
             LAST_BGSAVE_UNIX.store(crate::server::unix_ms() / 1000, Ordering::Relaxed);
             crate::notice!("Background saving terminated with success");
         } else {

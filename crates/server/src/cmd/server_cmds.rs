@@ -534,12 +534,15 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 .collect();
             ctx.out().ok();
         }
-        // Without persistence the dataset is already what a reload would produce.
         ("pause-cron", 3) => {
             ctx.srv.cron_paused = atoi(ctx.arg(2)) != 0;
             ctx.out().ok();
         }
-        ("reload", _) | ("stringmatch-test", 2) => ctx.out().ok(),
+        ("reload", _) => {
+            crate::persist::debug_reload(ctx.srv, &ctx.argv[2..]).map_err(CmdError::Raw)?;
+            ctx.out().ok();
+        }
+        ("stringmatch-test", 2) => ctx.out().ok(),
         _ => return Err(unknown()),
     }
     Ok(())

@@ -16,7 +16,7 @@ pub mod lzf;
 pub mod rdb_load;
 pub mod rdb_save;
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 
 use crate::server::Server;
 
@@ -24,6 +24,87 @@ use crate::server::Server;
 pub static LAST_SAVE_OK: AtomicBool = AtomicBool::new(true);
 /// Pid of the running BGSAVE child, or 0.
 pub static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+/// Unix ms when the running BGSAVE started.
+pub static BGSAVE_START_MS: AtomicI64 = AtomicI64::new(0);
+/// Seconds the last BGSAVE took (-1: none yet).
+pub static LAST_BGSAVE_SECS: AtomicI64 = AtomicI64::new(-1);
+/// Unix seconds of the last successful BGSAVE (0 if none).
+pub static LAST_BGSAVE_UNIX: AtomicI64 = AtomicI64::new(0);
+/// Successful saves since start (INFO rdb_saves).
+pub static SAVES: AtomicU64 = AtomicU64::new(0);
+/// Keys loaded / skipped as expired by the last load.
+pub static LOAD_KEYS_LOADED: AtomicU64 = AtomicU64::new(0);
+pub static LOAD_KEYS_EXPIRED: AtomicU64 = AtomicU64::new(0);
+
+/// Unix seconds of the last successful save, foreground or background (LASTSAVE).
+pub fn last_save_unix(srv: &Server) -> i64 {
+    srv.lastsave_unix
+        .max(LAST_BGSAVE_UNIX.load(Ordering::Relaxed))
+}
+
+/// The rdb_* lines of INFO persistence, in Redis's order.
+pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
+    let child = CHILD_PID.load(Ordering::Relaxed) != 0;
+    let current = if child {
+        (crate::server::unix_ms() - BGSAVE_START_MS.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
+    let ok = if LAST_SAVE_OK.load(Ordering::Relaxed) {
+        "ok"
+    } else {
+        "err"
+    };
+    vec![
+        ("rdb_changes_since_last_save", srv.dirty.to_string()),
+        ("rdb_bgsave_in_progress", (child as u8).to_string()),
+        ("rdb_last_save_time", last_save_unix(srv).to_string()),
+        ("rdb_last_bgsave_status", ok.to_string()),
+        (
+            "rdb_last_bgsave_time_sec",
+            LAST_BGSAVE_SECS.load(Ordering::Relaxed).to_string(),
+        ),
+        ("rdb_current_bgsave_time_sec", current.to_string()),
+        ("rdb_saves", SAVES.load(Ordering::Relaxed).to_string()),
+        ("rdb_last_cow_size", "0".to_string()),
+        (
+            "rdb_last_load_keys_expired",
+            LOAD_KEYS_EXPIRED.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "rdb_last_load_keys_loaded",
+            LOAD_KEYS_LOADED.load(Ordering::Relaxed).to_string(),
+        ),
+    ]
+}
+
+/// DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]: save, then replace the dataset with what the file
+/// holds. Return value: the error reply text on failure.
+pub fn debug_reload(srv: &mut Server, opts: &[Vec<u8>]) -> Result<(), String> {
+    let mut nosave = false;
+    for o in opts {
+        let o = crate::util::lower(o);
+        match o.as_str() {
+            "nosave" => nosave = true,
+            "noflush" | "merge" => {}
+            _ => {
+                return Err(
+                    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into(),
+                )
+            }
+        }
+    }
+    if !nosave && save(srv).is_err() {
+        return Err("ERR".into());
+    }
+    let data = std::fs::read(rdb_path(srv))
+        .map_err(|_| "ERR Error trying to load the RDB dump, check server logs.".to_string())?;
+    rdb_load::load_dataset(srv, &data).map_err(|e| {
+        crate::warning!("{e}");
+        "ERR Error trying to load the RDB dump, check server logs.".to_string()
+    })?;
+    Ok(())
+}
 
 /// The RDB version we write (Redis 7.0).
 pub const RDB_VERSION: u16 = 10;
@@ -129,6 +210,7 @@ pub fn save(srv: &mut Server) -> Result<(), String> {
             crate::notice!("DB saved on disk");
             srv.dirty = 0;
             srv.lastsave_unix = crate::server::unix_ms() / 1000;
+            SAVES.fetch_add(1, Ordering::Relaxed);
             LAST_SAVE_OK.store(true, Ordering::Relaxed);
             Ok(())
         }

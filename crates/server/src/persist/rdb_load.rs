@@ -560,7 +560,7 @@ fn check_file(data: &[u8]) -> LoadResult<u16> {
 pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     let ver = check_file(data)?;
     let lim = Limits::from_server(srv);
-    let now = crate::server::unix_ms();
+    let now = srv.now_ms;
     let lru = crate::db::lru::lru_clock(now);
     let mut dbs: Vec<crate::db::Db> = (0..srv.dbs.len()).map(crate::db::Db::new).collect();
     let mut r = Reader::new(data);
@@ -568,6 +568,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     let mut loaded = 0usize;
+    let mut expired = 0u64;
     loop {
         let op = r.byte()?;
         match op {
@@ -625,6 +626,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                 let val = read_value(&mut r, t, &lim)?;
                 let exp = expire.take();
                 if exp.is_some_and(|e| e < now) {
+                    expired += 1;
                     continue;
                 }
                 let d = &mut dbs[db];
@@ -658,6 +660,8 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
         srv.dbs[i].id = i;
         drop(old);
     }
+    LOAD_KEYS_LOADED.store(loaded as u64, std::sync::atomic::Ordering::Relaxed);
+    LOAD_KEYS_EXPIRED.store(expired, std::sync::atomic::Ordering::Relaxed);
     Ok(loaded)
 }
 
@@ -683,4 +687,62 @@ pub fn verify_payload(p: &[u8]) -> Option<&[u8]> {
     a.copy_from_slice(&footer[2..]);
     let crc = crc64::crc64(&p[..p.len() - 8]);
     (crc == u64::from_le_bytes(a)).then_some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ziplist (what Redis 6 writes) with a string, a 4-bit int, an int16 and an int64.
+    #[test]
+    fn ziplist_decoding() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&[0, 0x02, b'a', b'b']); // prevlen 0, 6-bit string
+        body.extend_from_slice(&[4, 0xF6]); // 4-bit immediate 5
+        body.extend_from_slice(&[2, 0xC0, 0x2C, 0x01]); // int16 300
+        body.extend_from_slice(&[4, 0xE0]);
+        body.extend_from_slice(&(-9_000_000_000i64).to_le_bytes());
+        let total = 10 + body.len() + 1;
+        let mut zl = Vec::new();
+        zl.extend_from_slice(&(total as u32).to_le_bytes());
+        zl.extend_from_slice(&0u32.to_le_bytes());
+        zl.extend_from_slice(&4u16.to_le_bytes());
+        zl.extend_from_slice(&body);
+        zl.push(0xFF);
+        let items = ziplist_entries(&zl).unwrap();
+        assert_eq!(
+            items,
+            vec![
+                b"ab".to_vec(),
+                b"5".to_vec(),
+                b"300".to_vec(),
+                b"-9000000000".to_vec()
+            ]
+        );
+        assert!(ziplist_entries(&zl[..zl.len() - 1]).is_err());
+        let mut bad = zl.clone();
+        bad[10 + 1] = 0x3F; // string length past the end
+        assert!(ziplist_entries(&bad).is_err());
+    }
+
+    #[test]
+    fn listpack_and_intset_validation() {
+        let mut lp = crate::persist::rdb_save::LpBuilder::new();
+        for s in ["a", "-1", "5000", "100000", "9000000000", &"x".repeat(5000)] {
+            lp.push(s.as_bytes());
+        }
+        let blob = lp.finish();
+        let items = listpack_entries(&blob).unwrap();
+        assert_eq!(items[1], b"-1");
+        assert_eq!(items[4], b"9000000000");
+        assert_eq!(items[5].len(), 5000);
+        for cut in [1, 7, 100] {
+            assert!(listpack_entries(&blob[..blob.len() - cut]).is_err());
+        }
+        assert!(intset_entries(&[2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 1, 0]).is_err());
+        assert_eq!(
+            intset_entries(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 5, 0]).unwrap(),
+            vec![1, 5]
+        );
+    }
 }

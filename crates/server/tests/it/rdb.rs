@@ -187,13 +187,29 @@ fn compare(a: &mut Conn, b: &mut Conn) -> usize {
 fn cinnabar_file_loads_into_redis() {
     let dir = tmpdir("c2r");
     let d = dir.to_str().unwrap();
-    let ours = start_cinnabar(&["--dir", d, "--dbfilename", "ours.rdb"]);
+    let ours = start_cinnabar(&[
+        "--dir",
+        d,
+        "--dbfilename",
+        "ours.rdb",
+        "--enable-debug-command",
+        "yes",
+    ]);
     let mut c = Conn::connect(ours.port);
     populate(&mut c);
     assert_eq!(c.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
     let theirs = start_redis(&["--dir", d, "--dbfilename", "ours.rdb"]);
     let mut r = Conn::connect(theirs.port);
     assert!(compare(&mut c, &mut r) == 24);
+    // DEBUG RELOAD: save and load back in place.
+    assert_eq!(c.cmd("DEBUG RELOAD"), Frame::Simple(b"OK".to_vec()));
+    assert!(compare(&mut c, &mut r) == 24);
+    let Frame::Bulk(info) = c.cmd("INFO persistence") else {
+        panic!("INFO")
+    };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    assert!(info.contains("rdb_saves:2"), "{info}");
+    assert!(info.contains("rdb_last_load_keys_loaded:24"), "{info}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
