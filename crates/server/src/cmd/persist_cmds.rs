@@ -1,18 +1,13 @@
 //! Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE.
 //!
 //! SAVE serialises the dataset on the event loop and writes it atomically (persist/mod.rs).
-//! BGSAVE forks: the child owns a copy-on-write snapshot of memory, writes the file with plain
-//! std I/O and leaves with `_exit`; a waiter thread in the parent reaps it and records the
-//! outcome in atomics that LASTSAVE and the next BGSAVE read. DUMP / RESTORE use the RDB value
+//! BGSAVE forks (see `persist::bgsave_start`). DUMP / RESTORE use the RDB value
 //! format with a version and CRC-64 footer, so payloads move between us and Redis 7.0.
 
 use std::sync::atomic::Ordering;
 
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::persist::{
-    self, rdb_load, rdb_save, BGSAVE_START_MS, CHILD_PID, LAST_BGSAVE_SECS, LAST_BGSAVE_UNIX,
-    LAST_SAVE_OK, SAVES,
-};
+use crate::persist::{self, rdb_load, rdb_save, CHILD_PID};
 use crate::types::Obj;
 use crate::util::eq_ic;
 
@@ -42,56 +37,21 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let _ = schedule;
     if CHILD_PID.load(Ordering::Relaxed) != 0 {
+        if schedule {
+            persist::BGSAVE_SCHEDULED.store(true, Ordering::Relaxed);
+            ctx.out().simple("Background saving scheduled");
+            return Ok(());
+        }
         return Err(in_progress());
     }
-    let path = persist::rdb_path(ctx.srv);
-    // SAFETY: the child only serialises memory it inherited, writes a file and calls _exit;
-    // it never returns into the event loop.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        let data = rdb_save::dataset(ctx.srv);
-        let code = match persist::write_atomically(&path, &data) {
-            Ok(()) => 0,
-            Err(_) => 1,
-        };
-        // SAFETY: leaving the child without running the parent's destructors or atexit hooks.
-        unsafe { libc::_exit(code) };
-    }
-    if pid < 0 {
-        return Err(CmdError::err("Can't BGSAVE: fork failed"));
-    }
-    crate::notice!("Background saving started by pid {pid}");
-    CHILD_PID.store(pid, Ordering::Relaxed);
-    let started = crate::server::unix_ms();
-    BGSAVE_START_MS.store(started, Ordering::Relaxed);
-    std::thread::spawn(move || {
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        LAST_SAVE_OK.store(ok, Ordering::Relaxed);
-        let now = crate::server::unix_ms();
-        LAST_BGSAVE_SECS.store((now - started + 999) / 1000, Ordering::Relaxed);
-        if ok {
-            SAVES.fetch_add(1, Ordering::Relaxed);
-            LAST_BGSAVE_UNIX.store(crate::server::unix_ms() / 1000, Ordering::Relaxed);
-            crate::notice!("Background saving terminated with success");
-        } else {
-            crate::warning!("Background saving error");
-        }
-        CHILD_PID.store(0, Ordering::Relaxed);
-    });
+    persist::bgsave_start(ctx.srv).map_err(CmdError::err)?;
     ctx.out().simple("Background saving started");
     Ok(())
 }
 
 fn lastsave(ctx: &mut Ctx) -> CmdResult {
-    let t = ctx
-        .srv
-        .lastsave_unix
-        .max(LAST_BGSAVE_UNIX.load(Ordering::Relaxed));
+    let t = persist::last_save_unix(ctx.srv);
     ctx.out().int(t);
     Ok(())
 }

@@ -286,3 +286,121 @@ pub fn save_on_shutdown(srv: &mut Server) {
     crate::notice!("Saving the final RDB snapshot before exiting.");
     let _ = save(srv);
 }
+
+/// BGSAVE SCHEDULE while a save was running: start one when it ends.
+pub static BGSAVE_SCHEDULED: AtomicBool = AtomicBool::new(false);
+/// Set by the BGSAVE waiter thread when the child is done; cron applies the outcome.
+static BGSAVE_FINISHED: AtomicBool = AtomicBool::new(false);
+/// `dirty` when the running BGSAVE started (changes after it still count as unsaved).
+static DIRTY_AT_BGSAVE: AtomicU64 = AtomicU64::new(0);
+/// Unix ms of the last BGSAVE attempt (a failed one is retried after 5 s, as in Redis).
+static LAST_BGSAVE_TRY_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Starts a background save: fork; the child owns a copy-on-write snapshot of memory,
+/// serialises it, writes the file with plain std I/O and leaves with `_exit`. A waiter thread
+/// in the parent reaps the child and records the outcome in atomics; [`cron`] then updates
+/// `dirty` and the last-save time on the event loop. Return value: the child's pid.
+pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
+    if CHILD_PID.load(Ordering::Relaxed) != 0 {
+        return Err("Background save already in progress".into());
+    }
+    let path = rdb_path(srv);
+    let started = crate::server::unix_ms();
+    LAST_BGSAVE_TRY_MS.store(started, Ordering::Relaxed);
+    // SAFETY: the child only serialises memory it inherited, writes a file and calls _exit;
+    // it never returns into the event loop.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let data = rdb_save::dataset(srv);
+        let code = match write_atomically(&path, &data) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+        // SAFETY: leaving the child without running the parent's destructors or atexit hooks.
+        unsafe { libc::_exit(code) };
+    }
+    if pid < 0 {
+        LAST_SAVE_OK.store(false, Ordering::Relaxed);
+        return Err(format!(
+            "Can't save in background: fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    crate::notice!("Background saving started by pid {pid}");
+    CHILD_PID.store(pid, Ordering::Relaxed);
+    BGSAVE_START_MS.store(started, Ordering::Relaxed);
+    DIRTY_AT_BGSAVE.store(srv.dirty, Ordering::Relaxed);
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        LAST_SAVE_OK.store(ok, Ordering::Relaxed);
+        let now = crate::server::unix_ms();
+        LAST_BGSAVE_SECS.store((now - started + 999) / 1000, Ordering::Relaxed);
+        if ok {
+            SAVES.fetch_add(1, Ordering::Relaxed);
+            LAST_BGSAVE_UNIX.store(started / 1000, Ordering::Relaxed);
+            crate::notice!("Background saving terminated with success");
+        } else {
+            crate::warning!("Background saving error");
+        }
+        BGSAVE_FINISHED.store(true, Ordering::Relaxed);
+        CHILD_PID.store(0, Ordering::Relaxed);
+    });
+    Ok(pid)
+}
+
+/// Save points (`save <seconds> <changes> ...`): parsed pairs.
+fn save_points(srv: &Server) -> Vec<(i64, u64)> {
+    let words: Vec<&str> = srv
+        .config
+        .get("save")
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    words
+        .chunks_exact(2)
+        .filter_map(|p| Some((p[0].parse().ok()?, p[1].parse().ok()?)))
+        .collect()
+}
+
+/// Cron hook: applies a finished BGSAVE's outcome, and starts a BGSAVE when a save point is
+/// reached (enough changes and enough time since the last save), as Redis's serverCron does.
+/// Skipped with a test clock, so in-process tests never fork.
+pub fn cron(srv: &mut Server) {
+    if srv.clock_override.is_some() {
+        return;
+    }
+    if BGSAVE_FINISHED.swap(false, Ordering::Relaxed) && LAST_SAVE_OK.load(Ordering::Relaxed) {
+        let before = DIRTY_AT_BGSAVE.load(Ordering::Relaxed);
+        srv.dirty = srv.dirty.saturating_sub(before);
+        srv.lastsave_unix = srv
+            .lastsave_unix
+            .max(LAST_BGSAVE_UNIX.load(Ordering::Relaxed));
+    }
+    if CHILD_PID.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    if BGSAVE_SCHEDULED.swap(false, Ordering::Relaxed) {
+        let _ = bgsave_start(srv);
+        return;
+    }
+    if srv.dirty == 0 {
+        return;
+    }
+    let now = crate::server::unix_ms();
+    let retry_ok = LAST_SAVE_OK.load(Ordering::Relaxed)
+        || now - LAST_BGSAVE_TRY_MS.load(Ordering::Relaxed) > 5000;
+    if !retry_ok {
+        return;
+    }
+    let since = now / 1000 - last_save_unix(srv);
+    for (secs, changes) in save_points(srv) {
+        if srv.dirty >= changes && since >= secs {
+            crate::notice!("{changes} changes in {secs} seconds. Saving...");
+            let _ = bgsave_start(srv);
+            return;
+        }
+    }
+}

@@ -392,3 +392,37 @@ fn shutdown_saves_with_save_points() {
     assert_eq!(c.cmd("GET k2"), Frame::Bulk(b"v2".to_vec()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn save_points_trigger_background_saves() {
+    let dir = tmpdir("savepoints");
+    let d = dir.to_str().unwrap();
+    let ours = start_cinnabar(&["--dir", d, "--dbfilename", "p.rdb", "--save", "1 2"]);
+    let mut c = Conn::connect(ours.port);
+    c.cmd("SET a 1");
+    c.cmd("SET b 2");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut info = String::new();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        if let Frame::Bulk(b) = c.cmd("INFO persistence") {
+            info = String::from_utf8_lossy(&b).into_owned();
+        }
+        if info.contains("rdb_changes_since_last_save:0") && info.contains("rdb_saves:1") {
+            break;
+        }
+    }
+    assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+    assert!(info.contains("rdb_bgsave_in_progress:0"), "{info}");
+    assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+    assert!(dir.join("p.rdb").exists());
+    let Frame::Integer(t) = c.cmd("LASTSAVE") else {
+        panic!("LASTSAVE")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - t).abs() < 15, "{t} {now}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
