@@ -62,11 +62,26 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             if lit == 0 {
                 out.pop();
             }
+            // Extend the match. Like liblzf, when more than 16 bytes may match the first 16
+            // steps are taken without the length bound (they stay inside the input), so a
+            // match can end up to 2 bytes past `maxlen`, at the very end of the input.
             let mut len = 2;
-            loop {
-                len += 1;
-                if len >= maxlen || input[rf + len] != input[ip + len] {
-                    break;
+            let mut done = false;
+            if maxlen > 16 {
+                for _ in 0..16 {
+                    len += 1;
+                    if input[rf + len] != input[ip + len] {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !done {
+                loop {
+                    len += 1;
+                    if len >= maxlen || input[rf + len] != input[ip + len] {
+                        break;
+                    }
                 }
             }
             let len = len - 2;
@@ -186,6 +201,14 @@ mod tests {
             }
         }
         assert!(compress(&(0..70u8).collect::<Vec<_>>(), 66).is_none());
+        // Checked against liblzf 3.6: same length, and the last match runs to the very end
+        // of the input (the unbounded first 16 steps of match extension).
+        let input: Vec<u8> = (0..3000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let c = compress(&input, 2996).expect("compressible");
+        assert_eq!(c.len(), 1221);
+        assert_eq!(&c[c.len() - 3..], &[232, 10, 162]);
         assert!(decompress(&[0x20, 0x00], 3).is_none());
     }
 }

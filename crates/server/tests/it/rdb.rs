@@ -289,16 +289,33 @@ fn dump_payloads_cross_both_ways() {
         "int_small",
         "short",
         "compressible",
+        "random",
         "list_small",
+        "list_big",
         "hash_small",
+        "hash_longval",
         "set_int",
         "zset_small",
+        "zset_big",
+        "zset_longmember",
     ] {
-        assert_eq!(
+        let (a, b) = (
             send(&mut r, &[b"DUMP", k.as_bytes()]),
             send(&mut c, &[b"DUMP", k.as_bytes()]),
-            "DUMP {k}"
         );
+        if a != b {
+            if let (Frame::Bulk(x), Frame::Bulk(y)) = (&a, &b) {
+                let d = x.iter().zip(y.iter()).position(|(p, q)| p != q);
+                panic!(
+                    "DUMP {k}: lens {} {} first diff {d:?} {:?} {:?}",
+                    x.len(),
+                    y.len(),
+                    &x[..x.len().min(12)],
+                    &y[..y.len().min(12)]
+                );
+            }
+        }
+        assert_eq!(a, b, "DUMP {k}");
     }
 }
 
