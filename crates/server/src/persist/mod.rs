@@ -203,9 +203,8 @@ pub fn has_save_points(srv: &Server) -> bool {
 /// Writes the dataset to `dir/dbfilename` (temp file, fsync, rename) and updates the
 /// last-save state. Return value: the error text on failure (already logged).
 pub fn save(srv: &mut Server) -> Result<(), String> {
-    let data = rdb_save::dataset(srv);
     let path = rdb_path(srv);
-    match write_atomically(&path, &data) {
+    match write_atomically(&path, |out| rdb_save::write_dataset(srv, out)) {
         Ok(()) => {
             crate::notice!("DB saved on disk");
             srv.dirty = 0;
@@ -223,8 +222,11 @@ pub fn save(srv: &mut Server) -> Result<(), String> {
     }
 }
 
-/// Writes `data` to a temp file next to `path`, fsyncs it and renames it over `path`.
-pub fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+/// Writes through `fill` to a temp file next to `path`, fsyncs it and renames it over `path`.
+pub fn write_atomically(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -233,8 +235,11 @@ pub fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
+        let f = std::fs::File::create(&tmp)?;
+        let mut bw = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut bw)?;
+        bw.flush()?;
+        let f = bw.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -311,8 +316,7 @@ pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
     // it never returns into the event loop.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        let data = rdb_save::dataset(srv);
-        let code = match write_atomically(&path, &data) {
+        let code = match write_atomically(&path, |out| rdb_save::write_dataset(srv, out)) {
             Ok(()) => 0,
             Err(_) => 1,
         };

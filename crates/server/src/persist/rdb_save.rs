@@ -377,8 +377,28 @@ pub fn dump_payload(v: &Value, compress: bool) -> Vec<u8> {
     w.buf
 }
 
-/// The whole dataset as an RDB file image.
+/// The whole dataset as an RDB file image (tests, DEBUG RELOAD-sized data).
 pub fn dataset(srv: &Server) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_dataset(srv, &mut out);
+    out
+}
+
+/// Streams the dataset in RDB format to `out`, flushing every 64 KB so a save never holds a
+/// second copy of the dataset in memory; the CRC-64 is computed on the way.
+pub fn write_dataset(srv: &Server, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let checksum = srv.config.get("rdbchecksum") != Some("no");
+    let mut crc = 0u64;
+    let mut flush = |w: &mut Writer, out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        if checksum {
+            crc = crc64::update(crc, &w.buf);
+        }
+        out.write_all(&w.buf)?;
+        w.buf.clear();
+        Ok(())
+    };
     let mut w = Writer::new(compression(srv));
     w.buf
         .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
@@ -404,16 +424,14 @@ pub fn dataset(srv: &Server) -> Vec<u8> {
             w.byte(Writer::type_of(&obj.val));
             w.string(k);
             w.value(&obj.val);
+            if w.buf.len() >= CHUNK {
+                flush(&mut w, out)?;
+            }
         }
     }
     w.byte(OP_EOF);
-    let crc = if srv.config.get("rdbchecksum") == Some("no") {
-        0
-    } else {
-        crc64::crc64(&w.buf)
-    };
-    w.buf.extend_from_slice(&crc.to_le_bytes());
-    w.buf
+    flush(&mut w, out)?;
+    out.write_all(&crc.to_le_bytes())
 }
 
 #[cfg(test)]
@@ -439,5 +457,38 @@ mod tests {
             w.buf,
             vec![0xC0, 0xFB, 0xC1, 0x2C, 0x01, 3, b'0', b'1', b'2']
         );
+    }
+
+    #[test]
+    fn dataset_round_trip_in_process() {
+        let mut a = crate::testkit::TestServer::new();
+        a.exec("SET s hello");
+        a.exec("SET n 42");
+        a.exec("SET big 123456789012");
+        a.exec(&format!("SET long {}", "xy".repeat(100)));
+        a.exec("RPUSH l a b 1 2");
+        a.exec("HSET h f v g 2");
+        a.exec("SADD si 1 2 3");
+        a.exec("SADD ss a b");
+        a.exec("ZADD z 1 a 2.5 b");
+        a.exec("PEXPIRE s 100000");
+        a.exec("SELECT 3");
+        a.exec("SET other 1");
+        a.exec("SELECT 0");
+        let img = dataset(&a.srv);
+        assert_eq!(&img[..9], b"REDIS0010");
+        let mut b = crate::testkit::TestServer::new();
+        b.exec("PING"); // the test clock applies from the first command on
+        assert_eq!(
+            crate::persist::rdb_load::load_dataset(&mut b.srv, &img),
+            Ok(10)
+        );
+        assert_eq!(a.exec("DEBUG DIGEST"), b.exec("DEBUG DIGEST"));
+        assert_eq!(b.exec("PTTL s"), ":100000\r\n");
+        // Every truncation is refused, never a panic.
+        for cut in 1..img.len() {
+            let mut c = crate::testkit::TestServer::new();
+            assert!(crate::persist::rdb_load::load_dataset(&mut c.srv, &img[..cut]).is_err());
+        }
     }
 }
