@@ -561,7 +561,13 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     let ver = check_file(data)?;
     let lim = Limits::from_server(srv);
     let now = srv.now_ms;
-    let lru = crate::db::lru::lru_clock(now);
+    let lfu = srv.config.lfu_policy;
+    let base_lru = if lfu {
+        crate::db::lru::lfu_init(now)
+    } else {
+        crate::db::lru::lru_clock(now)
+    };
+    let mut pending_lru: Option<u32> = None;
     let mut dbs: Vec<crate::db::Db> = (0..srv.dbs.len()).map(crate::db::Db::new).collect();
     let mut r = Reader::new(data);
     r.pos = 9;
@@ -603,10 +609,19 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                 expire = Some(i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64 * 1000);
             }
             OP_IDLE => {
-                r.length()?;
+                let idle = r.length()?;
+                if !lfu {
+                    let clock = base_lru as i64;
+                    let max = crate::db::lru::LRU_CLOCK_MAX as i64;
+                    let v = (clock - (idle.min(max as u64) as i64)).rem_euclid(max);
+                    pending_lru = Some(v as u32);
+                }
             }
             OP_FREQ => {
-                r.byte()?;
+                let f = r.byte()?;
+                if lfu {
+                    pending_lru = Some((base_lru & !0xFF) | f as u32);
+                }
             }
             OP_MODULE_AUX => {
                 r.length()?; // module id
@@ -625,6 +640,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                 let key = r.string()?;
                 let val = read_value(&mut r, t, &lim)?;
                 let exp = expire.take();
+                let lru = pending_lru.take().unwrap_or(base_lru);
                 if exp.is_some_and(|e| e < now) {
                     expired += 1;
                     continue;

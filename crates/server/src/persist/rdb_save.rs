@@ -399,6 +399,18 @@ pub fn write_dataset(srv: &Server, out: &mut dyn std::io::Write) -> std::io::Res
         w.buf.clear();
         Ok(())
     };
+    let lfu = srv.config.lfu_policy;
+    let lru = !lfu
+        && srv
+            .config
+            .get("maxmemory-policy")
+            .is_some_and(|p| p.contains("lru"));
+    let now = srv.now_ms;
+    let decay = srv
+        .config
+        .get("lfu-decay-time")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(1);
     let mut w = Writer::new(compression(srv));
     w.buf
         .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
@@ -420,6 +432,14 @@ pub fn write_dataset(srv: &Server, out: &mut dyn std::io::Write) -> std::io::Res
             if let Some(t) = db.expire_at(k) {
                 w.byte(OP_EXPIRETIME_MS);
                 w.buf.extend_from_slice(&t.to_le_bytes());
+            }
+            // Access clocks travel with the keys under LRU / LFU eviction, as in Redis.
+            if lru {
+                w.byte(OP_IDLE);
+                w.len(crate::db::lru::idle_ms(obj.lru, now) / 1000);
+            } else if lfu {
+                w.byte(OP_FREQ);
+                w.byte(crate::db::lru::lfu_decayed_counter(obj.lru, now, decay) as u8);
             }
             w.byte(Writer::type_of(&obj.val));
             w.string(k);

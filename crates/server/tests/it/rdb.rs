@@ -443,3 +443,71 @@ fn save_points_trigger_background_saves() {
     assert!((now - t).abs() < 15, "{t} {now}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn access_clocks_travel_in_files() {
+    let dir = tmpdir("clocks");
+    let d = dir.to_str().unwrap();
+    // LFU: our FREQ opcode loads into Redis.
+    let ours = start_cinnabar(&[
+        "--dir",
+        d,
+        "--dbfilename",
+        "lfu.rdb",
+        "--maxmemory-policy",
+        "allkeys-lfu",
+    ]);
+    let mut c = Conn::connect(ours.port);
+    c.cmd("SET k v");
+    let Frame::Bulk(p) = c.cmd("DUMP k") else {
+        panic!("DUMP")
+    };
+    assert_eq!(
+        send(&mut c, &[b"RESTORE", b"f", b"0", &p, b"FREQ", b"100"]),
+        Frame::Simple(b"OK".to_vec())
+    );
+    assert_eq!(c.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
+    let theirs = start_redis(&[
+        "--dir",
+        d,
+        "--dbfilename",
+        "lfu.rdb",
+        "--maxmemory-policy",
+        "allkeys-lfu",
+    ]);
+    let mut r = Conn::connect(theirs.port);
+    assert_eq!(r.cmd("OBJECT FREQ f"), Frame::Integer(100));
+    // LRU: Redis's IDLE opcode loads into Cinnabar.
+    let theirs2 = start_redis(&[
+        "--dir",
+        d,
+        "--dbfilename",
+        "lru.rdb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+    ]);
+    let mut r2 = Conn::connect(theirs2.port);
+    r2.cmd("SET k v");
+    let Frame::Bulk(p) = r2.cmd("DUMP k") else {
+        panic!("DUMP")
+    };
+    assert_eq!(
+        send(&mut r2, &[b"RESTORE", b"i", b"0", &p, b"IDLETIME", b"1000"]),
+        Frame::Simple(b"OK".to_vec())
+    );
+    assert_eq!(r2.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
+    let ours2 = start_cinnabar(&[
+        "--dir",
+        d,
+        "--dbfilename",
+        "lru.rdb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+    ]);
+    let mut c2 = Conn::connect(ours2.port);
+    let Frame::Integer(idle) = c2.cmd("OBJECT IDLETIME i") else {
+        panic!("IDLETIME")
+    };
+    assert!((999..=1005).contains(&idle), "{idle}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
