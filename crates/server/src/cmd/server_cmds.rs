@@ -1,4 +1,4 @@
-//! Server administration: INFO, CONFIG, TIME, LASTSAVE, SHUTDOWN, DEBUG, LOLWUT, MEMORY.
+//! Server administration: INFO, CONFIG, TIME, SHUTDOWN, DEBUG, LOLWUT, MEMORY.
 //!
 //! These commands read or change process-wide state rather than keys. CONFIG goes through
 //! `config.rs` (one table of directives, validation before any change); INFO's text is built by
@@ -151,16 +151,11 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
-    // No persistence and no replicas yet: there is nothing to save and no replica to wait for,
-    // so SAVE/NOSAVE/NOW/FORCE all mean "exit now"; they are parsed for their errors only.
-    let _ = (now, force);
-    crate::persist::set_shutdown_mode(if nosave {
-        crate::persist::SHUTDOWN_NOSAVE
-    } else if save {
-        crate::persist::SHUTDOWN_SAVE
-    } else {
-        0
-    });
+    // No replicas yet: nothing to wait for, so NOW only matters for its syntax. The final save
+    // (save points configured, or SAVE) happens here so a failure can refuse the shutdown.
+    let _ = now;
+    crate::persist::shutdown_save(ctx.srv, save, nosave, force)
+        .map_err(|_| CmdError::err("Errors trying to SHUTDOWN. Check logs."))?;
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;
     Ok(())

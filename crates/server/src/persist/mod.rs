@@ -408,3 +408,32 @@ pub fn cron(srv: &mut Server) {
         }
     }
 }
+
+/// SHUTDOWN's final save: with SAVE, or with save points unless NOSAVE. Afterwards the runtime
+/// does not save again. With FORCE a failed save does not stop the shutdown.
+/// Return value: Err (logged) if the save failed and the shutdown must not proceed.
+pub fn shutdown_save(
+    srv: &mut Server,
+    save_flag: bool,
+    nosave: bool,
+    force: bool,
+) -> Result<(), String> {
+    set_shutdown_mode(SHUTDOWN_NOSAVE);
+    // In-process tests (fixed clock) never write files.
+    let wanted = save_flag || (!nosave && has_save_points(srv));
+    if !wanted || srv.clock_override.is_some() {
+        return Ok(());
+    }
+    let pid = CHILD_PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        // SAFETY: killing our own BGSAVE child, as Redis does before the final save.
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    }
+    crate::notice!("Saving the final RDB snapshot before exiting.");
+    if save(srv).is_err() && !force {
+        crate::warning!("Error trying to save the DB, can't exit.");
+        set_shutdown_mode(0);
+        return Err("Error trying to save the DB, can't exit.".into());
+    }
+    Ok(())
+}

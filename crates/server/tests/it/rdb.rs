@@ -511,3 +511,22 @@ fn access_clocks_travel_in_files() {
     assert!((999..=1005).contains(&idle), "{idle}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn failed_final_save_refuses_shutdown() {
+    let dir = tmpdir("failsave");
+    let d = dir.to_str().unwrap();
+    let ours = start_cinnabar(&["--dir", d, "--dbfilename", "x.rdb", "--save", "3600 1"]);
+    let mut c = Conn::connect(ours.port);
+    c.cmd("SET k v");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        c.cmd("SHUTDOWN"),
+        Frame::Error(b"ERR Errors trying to SHUTDOWN. Check logs.".to_vec())
+    );
+    assert_eq!(c.cmd("SAVE"), Frame::Error(b"ERR".to_vec()));
+    assert_eq!(c.cmd("GET k"), Frame::Bulk(b"v".to_vec()));
+    // NOSAVE still exits; FORCE exits despite the failed save.
+    c.send(&[b"SHUTDOWN".to_vec(), b"FORCE".to_vec()]);
+    assert!(c.read().is_none());
+}
