@@ -378,7 +378,9 @@ fn pairs_to_zset(items: Vec<Vec<u8>>, lim: &Limits) -> LoadResult<ZSet> {
     }
     let mut z = ZSet::with_hint(items.len() / 2, 0, lim.zset);
     for p in items.chunks_exact(2) {
-        let s = crate::util::parse_f64(&p[1]).ok_or_else(|| bad("zset score"))?;
+        let s = crate::util::parse_f64(&p[1])
+            .filter(|s| !s.is_nan())
+            .ok_or_else(|| bad("zset score"))?;
         if z.add(&p[0], s, lim.zset) != crate::types::zset::AddResult::Added {
             return Err(bad("duplicate zset member"));
         }
@@ -760,5 +762,52 @@ mod tests {
             intset_entries(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 5, 0]).unwrap(),
             vec![1, 5]
         );
+    }
+
+    /// Corrupted files and payloads are refused or loaded, never a panic.
+    #[test]
+    fn corruption_never_panics() {
+        let mut a = crate::testkit::TestServer::new();
+        a.exec("SET s hello");
+        a.exec(&format!("SET long {}", "ab".repeat(60)));
+        a.exec("RPUSH l a b 1 2 300 70000");
+        a.exec("HSET h f v g 2");
+        a.exec("SADD si 1 2 3");
+        a.exec("SADD ss a b");
+        a.exec("ZADD z 1 a 2.5 b");
+        a.exec("PEXPIRE s 100000");
+        let img = crate::persist::rdb_save::dataset(&a.srv);
+        let lim = Limits::from_server(&a.srv);
+        let mut x = 0x9E37_79B9u64;
+        for i in 0..img.len() {
+            for _ in 0..8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let mut bad = img.clone();
+                bad[i] ^= (x as u8) | 1;
+                let mut b = crate::testkit::TestServer::new();
+                let _ = load_dataset(&mut b.srv, &bad);
+                // The same bytes as a value body (what RESTORE parses after the CRC check).
+                let _ = restore_value(&bad[i..], &lim);
+            }
+        }
+        // Random bodies behind every type byte, including blob types (listpack, ziplist,
+        // intset) whose blob is a random string.
+        for t in 0..=21u8 {
+            for n in 0..300usize {
+                let mut body = vec![t];
+                for _ in 0..(n % 40) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    body.push(x as u8);
+                }
+                let _ = restore_value(&body, &lim);
+                let mut blob = vec![t, (n % 40) as u8];
+                blob.extend_from_slice(&body[1..]);
+                let _ = restore_value(&blob, &lim);
+            }
+        }
     }
 }
