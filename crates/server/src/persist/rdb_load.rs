@@ -12,6 +12,9 @@ use crate::types::{Hash, List, Obj, Set, StrValue, Value, ZSet};
 
 pub type LoadResult<T> = Result<T, String>;
 
+/// Error of an empty collection: RESTORE refuses it, a file load skips the key (as Redis 7.0).
+const EMPTY_KEY: &str = "Bad RDB data: empty key";
+
 fn short() -> String {
     "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string()
 }
@@ -515,7 +518,7 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
         _ => return Err(bad(&format!("unknown value type {t}"))),
     };
     if v.elements() == 0 && !matches!(v, Value::Str(_)) {
-        return Err(bad("empty key"));
+        return Err(EMPTY_KEY.to_string());
     }
     Ok(v)
 }
@@ -640,7 +643,19 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
             OP_FUNCTION => return Err(bad("pre-GA function format")),
             t => {
                 let key = r.string()?;
-                let val = read_value(&mut r, t, &lim)?;
+                let val = match read_value(&mut r, t, &lim) {
+                    Ok(v) => v,
+                    Err(e) if e == EMPTY_KEY => {
+                        crate::warning!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
+                        expire = None;
+                        pending_lru = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let exp = expire.take();
                 let lru = pending_lru.take().unwrap_or(base_lru);
                 if exp.is_some_and(|e| e < now) {
@@ -762,6 +777,21 @@ mod tests {
             intset_entries(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 5, 0]).unwrap(),
             vec![1, 5]
         );
+    }
+
+    /// Empty collections in a file are skipped with a log line; RESTORE refuses them.
+    #[test]
+    fn empty_keys_skipped_on_load() {
+        let mut img = b"REDIS0010".to_vec();
+        img.extend_from_slice(&[OP_SELECTDB, 0, T_LIST, 1, b'e', 0]);
+        img.extend_from_slice(&[T_STRING, 1, b'k', 1, b'v', OP_EOF]);
+        let crc = crc64::crc64(&img);
+        img.extend_from_slice(&crc.to_le_bytes());
+        let mut t = crate::testkit::TestServer::new();
+        assert_eq!(load_dataset(&mut t.srv, &img), Ok(1));
+        assert_eq!(t.exec("GET k"), "$1\r\nv\r\n");
+        let lim = Limits::from_server(&t.srv);
+        assert!(restore_value(&[T_LIST, 0], &lim).is_err());
     }
 
     /// Corrupted files and payloads are refused or loaded, never a panic.
