@@ -157,6 +157,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("lastsave", lastsave),
     ("dump", dump),
     ("restore", restore),
+    ("restore-asking", restore),
 ];
 
 #[cfg(test)]
