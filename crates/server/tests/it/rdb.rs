@@ -41,50 +41,39 @@ fn populate(c: &mut Conn) {
     ok(send(c, &[b"SET", b"random", &rnd]));
     ok(c.cmd("SET ttl_str v PX 100000000"));
     ok(c.cmd("RPUSH list_small a b 1 -2 300 70000 -9000000000 \"\""));
-    for i in 0..3000 {
-        ok(send(
-            c,
-            &[
-                b"RPUSH",
-                b"list_big",
-                format!("element-{i}-{}", "x".repeat(i % 50)).as_bytes(),
-            ],
-        ));
-    }
+    // Big values are sent in a few commands (one round trip each keeps the test light).
+    let many = |cmd: &str, key: &str, items: Vec<String>| -> Vec<Vec<u8>> {
+        let mut argv = vec![cmd.as_bytes().to_vec(), key.as_bytes().to_vec()];
+        argv.extend(items.into_iter().map(String::into_bytes));
+        argv
+    };
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("element-{i}-{}", "x".repeat(i % 50)))
+        .collect();
+    c.send(&many("RPUSH", "list_big", items));
+    ok(c.read().expect("reply"));
     ok(send(c, &[b"RPUSH", b"list_big", &vec![b'z'; 20000]]));
     ok(c.cmd("HSET hash_small f1 v1 f2 2 f3 -3 num 12345678901"));
-    for i in 0..600 {
-        ok(send(
-            c,
-            &[
-                b"HSET",
-                b"hash_big",
-                format!("field{i}").as_bytes(),
-                format!("{i}").as_bytes(),
-            ],
-        ));
-    }
+    let items: Vec<String> = (0..600)
+        .flat_map(|i| [format!("field{i}"), i.to_string()])
+        .collect();
+    c.send(&many("HSET", "hash_big", items));
+    ok(c.read().expect("reply"));
     ok(send(c, &[b"HSET", b"hash_longval", b"f", &[b'v'; 100]]));
     ok(c.cmd("SADD set_int 1 2 3 -5 100000 5000000000"));
-    for i in 0..600 {
-        ok(send(
-            c,
-            &[b"SADD", b"set_int_big", format!("{i}").as_bytes()],
-        ));
-    }
+    c.send(&many(
+        "SADD",
+        "set_int_big",
+        (0..600).map(|i| i.to_string()).collect(),
+    ));
+    ok(c.read().expect("reply"));
     ok(c.cmd("SADD set_str a b c 1 2"));
     ok(c.cmd("ZADD zset_small 1 a 2.5 b -3 c 0.1 d inf e -inf f 12345678901234 g"));
-    for i in 0..300 {
-        ok(send(
-            c,
-            &[
-                b"ZADD",
-                b"zset_big",
-                format!("{}.25", i * 7 % 301).as_bytes(),
-                format!("m{i}").as_bytes(),
-            ],
-        ));
-    }
+    let items: Vec<String> = (0..300)
+        .flat_map(|i| [format!("{}.25", i * 7 % 301), format!("m{i}")])
+        .collect();
+    c.send(&many("ZADD", "zset_big", items));
+    ok(c.read().expect("reply"));
     ok(send(c, &[b"ZADD", b"zset_longmember", b"1", &[b'm'; 100]]));
     ok(c.cmd("EXPIRE list_small 100000"));
     ok(c.cmd("PEXPIREAT hash_small 99999999999999"));
