@@ -120,20 +120,24 @@ impl Writer {
     }
 
     fn list(&mut self, l: &List) {
-        let counts: Vec<usize> = l.node_counts().collect();
+        // One pass over the elements, cut into listpacks at our node boundaries.
+        let counts: Vec<usize> = l.node_counts().filter(|&c| c > 0).collect();
         self.len(counts.len() as u64);
-        let mut start = 0;
-        for c in counts {
-            let mut lp = LpBuilder::new();
-            l.for_range(start, c, |e| match e {
+        let mut node = 0;
+        let mut lp = LpBuilder::new();
+        l.scan(false, |_, e| {
+            match e {
                 crate::types::list::Elem::Int(i) => lp.push_int(i),
                 crate::types::list::Elem::Bytes(b) => lp.push(b),
-            });
-            start += c;
-            self.len(2); // packed container
-            let blob = lp.finish();
-            self.string(&blob);
-        }
+            }
+            if counts.get(node) == Some(&lp.count) {
+                let blob = std::mem::take(&mut lp).finish();
+                self.len(2); // packed container
+                self.string(&blob);
+                node += 1;
+            }
+            true
+        });
     }
 
     fn hash(&mut self, h: &Hash) {
