@@ -25,8 +25,37 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     if n == 0 || max_out == 0 {
         return None;
     }
-    // Positions are stored +1 so that 0 means "empty slot".
-    let mut htab = vec![0u32; HSIZE];
+    HTAB.with(|t| {
+        let mut t = t.borrow_mut();
+        let (htab, touched) = &mut *t;
+        if htab.is_empty() {
+            htab.resize(HSIZE, 0);
+        }
+        let out = compress_with(input, max_out, htab, touched);
+        // Reset only the slots this call wrote: a fresh table for the next call without
+        // clearing 256 KB each time (most compressed strings are short).
+        for &i in touched.iter() {
+            htab[i] = 0;
+        }
+        touched.clear();
+        out
+    })
+}
+
+thread_local! {
+    /// The hash table (positions + 1, 0 = empty) and the slots written by the current call.
+    static HTAB: std::cell::RefCell<(Vec<u32>, Vec<usize>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+fn compress_with(
+    input: &[u8],
+    max_out: usize,
+    htab: &mut [u32],
+    touched: &mut Vec<usize>,
+) -> Option<Vec<u8>> {
+    let n = input.len();
     let mut out: Vec<u8> = Vec::with_capacity(max_out + 1);
     let mut lit = 0usize;
     out.push(0); // start of a literal run
@@ -41,6 +70,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         let slot = idx(hval);
         let r = htab[slot] as usize;
         htab[slot] = ip as u32 + 1;
+        touched.push(slot);
         let matched = r > 1 && {
             let rf = r - 1;
             rf < ip
@@ -103,9 +133,11 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             hval = ((input[ip] as u32) << 8) | input[ip + 1] as u32;
             hval = (hval << 8) | input[ip + 2] as u32;
             htab[idx(hval)] = ip as u32 + 1;
+            touched.push(idx(hval));
             ip += 1;
             hval = (hval << 8) | input[ip + 2] as u32;
             htab[idx(hval)] = ip as u32 + 1;
+            touched.push(idx(hval));
             ip += 1;
         } else {
             if out.len() >= max_out {
