@@ -315,18 +315,7 @@ fn persistence(srv: &Server, out: &mut String) {
     ] {
         line(out, k, v);
     }
-    line(out, "rdb_changes_since_last_save", srv.dirty);
-    line(out, "rdb_bgsave_in_progress", 0);
-    line(out, "rdb_last_save_time", srv.lastsave_unix);
-    for (k, v) in [
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", "-1"),
-        ("rdb_current_bgsave_time_sec", "-1"),
-        ("rdb_saves", "0"),
-        ("rdb_last_cow_size", "0"),
-        ("rdb_last_load_keys_expired", "0"),
-        ("rdb_last_load_keys_loaded", "0"),
-    ] {
+    for (k, v) in crate::persist::info_fields(srv) {
         line(out, k, v);
     }
     line(

@@ -167,6 +167,10 @@ pub fn run(args: Vec<String>) -> i32 {
     let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
+    if let Err(e) = crate::persist::load_at_startup(&mut server) {
+        warning!("{e}");
+        return 1;
+    }
     let server = Rc::new(RefCell::new(server));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -189,6 +193,7 @@ pub fn run(args: Vec<String>) -> i32 {
         sd_notify(&supervised, "STATUS=Ready to accept connections\nREADY=1\n");
         wait_for_shutdown(server.clone()).await;
         sd_notify(&supervised, "STOPPING=1\n");
+        crate::persist::save_on_shutdown(&mut server.borrow_mut());
         0
     });
     if let Some(p) = &pidfile {

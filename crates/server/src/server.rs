@@ -256,6 +256,7 @@ impl Server {
             return;
         }
         self.cron_loops += 1;
+        crate::persist::cron(self);
         if self.cron_loops.is_multiple_of(10) {
             let used = crate::info::used_memory();
             self.mem_peak = self.mem_peak.max(used);

@@ -20,6 +20,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod persist_cmds;
 pub mod server_cmds;
 pub mod set;
 pub mod spec;
@@ -84,6 +85,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         set::COMMANDS,
         zset::COMMANDS,
         multi::COMMANDS,
+        persist_cmds::COMMANDS,
     ]
 }
 

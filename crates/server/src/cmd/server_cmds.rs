@@ -1,4 +1,4 @@
-//! Server administration: INFO, CONFIG, TIME, LASTSAVE, SHUTDOWN, DEBUG, LOLWUT, MEMORY.
+//! Server administration: INFO, CONFIG, TIME, SHUTDOWN, DEBUG, LOLWUT, MEMORY.
 //!
 //! These commands read or change process-wide state rather than keys. CONFIG goes through
 //! `config.rs` (one table of directives, validation before any change); INFO's text is built by
@@ -128,12 +128,6 @@ fn time(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn lastsave(ctx: &mut Ctx) -> CmdResult {
-    let t = ctx.srv.lastsave_unix;
-    ctx.out().int(t);
-    Ok(())
-}
-
 fn shutdown(ctx: &mut Ctx) -> CmdResult {
     let (mut save, mut nosave, mut now, mut force, mut abort) = (false, false, false, false, false);
     for a in &ctx.argv[1..] {
@@ -157,9 +151,11 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
-    // No persistence and no replicas yet: there is nothing to save and no replica to wait for,
-    // so SAVE/NOSAVE/NOW/FORCE all mean "exit now"; they are parsed for their errors only.
-    let _ = (now, force);
+    // No replicas yet: nothing to wait for, so NOW only matters for its syntax. The final save
+    // (save points configured, or SAVE) happens here so a failure can refuse the shutdown.
+    let _ = now;
+    crate::persist::shutdown_save(ctx.srv, save, nosave, force)
+        .map_err(|_| CmdError::err("Errors trying to SHUTDOWN. Check logs."))?;
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;
     Ok(())
@@ -533,12 +529,15 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 .collect();
             ctx.out().ok();
         }
-        // Without persistence the dataset is already what a reload would produce.
         ("pause-cron", 3) => {
             ctx.srv.cron_paused = atoi(ctx.arg(2)) != 0;
             ctx.out().ok();
         }
-        ("reload", _) | ("stringmatch-test", 2) => ctx.out().ok(),
+        ("reload", _) => {
+            crate::persist::debug_reload(ctx.srv, &ctx.argv[2..]).map_err(CmdError::Raw)?;
+            ctx.out().ok();
+        }
+        ("stringmatch-test", 2) => ctx.out().ok(),
         _ => return Err(unknown()),
     }
     Ok(())
@@ -748,7 +747,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("config|rewrite", config_rewrite),
     ("config|help", config_help),
     ("time", time),
-    ("lastsave", lastsave),
     ("shutdown", shutdown),
     ("debug", debug),
     ("lolwut", lolwut),

@@ -397,6 +397,11 @@ impl List {
             + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
     }
 
+    /// Entry count of each packed node, head first (RDB saving keeps Redis's node split).
+    pub fn node_counts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.nodes.iter().map(|n| n.count as usize)
+    }
+
     /// Number of packed nodes (for tests and DEBUG-style introspection).
     pub fn node_count(&self) -> usize {
         self.nodes.len()

@@ -13,3 +13,4 @@ mod differential;
 mod harness;
 mod multi;
 mod protocol;
+mod rdb;

@@ -1,0 +1,439 @@
+//! Persistence: Redis-compatible RDB files (SAVE, BGSAVE, load at start-up) and the DUMP /
+//! RESTORE payload format, which is one RDB value plus a version and a checksum.
+//!
+//! - `rdb_save` serialises values and whole datasets (version 10, what Redis 7.0 writes, so
+//!   a Redis 7.0 server can load our files);
+//! - `rdb_load` parses versions 9 to 11 and rebuilds values with the encodings the current
+//!   config asks for, as Redis converts on load;
+//! - `lzf` and `crc64` are the compression and checksum RDB uses; `listpack` helpers live in
+//!   the save/load modules next to their only users.
+//!
+//! Files are written to a temp file, fsynced and renamed over `dir/dbfilename`, so a crash
+//! mid-save never leaves a truncated file behind.
+
+pub mod crc64;
+pub mod lzf;
+pub mod rdb_load;
+pub mod rdb_save;
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
+
+use crate::server::Server;
+
+/// Whether the last save (foreground or background) succeeded (INFO rdb_last_bgsave_status).
+pub static LAST_SAVE_OK: AtomicBool = AtomicBool::new(true);
+/// Pid of the running BGSAVE child, or 0.
+pub static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+/// Unix ms when the running BGSAVE started.
+pub static BGSAVE_START_MS: AtomicI64 = AtomicI64::new(0);
+/// Seconds the last BGSAVE took (-1: none yet).
+pub static LAST_BGSAVE_SECS: AtomicI64 = AtomicI64::new(-1);
+/// Unix seconds of the last successful BGSAVE (0 if none).
+pub static LAST_BGSAVE_UNIX: AtomicI64 = AtomicI64::new(0);
+/// Successful saves since start (INFO rdb_saves).
+pub static SAVES: AtomicU64 = AtomicU64::new(0);
+/// Keys loaded / skipped as expired by the last load.
+pub static LOAD_KEYS_LOADED: AtomicU64 = AtomicU64::new(0);
+pub static LOAD_KEYS_EXPIRED: AtomicU64 = AtomicU64::new(0);
+
+/// Unix seconds of the last successful save, foreground or background (LASTSAVE).
+pub fn last_save_unix(srv: &Server) -> i64 {
+    srv.lastsave_unix
+        .max(LAST_BGSAVE_UNIX.load(Ordering::Relaxed))
+}
+
+/// The rdb_* lines of INFO persistence, in Redis's order.
+pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
+    let child = CHILD_PID.load(Ordering::Relaxed) != 0;
+    let current = if child {
+        (crate::server::unix_ms() - BGSAVE_START_MS.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
+    let ok = if LAST_SAVE_OK.load(Ordering::Relaxed) {
+        "ok"
+    } else {
+        "err"
+    };
+    vec![
+        ("rdb_changes_since_last_save", srv.dirty.to_string()),
+        ("rdb_bgsave_in_progress", (child as u8).to_string()),
+        ("rdb_last_save_time", last_save_unix(srv).to_string()),
+        ("rdb_last_bgsave_status", ok.to_string()),
+        (
+            "rdb_last_bgsave_time_sec",
+            LAST_BGSAVE_SECS.load(Ordering::Relaxed).to_string(),
+        ),
+        ("rdb_current_bgsave_time_sec", current.to_string()),
+        ("rdb_saves", SAVES.load(Ordering::Relaxed).to_string()),
+        ("rdb_last_cow_size", "0".to_string()),
+        (
+            "rdb_last_load_keys_expired",
+            LOAD_KEYS_EXPIRED.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "rdb_last_load_keys_loaded",
+            LOAD_KEYS_LOADED.load(Ordering::Relaxed).to_string(),
+        ),
+    ]
+}
+
+/// DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]: save, then replace the dataset with what the file
+/// holds. Return value: the error reply text on failure.
+pub fn debug_reload(srv: &mut Server, opts: &[Vec<u8>]) -> Result<(), String> {
+    let mut nosave = false;
+    for o in opts {
+        let o = crate::util::lower(o);
+        match o.as_str() {
+            "nosave" => nosave = true,
+            "noflush" | "merge" => {}
+            _ => {
+                return Err(
+                    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into(),
+                )
+            }
+        }
+    }
+    if !nosave && save(srv).is_err() {
+        return Err("ERR".into());
+    }
+    let data = std::fs::read(rdb_path(srv))
+        .map_err(|_| "ERR Error trying to load the RDB dump, check server logs.".to_string())?;
+    rdb_load::load_dataset(srv, &data).map_err(|e| {
+        crate::warning!("{e}");
+        "ERR Error trying to load the RDB dump, check server logs.".to_string()
+    })?;
+    Ok(())
+}
+
+/// The RDB version we write (Redis 7.0).
+pub const RDB_VERSION: u16 = 10;
+/// The newest RDB version we read (Redis 7.2 / Valkey 8 files without new types).
+pub const RDB_VERSION_MAX_LOAD: u16 = 11;
+
+// Opcodes.
+pub const OP_FUNCTION2: u8 = 245;
+pub const OP_FUNCTION: u8 = 246;
+pub const OP_MODULE_AUX: u8 = 247;
+pub const OP_IDLE: u8 = 248;
+pub const OP_FREQ: u8 = 249;
+pub const OP_AUX: u8 = 250;
+pub const OP_RESIZEDB: u8 = 251;
+pub const OP_EXPIRETIME_MS: u8 = 252;
+pub const OP_EXPIRETIME: u8 = 253;
+pub const OP_SELECTDB: u8 = 254;
+pub const OP_EOF: u8 = 255;
+
+// Value types.
+pub const T_STRING: u8 = 0;
+pub const T_LIST: u8 = 1;
+pub const T_SET: u8 = 2;
+pub const T_ZSET: u8 = 3;
+pub const T_HASH: u8 = 4;
+pub const T_ZSET_2: u8 = 5;
+pub const T_HASH_ZIPMAP: u8 = 9;
+pub const T_LIST_ZIPLIST: u8 = 10;
+pub const T_SET_INTSET: u8 = 11;
+pub const T_ZSET_ZIPLIST: u8 = 12;
+pub const T_HASH_ZIPLIST: u8 = 13;
+pub const T_LIST_QUICKLIST: u8 = 14;
+pub const T_HASH_LISTPACK: u8 = 16;
+pub const T_ZSET_LISTPACK: u8 = 17;
+pub const T_LIST_QUICKLIST_2: u8 = 18;
+pub const T_SET_LISTPACK: u8 = 20;
+
+/// Encoding thresholds from the config, used to pick encodings of loaded values.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub hash: crate::types::hash::Limits,
+    pub zset: crate::types::zset::Limits,
+    pub max_intset: usize,
+    pub list_fill: i32,
+}
+
+impl Limits {
+    pub fn from_server(srv: &Server) -> Limits {
+        let cfg = &srv.config;
+        let get = |name: &str, alias: &str, def: i64| -> i64 {
+            cfg.get(name)
+                .or_else(|| cfg.get(alias))
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(def)
+        };
+        let u = |v: i64| v.max(0) as usize;
+        Limits {
+            hash: crate::types::hash::Limits {
+                max_entries: u(get(
+                    "hash-max-listpack-entries",
+                    "hash-max-ziplist-entries",
+                    512,
+                )),
+                max_value: u(get("hash-max-listpack-value", "hash-max-ziplist-value", 64)),
+            },
+            zset: crate::types::zset::Limits {
+                entries: u(get(
+                    "zset-max-listpack-entries",
+                    "zset-max-ziplist-entries",
+                    128,
+                )),
+                value: u(get("zset-max-listpack-value", "zset-max-ziplist-value", 64)),
+            },
+            max_intset: u(get("set-max-intset-entries", "set-max-intset-entries", 512)),
+            list_fill: get("list-max-listpack-size", "list-max-ziplist-size", -2)
+                .clamp(-5, i32::MAX as i64) as i32,
+        }
+    }
+}
+
+/// `rdbcompression` from the config.
+pub fn compression(srv: &Server) -> bool {
+    srv.config.get("rdbcompression") != Some("no")
+}
+
+/// Path of the RDB file (`dbfilename`, relative to the working directory, which is `dir`).
+pub fn rdb_path(srv: &Server) -> std::path::PathBuf {
+    std::path::PathBuf::from(srv.config.get("dbfilename").unwrap_or("dump.rdb"))
+}
+
+/// True when `save` has at least one save point (Redis then saves on shutdown).
+pub fn has_save_points(srv: &Server) -> bool {
+    srv.config.get("save").is_some_and(|s| !s.trim().is_empty())
+}
+
+/// Writes the dataset to `dir/dbfilename` (temp file, fsync, rename) and updates the
+/// last-save state. Return value: the error text on failure (already logged).
+pub fn save(srv: &mut Server) -> Result<(), String> {
+    let path = rdb_path(srv);
+    match write_atomically(&path, |out| rdb_save::write_dataset(srv, out)) {
+        Ok(()) => {
+            crate::notice!("DB saved on disk");
+            srv.dirty = 0;
+            srv.lastsave_unix = crate::server::unix_ms() / 1000;
+            SAVES.fetch_add(1, Ordering::Relaxed);
+            LAST_SAVE_OK.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => {
+            let msg = format!("Failed saving the DB: {e}");
+            crate::warning!("{msg}");
+            LAST_SAVE_OK.store(false, Ordering::Relaxed);
+            Err(msg)
+        }
+    }
+}
+
+/// Writes through `fill` to a temp file next to `path`, fsyncs it and renames it over `path`.
+pub fn write_atomically(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let res = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut bw = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut bw)?;
+        bw.flush()?;
+        let f = bw.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Loads `dir/dbfilename` at start-up. A missing file means an empty start; any other problem
+/// is an error text to log before exiting (never a silent empty start).
+pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    let path = rdb_path(srv);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let start = std::time::Instant::now();
+    let n = rdb_load::load_dataset(srv, &data)?;
+    crate::notice!(
+        "DB loaded from disk: {:.3} seconds ({n} keys)",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// SHUTDOWN NOSAVE / SHUTDOWN SAVE, recorded by the SHUTDOWN command for the runtime.
+pub const SHUTDOWN_NOSAVE: u8 = 1;
+pub const SHUTDOWN_SAVE: u8 = 2;
+static SHUTDOWN_MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+pub fn set_shutdown_mode(m: u8) {
+    SHUTDOWN_MODE.store(m, Ordering::Relaxed);
+}
+
+/// Saves before exiting when save points are configured (or SHUTDOWN SAVE), unless
+/// SHUTDOWN NOSAVE, as Redis does on SHUTDOWN and SIGTERM.
+pub fn save_on_shutdown(srv: &mut Server) {
+    let mode = SHUTDOWN_MODE.load(Ordering::Relaxed);
+    if mode == SHUTDOWN_NOSAVE || (mode != SHUTDOWN_SAVE && !has_save_points(srv)) {
+        return;
+    }
+    let pid = CHILD_PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        // SAFETY: killing our own BGSAVE child, as Redis does before the final save.
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    }
+    crate::notice!("Saving the final RDB snapshot before exiting.");
+    let _ = save(srv);
+}
+
+/// BGSAVE SCHEDULE while a save was running: start one when it ends.
+pub static BGSAVE_SCHEDULED: AtomicBool = AtomicBool::new(false);
+/// Set by the BGSAVE waiter thread when the child is done; cron applies the outcome.
+static BGSAVE_FINISHED: AtomicBool = AtomicBool::new(false);
+/// `dirty` when the running BGSAVE started (changes after it still count as unsaved).
+static DIRTY_AT_BGSAVE: AtomicU64 = AtomicU64::new(0);
+/// Unix ms of the last BGSAVE attempt (a failed one is retried after 5 s, as in Redis).
+static LAST_BGSAVE_TRY_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Starts a background save: fork; the child owns a copy-on-write snapshot of memory,
+/// serialises it, writes the file with plain std I/O and leaves with `_exit`. A waiter thread
+/// in the parent reaps the child and records the outcome in atomics; [`cron`] then updates
+/// `dirty` and the last-save time on the event loop. Return value: the child's pid.
+pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
+    if CHILD_PID.load(Ordering::Relaxed) != 0 {
+        return Err("Background save already in progress".into());
+    }
+    let path = rdb_path(srv);
+    let started = crate::server::unix_ms();
+    LAST_BGSAVE_TRY_MS.store(started, Ordering::Relaxed);
+    // SAFETY: the child only serialises memory it inherited, writes a file and calls _exit;
+    // it never returns into the event loop.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = match write_atomically(&path, |out| rdb_save::write_dataset(srv, out)) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+        // SAFETY: leaving the child without running the parent's destructors or atexit hooks.
+        unsafe { libc::_exit(code) };
+    }
+    if pid < 0 {
+        LAST_SAVE_OK.store(false, Ordering::Relaxed);
+        return Err(format!(
+            "Can't save in background: fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    crate::notice!("Background saving started by pid {pid}");
+    CHILD_PID.store(pid, Ordering::Relaxed);
+    BGSAVE_START_MS.store(started, Ordering::Relaxed);
+    DIRTY_AT_BGSAVE.store(srv.dirty, Ordering::Relaxed);
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        LAST_SAVE_OK.store(ok, Ordering::Relaxed);
+        let now = crate::server::unix_ms();
+        LAST_BGSAVE_SECS.store((now - started + 999) / 1000, Ordering::Relaxed);
+        if ok {
+            SAVES.fetch_add(1, Ordering::Relaxed);
+            LAST_BGSAVE_UNIX.store(started / 1000, Ordering::Relaxed);
+            crate::notice!("Background saving terminated with success");
+        } else {
+            crate::warning!("Background saving error");
+        }
+        BGSAVE_FINISHED.store(true, Ordering::Relaxed);
+        CHILD_PID.store(0, Ordering::Relaxed);
+    });
+    Ok(pid)
+}
+
+/// Save points (`save <seconds> <changes> ...`): parsed pairs.
+fn save_points(srv: &Server) -> Vec<(i64, u64)> {
+    let words: Vec<&str> = srv
+        .config
+        .get("save")
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    words
+        .chunks_exact(2)
+        .filter_map(|p| Some((p[0].parse().ok()?, p[1].parse().ok()?)))
+        .collect()
+}
+
+/// Cron hook: applies a finished BGSAVE's outcome, and starts a BGSAVE when a save point is
+/// reached (enough changes and enough time since the last save), as Redis's serverCron does.
+/// Skipped with a test clock, so in-process tests never fork.
+pub fn cron(srv: &mut Server) {
+    if srv.clock_override.is_some() {
+        return;
+    }
+    if BGSAVE_FINISHED.swap(false, Ordering::Relaxed) && LAST_SAVE_OK.load(Ordering::Relaxed) {
+        let before = DIRTY_AT_BGSAVE.load(Ordering::Relaxed);
+        srv.dirty = srv.dirty.saturating_sub(before);
+        srv.lastsave_unix = srv
+            .lastsave_unix
+            .max(LAST_BGSAVE_UNIX.load(Ordering::Relaxed));
+    }
+    if CHILD_PID.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    if BGSAVE_SCHEDULED.swap(false, Ordering::Relaxed) {
+        let _ = bgsave_start(srv);
+        return;
+    }
+    if srv.dirty == 0 {
+        return;
+    }
+    let now = crate::server::unix_ms();
+    let retry_ok = LAST_SAVE_OK.load(Ordering::Relaxed)
+        || now - LAST_BGSAVE_TRY_MS.load(Ordering::Relaxed) > 5000;
+    if !retry_ok {
+        return;
+    }
+    let since = now / 1000 - last_save_unix(srv);
+    for (secs, changes) in save_points(srv) {
+        if srv.dirty >= changes && since >= secs {
+            crate::notice!("{changes} changes in {secs} seconds. Saving...");
+            let _ = bgsave_start(srv);
+            return;
+        }
+    }
+}
+
+/// SHUTDOWN's final save: with SAVE, or with save points unless NOSAVE. Afterwards the runtime
+/// does not save again. With FORCE a failed save does not stop the shutdown.
+/// Return value: Err (logged) if the save failed and the shutdown must not proceed.
+pub fn shutdown_save(
+    srv: &mut Server,
+    save_flag: bool,
+    nosave: bool,
+    force: bool,
+) -> Result<(), String> {
+    set_shutdown_mode(SHUTDOWN_NOSAVE);
+    // In-process tests (fixed clock) never write files.
+    let wanted = save_flag || (!nosave && has_save_points(srv));
+    if !wanted || srv.clock_override.is_some() {
+        return Ok(());
+    }
+    let pid = CHILD_PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        // SAFETY: killing our own BGSAVE child, as Redis does before the final save.
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    }
+    crate::notice!("Saving the final RDB snapshot before exiting.");
+    if save(srv).is_err() && !force {
+        crate::warning!("Error trying to save the DB, can't exit.");
+        set_shutdown_mode(0);
+        return Err("Error trying to save the DB, can't exit.".into());
+    }
+    Ok(())
+}
