@@ -20,6 +20,7 @@ pub mod info;
 pub mod lazyfree;
 pub mod log;
 pub mod net;
+pub mod pubsub;
 pub mod server;
 pub mod testkit;
 pub mod types;

@@ -110,6 +110,10 @@ pub struct Server {
     pub blocking: crate::db::blocking::Blocking,
     /// Keyspace events reported by commands (db/notify.rs).
     pub keyspace_events: u64,
+    /// Pub/Sub subscriber lists (pubsub.rs).
+    pub pubsub: crate::pubsub::Registry,
+    /// notify-keyspace-events as last parsed, and its flag bits (db/notify.rs).
+    pub notify_flags: (String, u32),
     /// Clients currently blocked (INFO blocked_clients).
     pub blocked_clients: u64,
     /// Nesting of `cmd::call` (EXEC, scripts and blocked-client serving run commands inside
@@ -164,6 +168,8 @@ impl Server {
         let mut s = Server {
             blocking: Default::default(),
             keyspace_events: 0,
+            pubsub: Default::default(),
+            notify_flags: (String::new(), 0),
             blocked_clients: 0,
             call_depth: 0,
             port: config.port,

@@ -405,7 +405,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         target.set_expire(dst, at);
     }
     ctx.dirty(1);
-    crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "copy_to", dst);
+    crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, dst_db, b'g', "copy_to", dst);
     ctx.out().int(1);
     Ok(())
 }
@@ -436,7 +436,7 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.dirty(1);
     ctx.notify(b'g', "move_from", key);
-    crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "move_to", key);
+    crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, dst_db, b'g', "move_to", key);
     ctx.out().int(1);
     Ok(())
 }

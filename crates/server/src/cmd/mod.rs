@@ -19,6 +19,7 @@ pub mod getkeys;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
 pub mod spec;
@@ -78,6 +79,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -248,7 +250,14 @@ impl<'a> Ctx<'a> {
 
     /// Reports a keyspace event for `key` in the selected db (see db/notify.rs for the classes).
     pub fn notify(&mut self, class: u8, event: &str, key: &[u8]) {
-        crate::db::notify::keyspace_event(self.srv, self.client.db, class, event, key);
+        crate::db::notify::keyspace_event_by(
+            self.srv,
+            self.client,
+            self.client.db,
+            class,
+            event,
+            key,
+        );
     }
 
     /// Signals that `key` (selected db) received data blocked clients may wait for.
@@ -359,6 +368,10 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, Some(entry), CmdError::NoAuth);
         return finish_reply(client, suppress_before, reply_start);
     }
+    if let Err(e) = pubsub::before_command(srv, client, entry) {
+        rejected(srv, client, Some(entry), e);
+        return finish_reply(client, suppress_before, reply_start);
+    }
 
     let Some(handler) = entry.handler else {
         rejected(srv, client, None, unknown_command_error(argv));
@@ -381,6 +394,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         stats.failed_calls += 1;
         reply_error(srv, client, &e);
     }
+    pubsub::after_command(srv, client);
     srv.stats.commands_processed += 1;
     client.commands_processed += 1;
     client.last_cmd.clone_from(&entry.full_name);

@@ -2,15 +2,112 @@
 //!
 //! Command handlers call `Ctx::notify(class, event, key)` after a change, with Redis's event
 //! class (`b'g'` generic, `b'$'` string, `b'l'` list, `b's'` set, `b'h'` hash, `b'z'` zset,
-//! `b'x'` expired, `b'e'` evicted, `b'n'` new key) and event name (`"lpush"`, `"hset"`, `"del"`).
-//! Publishing to `__keyspace@<db>__:<key>` / `__keyevent@<db>__:<event>` channels arrives with
-//! the pub/sub issue; until then events are only counted, so the call sites are already right.
+//! `b'x'` expired, `b'e'` evicted, `b'n'` new key, `b't'` stream, `b'm'` key miss, `b'd'`
+//! module) and event name (`"lpush"`, `"hset"`, `"del"`). When `notify-keyspace-events`
+//! enables the class, the event is published as Redis does: with `K`, on
+//! `__keyspace@<db>__:<key>` with the event name as message; with `E`, on
+//! `__keyevent@<db>__:<event>` with the key as message. The flag string is parsed once and
+//! cached until CONFIG SET changes it (a string comparison per event).
 
+use crate::client::Client;
 use crate::server::Server;
 
-/// Records one keyspace event (see module docs).
-pub fn keyspace_event(srv: &mut Server, _db: usize, _class: u8, _event: &str, _key: &[u8]) {
+const KEYSPACE: u32 = 1 << 0;
+const KEYEVENT: u32 = 1 << 1;
+
+/// Bit of one flag character (classes and K/E), 0 for unknown ones.
+fn flag_bit(c: u8) -> u32 {
+    match c {
+        b'K' => KEYSPACE,
+        b'E' => KEYEVENT,
+        b'g' => 1 << 2,
+        b'$' => 1 << 3,
+        b'l' => 1 << 4,
+        b's' => 1 << 5,
+        b'h' => 1 << 6,
+        b'z' => 1 << 7,
+        b'x' => 1 << 8,
+        b'e' => 1 << 9,
+        b't' => 1 << 10,
+        b'm' => 1 << 11,
+        b'd' => 1 << 12,
+        b'n' => 1 << 13,
+        _ => 0,
+    }
+}
+
+/// Parses a notify-keyspace-events string; `A` means `g$lshzxetd`.
+pub fn parse_flags(s: &str) -> u32 {
+    s.bytes()
+        .map(|c| {
+            if c == b'A' {
+                b"g$lshzxetd"
+                    .iter()
+                    .map(|&c| flag_bit(c))
+                    .fold(0, |a, b| a | b)
+            } else {
+                flag_bit(c)
+            }
+        })
+        .fold(0, |a, b| a | b)
+}
+
+/// The current flags, re-parsed only when the config string changed.
+fn flags(srv: &mut Server) -> u32 {
+    let cur = srv.config.get("notify-keyspace-events").unwrap_or("");
+    if srv.notify_flags.0 != cur {
+        srv.notify_flags = (cur.to_string(), parse_flags(cur));
+    }
+    srv.notify_flags.1
+}
+
+/// Records one keyspace event raised with no client running a command (active expiry).
+pub fn keyspace_event(srv: &mut Server, db: usize, class: u8, event: &str, key: &[u8]) {
+    if flags(srv) == 0 {
+        srv.keyspace_events += 1;
+        return;
+    }
+    // A detached stand-in: its id (0) never matches a subscriber.
+    let mut nobody = Client::detached(0);
+    keyspace_event_by(srv, &mut nobody, db, class, event, key);
+}
+
+/// Records one keyspace event raised by `client`'s command (see module docs).
+pub fn keyspace_event_by(
+    srv: &mut Server,
+    client: &mut Client,
+    db: usize,
+    class: u8,
+    event: &str,
+    key: &[u8],
+) {
     srv.keyspace_events += 1;
+    let f = flags(srv);
+    if f & flag_bit(class) == 0 || f & (KEYSPACE | KEYEVENT) == 0 {
+        return;
+    }
+    use crate::pubsub::Defer;
+    if client.self_push_defer == Defer::FromPop && event.ends_with("pop") {
+        client.self_push_defer = Defer::All;
+    }
+    let saved = client.self_push_defer;
+    if saved == Defer::AllButDel {
+        client.self_push_defer = if event == "del" {
+            Defer::No
+        } else {
+            Defer::All
+        };
+    }
+    if f & KEYSPACE != 0 {
+        let mut ch = format!("__keyspace@{db}__:").into_bytes();
+        ch.extend_from_slice(key);
+        crate::pubsub::publish(srv, client, false, &ch, event.as_bytes());
+    }
+    if f & KEYEVENT != 0 {
+        let ch = format!("__keyevent@{db}__:{event}").into_bytes();
+        crate::pubsub::publish(srv, client, false, &ch, key);
+    }
+    client.self_push_defer = saved;
 }
 
 #[cfg(test)]
@@ -41,5 +138,33 @@ mod tests {
         // Reads report nothing.
         assert_eq!(events(&mut t, "GET k"), 0);
         assert_eq!(events(&mut t, "LRANGE l 0 -1"), 0);
+    }
+
+    #[test]
+    fn flags_parse() {
+        use super::*;
+        assert_eq!(parse_flags(""), 0);
+        assert_eq!(parse_flags("KA"), parse_flags("Kg$lshzxetd"));
+        assert_eq!(parse_flags("A") & flag_bit(b'm'), 0);
+        assert_eq!(parse_flags("A") & flag_bit(b'n'), 0);
+    }
+
+    #[test]
+    fn self_subscribed_resp3_sees_events() {
+        let mut t = TestServer::new();
+        t.resp3();
+        t.exec("CONFIG SET notify-keyspace-events KEA");
+        t.exec("PSUBSCRIBE __key*__:*");
+        let out = t.exec("SET k v");
+        assert_eq!(
+            out,
+            ">4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$16\r\n__keyspace@0__:k\r\n$3\r\nset\r\n\
+             >4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$18\r\n__keyevent@0__:set\r\n$1\r\nk\r\n+OK\r\n"
+        );
+        t.exec("CONFIG SET notify-keyspace-events El");
+        assert_eq!(t.exec("SET k v"), "+OK\r\n");
+        let out = t.exec("LPUSH l a");
+        assert!(out.contains("__keyevent@0__:lpush"));
+        assert!(!out.contains("__keyspace"));
     }
 }
