@@ -12,3 +12,4 @@ mod clients;
 mod differential;
 mod harness;
 mod protocol;
+mod pubsub;
