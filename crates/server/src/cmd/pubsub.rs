@@ -247,3 +247,103 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("pubsub|numpat", pubsub_numpat),
     ("pubsub|help", pubsub_help),
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use crate::client::Client;
+    use crate::testkit::TestServer;
+
+    #[test]
+    fn confirmations_and_resp2_subscribed_mode() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.exec("UNSUBSCRIBE"),
+            "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+        );
+        assert_eq!(
+            t.exec("SUBSCRIBE a b"),
+            "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+        );
+        assert_eq!(t.exec("PING"), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+        assert!(t
+            .exec("GET k")
+            .starts_with("-ERR Can't execute 'get': only (P|S)SUBSCRIBE"));
+        assert!(t.exec("PUBSUB NUMPAT").contains("'pubsub|numpat'"));
+        // Arity errors come first, as in Redis.
+        assert!(t.exec("GET").contains("wrong number of arguments"));
+        assert_eq!(
+            t.exec("SSUBSCRIBE s"),
+            "*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n"
+        );
+        t.exec("UNSUBSCRIBE");
+        assert!(t.exec("GET k").starts_with("-ERR Can't execute"));
+        assert_eq!(t.exec("RESET"), "+RESET\r\n");
+        assert_eq!(t.exec("GET k"), "$-1\r\n");
+        assert_eq!(t.exec("PUBSUB SHARDNUMSUB s"), "*2\r\n$1\r\ns\r\n:0\r\n");
+    }
+
+    #[test]
+    fn resp3_self_publish_and_patterns() {
+        let mut t = TestServer::new();
+        t.resp3();
+        t.exec("SUBSCRIBE ch");
+        t.exec("PSUBSCRIBE c?");
+        assert_eq!(
+            t.exec("PUBLISH ch x"),
+            ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n>4\r\n$8\r\npmessage\r\n$2\r\nc?\r\n$2\r\nch\r\n$1\r\nx\r\n:2\r\n"
+        );
+        assert_eq!(t.exec("PUBSUB NUMPAT"), ":1\r\n");
+        assert_eq!(
+            t.exec("PUNSUBSCRIBE"),
+            ">3\r\n$12\r\npunsubscribe\r\n$2\r\nc?\r\n:1\r\n"
+        );
+    }
+
+    #[test]
+    fn other_client_receives_and_is_killed_over_the_hard_limit() {
+        let mut t = TestServer::new();
+        t.exec("CONFIG SET client-output-buffer-limit \"pubsub 100 0 0\"");
+        let other = Rc::new(RefCell::new(Client::detached(7)));
+        t.srv.clients.insert(7, other.clone());
+        {
+            let mut o = other.borrow_mut();
+            t.srv
+                .pubsub
+                .subscribe(&mut o, crate::pubsub::Kind::Channel, b"ch");
+        }
+        assert_eq!(t.exec("PUBLISH ch hello"), ":1\r\n");
+        assert!(!other.borrow().killed);
+        assert_eq!(
+            other.borrow().reply.buf,
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+        );
+        t.exec(&format!("PUBLISH ch {}", "x".repeat(200)));
+        assert!(other.borrow().killed);
+        // A killed client still counts but gets nothing more.
+        let len = other.borrow().reply.buf.len();
+        assert_eq!(t.exec("PUBLISH ch again"), ":1\r\n");
+        assert_eq!(other.borrow().reply.buf.len(), len);
+    }
+
+    #[test]
+    fn soft_limit_needs_time() {
+        let mut t = TestServer::new();
+        t.exec("CONFIG SET client-output-buffer-limit \"pubsub 0 50 2\"");
+        let other = Rc::new(RefCell::new(Client::detached(7)));
+        t.srv.clients.insert(7, other.clone());
+        t.srv
+            .pubsub
+            .subscribe(&mut other.borrow_mut(), crate::pubsub::Kind::Channel, b"ch");
+        t.exec(&format!("PUBLISH ch {}", "x".repeat(60)));
+        assert!(!other.borrow().killed);
+        t.advance_ms(1500);
+        t.exec("PUBLISH ch y");
+        assert!(!other.borrow().killed);
+        t.advance_ms(1000);
+        t.exec("PUBLISH ch y");
+        assert!(other.borrow().killed);
+    }
+}
