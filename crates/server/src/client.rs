@@ -77,6 +77,8 @@ pub struct Client {
     pub self_push_defer: crate::pubsub::Defer,
     /// Own messages held back until the command's reply is written.
     pub self_push_held: Vec<u8>,
+    /// Length of `reply` when the running top-level command started.
+    pub cmd_reply_start: usize,
 }
 
 impl Client {
@@ -113,6 +115,7 @@ impl Client {
             obuf_soft_since: 0,
             self_push_defer: crate::pubsub::Defer::No,
             self_push_held: Vec::new(),
+            cmd_reply_start: 0,
         }
     }
 

@@ -33,6 +33,7 @@ pub fn before_command(
 ) -> Result<(), CmdError> {
     if srv.call_depth == 0 {
         client.self_push_defer = crate::pubsub::defer_for(&entry.full_name);
+        client.cmd_reply_start = client.reply.buf.len();
     }
     if client.reply.is_resp3() || !client.subs.any() || client.in_exec || srv.call_depth > 0 {
         return Ok(());
@@ -48,8 +49,9 @@ pub fn before_command(
 }
 
 /// Called by `cmd::call` after the handler: writes the messages held back for the reply.
-pub fn after_command(srv: &Server, client: &mut Client) {
+pub fn after_command(srv: &mut Server, client: &mut Client) {
     if srv.call_depth == 0 {
+        crate::db::notify::flush_lazy_expired(srv, client);
         crate::pubsub::release_held(client);
     }
 }

@@ -72,6 +72,29 @@ pub fn keyspace_event(srv: &mut Server, db: usize, class: u8, event: &str, key: 
     keyspace_event_by(srv, &mut nobody, db, class, event, key);
 }
 
+/// Sends the `expired` events of keys the running command expired on access. Redis raises
+/// them during the lookup, before the command's own reply and events, so the running
+/// client's copies go where its command's output began.
+pub fn flush_lazy_expired(srv: &mut Server, client: &mut Client) {
+    if srv.dbs.iter().all(|d| d.lazy_expired.is_empty()) {
+        return;
+    }
+    let saved_defer = client.self_push_defer;
+    let saved_held = std::mem::take(&mut client.self_push_held);
+    client.self_push_defer = crate::pubsub::Defer::All;
+    for db in 0..srv.dbs.len() {
+        for key in std::mem::take(&mut srv.dbs[db].lazy_expired) {
+            publish_event(srv, client, db, b'x', "expired", &key);
+        }
+    }
+    let early = std::mem::replace(&mut client.self_push_held, saved_held);
+    client.self_push_defer = saved_defer;
+    let at = client.cmd_reply_start.min(client.reply.buf.len());
+    let n = early.len();
+    client.reply.buf.splice(at..at, early);
+    client.cmd_reply_start = at + n;
+}
+
 /// Records one keyspace event raised by `client`'s command (see module docs).
 pub fn keyspace_event_by(
     srv: &mut Server,
@@ -82,6 +105,19 @@ pub fn keyspace_event_by(
     key: &[u8],
 ) {
     srv.keyspace_events += 1;
+    flush_lazy_expired(srv, client);
+    publish_event(srv, client, db, class, event, key);
+}
+
+/// Publishes one event on the channels `notify-keyspace-events` enables.
+fn publish_event(
+    srv: &mut Server,
+    client: &mut Client,
+    db: usize,
+    class: u8,
+    event: &str,
+    key: &[u8],
+) {
     let f = flags(srv);
     if f & flag_bit(class) == 0 || f & (KEYSPACE | KEYEVENT) == 0 {
         return;
@@ -138,6 +174,25 @@ mod tests {
         // Reads report nothing.
         assert_eq!(events(&mut t, "GET k"), 0);
         assert_eq!(events(&mut t, "LRANGE l 0 -1"), 0);
+    }
+
+    #[test]
+    fn lazy_expiry_events_come_before_the_reply() {
+        let mut t = TestServer::new();
+        t.resp3();
+        t.exec("CONFIG SET notify-keyspace-events Ex");
+        t.exec("SET k v PX 10");
+        t.exec("RPUSH l a");
+        t.exec("PEXPIRE l 10");
+        t.exec("SUBSCRIBE __keyevent@0__:expired");
+        t.advance_ms(20);
+        let push = |k: &str| {
+            format!(">3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$1\r\n{k}\r\n")
+        };
+        assert_eq!(t.exec("GET k"), format!("{}_\r\n", push("k")));
+        // LPUSH replies before its own events, but the expiry happened before both.
+        assert_eq!(t.exec("LPUSH l b"), format!("{}:1\r\n", push("l")));
+        assert_eq!(t.exec("GET k"), "_\r\n");
     }
 
     #[test]
