@@ -207,7 +207,14 @@ impl<'a> Ctx<'a> {
         let touch = self.touch_params();
         let srv = &mut *self.srv;
         let now = srv.now_ms;
-        match srv.dbs[self.client.db].lookup(key, now) {
+        let db = self.client.db;
+        // Key-miss events (class `m`, off by default) need a separate existence check.
+        if crate::db::notify::enabled(srv, b'm') && srv.dbs[db].lookup(key, now).is_none() {
+            srv.stats.keyspace_misses += 1;
+            crate::db::notify::keyspace_event_by(srv, self.client, db, b'm', "keymiss", key);
+            return (None, &mut self.client.reply);
+        }
+        match srv.dbs[db].lookup(key, now) {
             Some(obj) => {
                 srv.stats.keyspace_hits += 1;
                 touch_obj(obj, now, touch);

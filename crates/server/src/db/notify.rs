@@ -61,6 +61,12 @@ fn flags(srv: &mut Server) -> u32 {
     srv.notify_flags.1
 }
 
+/// True if events of `class` are published at all (for checks that cost something).
+pub fn enabled(srv: &mut Server, class: u8) -> bool {
+    let f = flags(srv);
+    f & flag_bit(class) != 0 && f & (KEYSPACE | KEYEVENT) != 0
+}
+
 /// Records one keyspace event raised with no client running a command (active expiry).
 pub fn keyspace_event(srv: &mut Server, db: usize, class: u8, event: &str, key: &[u8]) {
     if flags(srv) == 0 {
@@ -127,7 +133,10 @@ fn publish_event(
         client.self_push_defer = Defer::All;
     }
     let saved = client.self_push_defer;
-    if saved == Defer::AllButDel {
+    if class == b'm' {
+        // A key miss happens at the lookup, before the command writes anything.
+        client.self_push_defer = Defer::No;
+    } else if saved == Defer::AllButDel {
         client.self_push_defer = if event == "del" {
             Defer::No
         } else {
