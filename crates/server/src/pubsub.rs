@@ -269,18 +269,10 @@ fn check_limits(c: &mut Client, lim: Limits, now_ms: i64) {
         c.obuf_soft_since = 0;
     }
     if over {
+        let info = crate::cmd::client::client_line(c, now_ms, None);
         crate::warning!(
-            "Client id={} addr={} laddr={} fd={} name={} db={} sub={} psub={} ssub={} obl={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-            c.id,
-            c.addr,
-            c.laddr,
-            c.fd,
-            String::from_utf8_lossy(c.name.as_deref().unwrap_or(b"")),
-            c.db,
-            c.subs.channels.len(),
-            c.subs.patterns.len(),
-            c.subs.shard.len(),
-            used
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            info.trim_end()
         );
         c.kill();
     }

@@ -83,7 +83,7 @@ fn type_of(c: &Client) -> ClientType {
 
 /// One CLIENT LIST line (Redis 7.0's fields and order), with a trailing newline.
 /// `current` is the full name of the command being run when `c` is the caller.
-fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> String {
+pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> String {
     let mut flags = String::new();
     if c.subs.any() {
         flags.push('P');

@@ -32,7 +32,11 @@ pub fn before_command(
     entry: &CommandEntry,
 ) -> Result<(), CmdError> {
     if srv.call_depth == 0 {
-        client.self_push_defer = crate::pubsub::defer_for(&entry.full_name);
+        client.self_push_defer = if client.subs.any() {
+            crate::pubsub::defer_for(&entry.full_name)
+        } else {
+            crate::pubsub::Defer::No
+        };
         client.cmd_reply_start = client.reply.buf.len();
     }
     if client.reply.is_resp3() || !client.subs.any() || client.in_exec || srv.call_depth > 0 {

@@ -63,13 +63,16 @@ fn flags(srv: &mut Server) -> u32 {
 
 /// True if events of `class` are published at all (for checks that cost something).
 pub fn enabled(srv: &mut Server, class: u8) -> bool {
+    if !listened(srv) {
+        return false;
+    }
     let f = flags(srv);
     f & flag_bit(class) != 0 && f & (KEYSPACE | KEYEVENT) != 0
 }
 
 /// Records one keyspace event raised with no client running a command (active expiry).
 pub fn keyspace_event(srv: &mut Server, db: usize, class: u8, event: &str, key: &[u8]) {
-    if flags(srv) == 0 {
+    if !listened(srv) || flags(srv) == 0 {
         srv.keyspace_events += 1;
         return;
     }
@@ -83,6 +86,10 @@ pub fn keyspace_event(srv: &mut Server, db: usize, class: u8, event: &str, key: 
 /// client's copies go where its command's output began.
 pub fn flush_lazy_expired(srv: &mut Server, client: &mut Client) {
     if srv.dbs.iter().all(|d| d.lazy_expired.is_empty()) {
+        return;
+    }
+    if !listened(srv) {
+        srv.dbs.iter_mut().for_each(|d| d.lazy_expired.clear());
         return;
     }
     let saved_defer = client.self_push_defer;
@@ -115,6 +122,11 @@ pub fn keyspace_event_by(
     publish_event(srv, client, db, class, event, key);
 }
 
+/// False when nobody is subscribed to any channel or pattern: no event can reach anyone.
+fn listened(srv: &Server) -> bool {
+    !(srv.pubsub.channels.is_empty() && srv.pubsub.patterns.is_empty())
+}
+
 /// Publishes one event on the channels `notify-keyspace-events` enables.
 fn publish_event(
     srv: &mut Server,
@@ -124,6 +136,9 @@ fn publish_event(
     event: &str,
     key: &[u8],
 ) {
+    if !listened(srv) {
+        return;
+    }
     let f = flags(srv);
     if f & flag_bit(class) == 0 || f & (KEYSPACE | KEYEVENT) == 0 {
         return;
