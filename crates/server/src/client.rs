@@ -70,6 +70,17 @@ pub struct Client {
     pub net_in: u64,
     pub net_out: u64,
     pub commands_processed: u64,
+    /// Pub/Sub subscriptions (pubsub.rs).
+    pub subs: crate::pubsub::ClientSubs,
+    /// When pending output first passed the pubsub soft limit (unix ms; 0 = under it).
+    pub obuf_soft_since: i64,
+    /// Where this client's own pub/sub messages go during the running command (pubsub.rs):
+    /// Redis writes some commands' replies before their keyspace events.
+    pub self_push_defer: crate::pubsub::Defer,
+    /// Own messages held back until the command's reply is written.
+    pub self_push_held: Vec<u8>,
+    /// Length of `reply` when the running top-level command started.
+    pub cmd_reply_start: usize,
 }
 
 impl Client {
@@ -103,6 +114,11 @@ impl Client {
             net_in: 0,
             net_out: 0,
             commands_processed: 0,
+            subs: Default::default(),
+            obuf_soft_since: 0,
+            self_push_defer: crate::pubsub::Defer::No,
+            self_push_held: Vec::new(),
+            cmd_reply_start: 0,
         }
     }
 

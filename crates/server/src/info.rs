@@ -384,10 +384,10 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "current_eviction_exceeded_time", 0);
     line(out, "keyspace_hits", s.keyspace_hits);
     line(out, "keyspace_misses", s.keyspace_misses);
+    line(out, "pubsub_channels", srv.pubsub.channels.len());
+    line(out, "pubsub_patterns", srv.pubsub.patterns.len());
+    line(out, "pubsubshard_channels", srv.pubsub.shard.len());
     for k in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
         "latest_fork_usec",
         "total_forks",
         "migrate_cached_sockets",

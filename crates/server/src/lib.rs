@@ -21,6 +21,7 @@ pub mod lazyfree;
 pub mod log;
 pub mod net;
 pub mod persist;
+pub mod pubsub;
 pub mod server;
 pub mod testkit;
 pub mod types;

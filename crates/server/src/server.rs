@@ -112,6 +112,10 @@ pub struct Server {
     pub watches: crate::db::watch::Watches,
     /// Keyspace events reported by commands (db/notify.rs).
     pub keyspace_events: u64,
+    /// Pub/Sub subscriber lists (pubsub.rs).
+    pub pubsub: crate::pubsub::Registry,
+    /// notify-keyspace-events as last parsed, and its flag bits (db/notify.rs).
+    pub notify_flags: (String, u32),
     /// Clients currently blocked (INFO blocked_clients).
     pub blocked_clients: u64,
     /// Nesting of `cmd::call` (EXEC, scripts and blocked-client serving run commands inside
@@ -169,6 +173,8 @@ impl Server {
             blocking: Default::default(),
             watches: Default::default(),
             keyspace_events: 0,
+            pubsub: Default::default(),
+            notify_flags: (String::new(), 0),
             blocked_clients: 0,
             call_depth: 0,
             expire_backlog: false,

@@ -74,14 +74,20 @@ fn client_type(a: &[u8]) -> Result<ClientType, CmdError> {
     Ok(t)
 }
 
-fn type_of(_c: &Client) -> ClientType {
+fn type_of(c: &Client) -> ClientType {
+    if c.subs.any() {
+        return ClientType::PubSub;
+    }
     ClientType::Normal
 }
 
 /// One CLIENT LIST line (Redis 7.0's fields and order), with a trailing newline.
 /// `current` is the full name of the command being run when `c` is the caller.
-fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> String {
+pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> String {
     let mut flags = String::new();
+    if c.subs.any() {
+        flags.push('P');
+    }
     if c.close_after_reply {
         flags.push('c');
     }
@@ -102,7 +108,7 @@ fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> Strin
     let obl = c.reply.buf.len();
     let tot_mem = c.qbuf + c.qbuf_free + argv_mem + rbs;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -112,6 +118,9 @@ fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> Strin
         (now_ms - c.last_interaction_ms).max(0) / 1000,
         flags,
         c.db,
+        c.subs.channels.len(),
+        c.subs.patterns.len(),
+        c.subs.shard.len(),
         c.qbuf,
         c.qbuf_free,
         argv_mem,

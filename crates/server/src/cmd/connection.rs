@@ -7,6 +7,14 @@ use crate::client::ReplyMode;
 use crate::util::eq_ic;
 
 fn ping(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len() <= 2 && crate::cmd::pubsub::ping_in_subscribed_mode(ctx.client) {
+        let msg = ctx.argv.get(1).map_or(&b""[..], |m| m.as_slice());
+        let out = ctx.out();
+        out.array(2);
+        out.bulk(b"pong");
+        out.bulk(msg);
+        return Ok(());
+    }
     match ctx.argv.len() {
         1 => ctx.out().simple("PONG"),
         2 => {
@@ -165,6 +173,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
 
 fn reset(ctx: &mut Ctx) -> CmdResult {
     super::multi::reset_client(ctx.srv, ctx.client);
+    crate::cmd::pubsub::forget_client(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.reply.proto = Proto::Resp2;

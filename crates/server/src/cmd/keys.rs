@@ -406,7 +406,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.dirty(1);
     crate::db::watch::touch_key(ctx.srv, dst_db, dst);
-    crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "copy_to", dst);
+    crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, dst_db, b'g', "copy_to", dst);
     ctx.out().int(1);
     Ok(())
 }
@@ -438,7 +438,7 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     ctx.dirty(1);
     ctx.notify(b'g', "move_from", key);
     crate::db::watch::touch_key(ctx.srv, dst_db, key);
-    crate::db::notify::keyspace_event(ctx.srv, dst_db, b'g', "move_to", key);
+    crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, dst_db, b'g', "move_to", key);
     ctx.out().int(1);
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod persist_cmds;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
 pub mod spec;
@@ -86,6 +87,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         zset::COMMANDS,
         multi::COMMANDS,
         persist_cmds::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -239,7 +241,14 @@ impl<'a> Ctx<'a> {
         let touch = self.touch_params();
         let srv = &mut *self.srv;
         let now = srv.now_ms;
-        match srv.dbs[self.client.db].lookup(key, now) {
+        let db = self.client.db;
+        // Key-miss events (class `m`, off by default) need a separate existence check.
+        if crate::db::notify::enabled(srv, b'm') && srv.dbs[db].lookup(key, now).is_none() {
+            srv.stats.keyspace_misses += 1;
+            crate::db::notify::keyspace_event_by(srv, self.client, db, b'm', "keymiss", key);
+            return (None, &mut self.client.reply);
+        }
+        match srv.dbs[db].lookup(key, now) {
             Some(obj) => {
                 srv.stats.keyspace_hits += 1;
                 touch_obj(obj, now, touch);
@@ -283,7 +292,14 @@ impl<'a> Ctx<'a> {
     /// Reports a keyspace event for `key` in the selected db (see db/notify.rs for the classes).
     pub fn notify(&mut self, class: u8, event: &str, key: &[u8]) {
         crate::db::watch::touch_key(self.srv, self.client.db, key);
-        crate::db::notify::keyspace_event(self.srv, self.client.db, class, event, key);
+        crate::db::notify::keyspace_event_by(
+            self.srv,
+            self.client,
+            self.client.db,
+            class,
+            event,
+            key,
+        );
     }
 
     /// Signals that `key` (selected db) received data blocked clients may wait for.
@@ -395,6 +411,10 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, Some(entry), CmdError::NoAuth);
         return finish_reply(client, suppress_before, reply_start);
     }
+    if let Err(e) = pubsub::before_command(srv, client, entry) {
+        rejected(srv, client, Some(entry), e);
+        return finish_reply(client, suppress_before, reply_start);
+    }
 
     let Some(handler) = entry.handler else {
         rejected(srv, client, None, unknown_command_error(argv));
@@ -424,6 +444,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         stats.failed_calls += 1;
         reply_error(srv, client, &e);
     }
+    pubsub::after_command(srv, client);
     srv.stats.commands_processed += 1;
     client.commands_processed += 1;
     client.last_cmd.clone_from(&entry.full_name);

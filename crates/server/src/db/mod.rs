@@ -38,6 +38,9 @@ pub struct Db {
     /// Number of the active expiry cycle that last worked on this db; the cycle starts with
     /// the db served least recently, so one db full of expiring keys cannot starve the others.
     pub expire_epoch: u64,
+    /// Keys expired lazily (on access) since the last command ended; their `expired`
+    /// keyspace events are sent by db/notify.rs.
+    pub lazy_expired: Vec<Vec<u8>>,
 }
 
 impl Db {
@@ -77,6 +80,7 @@ impl Db {
         }
         self.remove(key);
         self.expired_keys += 1;
+        self.lazy_expired.push(key.to_vec());
         true
     }
 

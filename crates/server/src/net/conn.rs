@@ -173,7 +173,27 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
             c.close_after_reply
         };
         if !outbuf.is_empty() {
-            if stream.write_all(&outbuf).await.is_err() {
+            // A kill (e.g. output buffer limits) must end the write to a client that stopped
+            // reading; other wake-ups seen meanwhile are re-armed for the next loop.
+            let mut sent = 0;
+            let mut woken = false;
+            let mut failed = false;
+            while sent < outbuf.len() {
+                tokio::select! {
+                    r = stream.write(&outbuf[sent..]) => match r {
+                        Ok(0) | Err(_) => { failed = true; break; }
+                        Ok(n) => sent += n,
+                    },
+                    _ = wake.notified() => {
+                        if client.borrow().killed { failed = true; break; }
+                        woken = true;
+                    }
+                }
+            }
+            if woken {
+                wake.notify_one();
+            }
+            if failed {
                 break;
             }
             let n = outbuf.len() as u64;
@@ -192,6 +212,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
     let mut srv = server.borrow_mut();
     crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
     crate::cmd::multi::reset_client(&mut srv, &mut client.borrow_mut());
+    crate::cmd::pubsub::forget_client(&mut srv, &mut client.borrow_mut());
     srv.clients.remove(&id);
 }
 

@@ -13,4 +13,5 @@ mod differential;
 mod harness;
 mod multi;
 mod protocol;
+mod pubsub;
 mod rdb;
