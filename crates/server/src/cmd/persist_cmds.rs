@@ -151,7 +151,21 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// BGREWRITEAOF: rewrites the AOF set (new base from the dataset, fresh incr file, new
+/// manifest). Done synchronously on the event loop (see persist/aof.rs).
+fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
+    let was_on = ctx.srv.aof.is_some();
+    persist::aof::rewrite(ctx.srv).map_err(CmdError::err)?;
+    if !was_on {
+        ctx.srv.aof = None;
+    }
+    ctx.out()
+        .simple("Background append only file rewriting started");
+    Ok(())
+}
+
 pub const COMMANDS: &[(&str, Handler)] = &[
+    ("bgrewriteaof", bgrewriteaof),
     ("save", save),
     ("bgsave", bgsave),
     ("lastsave", lastsave),

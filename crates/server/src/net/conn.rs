@@ -166,6 +166,9 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
                 crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);
             }
             process_input(&mut srv, &mut c, &mut parser, &mut inbuf, &mut argv);
+            // AOF: written (and fsynced for appendfsync always) before any reply of the batch
+            // leaves, so an acknowledged write is on disk.
+            crate::persist::aof::flush(&mut srv);
             if c.killed {
                 break;
             }

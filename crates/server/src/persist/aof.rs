@@ -1,0 +1,771 @@
+//! Append-only file, Redis 7 multi-part layout.
+//!
+//! `dir/appenddirname` holds a base file (`<name>.<seq>.base.rdb`, an RDB snapshot, or
+//! `.base.aof`, RESP commands), incremental files (`<name>.<seq>.incr.aof`, RESP commands
+//! appended after every write) and the manifest `<name>.manifest` listing them, so Redis 7.0
+//! and we can load each other's directories.
+//!
+//! Write path: `cmd::call` hands every successful write command (the `write` flag plus a
+//! change of `srv.dirty`) to [`feed`], which rewrites relative expiry into absolute form
+//! (PEXPIREAT, SET ... PXAT), emits SELECT when the db changes, and wraps EXEC bodies in
+//! MULTI/EXEC. The RESP bytes collect in a buffer; [`flush`] writes it to the incr file before
+//! replies go to sockets (the connection task calls it once per batch), fsyncing there for
+//! `appendfsync always` (group commit) or leaving it to a once-a-second thread (`everysec`).
+//!
+//! Load path: read the manifest, load the base (RDB or RESP), replay incr files through
+//! `cmd::call` with a detached client. A truncated last command is dropped (and the file
+//! truncated) when `aof-load-truncated yes`; otherwise start-up fails.
+//!
+//! Rewrite (BGREWRITEAOF, auto rewrite, CONFIG SET appendonly yes) writes a new base from the
+//! current dataset, opens a fresh incr file and swaps the manifest atomically; it runs on the
+//! event loop (a synchronous rewrite), which keeps the ordering trivially correct.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::server::Server;
+
+/// Completed rewrites (INFO aof_rewrites).
+pub static REWRITES: AtomicU64 = AtomicU64::new(0);
+/// Seconds the last rewrite took (-1: none).
+pub static LAST_REWRITE_SECS: AtomicI64 = AtomicI64::new(-1);
+/// Whether the last write to the AOF worked.
+pub static LAST_WRITE_OK: AtomicBool = AtomicBool::new(true);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+/// One manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub seq: u64,
+    /// 'b' base, 'h' history, 'i' incremental.
+    pub kind: char,
+}
+
+/// Open AOF state (present while appendonly is on).
+pub struct Aof {
+    pub buf: Vec<u8>,
+    file: File,
+    /// Db of the last command written (None: next command emits SELECT).
+    pub db: Option<usize>,
+    /// A MULTI was emitted for the running EXEC.
+    pub multi_open: bool,
+    pub fsync: Fsync,
+    /// Set when data was written but not fsynced (for the everysec thread).
+    pending: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    pub manifest: Vec<Entry>,
+    /// Size of the AOF (base + incr) at the last rewrite, and now.
+    pub base_size: u64,
+    pub current_size: u64,
+}
+
+impl Drop for Aof {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn dir(srv: &Server) -> PathBuf {
+    PathBuf::from(srv.config.get("appenddirname").unwrap_or("appendonlydir"))
+}
+
+fn base_name(srv: &Server) -> String {
+    srv.config
+        .get("appendfilename")
+        .unwrap_or("appendonly.aof")
+        .to_string()
+}
+
+fn fsync_policy(srv: &Server) -> Fsync {
+    match srv.config.get("appendfsync") {
+        Some("always") => Fsync::Always,
+        Some("no") => Fsync::No,
+        _ => Fsync::EverySec,
+    }
+}
+
+pub fn enabled_in_config(srv: &Server) -> bool {
+    srv.config.get("appendonly") == Some("yes")
+}
+
+/// Parses a manifest (`file <name> seq <n> type <b|h|i>` per line; names may be quoted).
+pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = split_words(line).ok_or("Invalid AOF manifest file format")?;
+        let (mut name, mut seq, mut kind) = (None, None, None);
+        for kv in words.chunks(2) {
+            if kv.len() < 2 {
+                return Err("Invalid AOF manifest file format".into());
+            }
+            match kv[0].as_str() {
+                "file" => name = Some(kv[1].clone()),
+                "seq" => seq = kv[1].parse::<u64>().ok(),
+                "type" => kind = kv[1].chars().next(),
+                _ => {}
+            }
+        }
+        match (name, seq, kind) {
+            (Some(name), Some(seq), Some(kind)) if "bhi".contains(kind) => {
+                if name.contains('/') {
+                    return Err("Invalid AOF manifest file format".into());
+                }
+                out.push(Entry { name, seq, kind })
+            }
+            _ => return Err("Invalid AOF manifest file format".into()),
+        }
+    }
+    Ok(out)
+}
+
+/// Splits a manifest line into words, honouring double quotes.
+fn split_words(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&c) = chars.peek() else {
+            return Some(out);
+        };
+        let mut w = String::new();
+        if c == '"' {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => w.push(chars.next()?),
+                    ch => w.push(ch),
+                }
+            }
+        } else {
+            while let Some(&ch) = chars.peek() {
+                if ch.is_whitespace() {
+                    break;
+                }
+                w.push(ch);
+                chars.next();
+            }
+        }
+        out.push(w);
+    }
+}
+
+fn manifest_text(entries: &[Entry]) -> String {
+    let mut s = String::new();
+    for e in entries {
+        let name = if e.name.contains(char::is_whitespace) || e.name.contains('"') {
+            format!("\"{}\"", e.name.replace('\\', "\\\\").replace('"', "\\\""))
+        } else {
+            e.name.clone()
+        };
+        s.push_str(&format!("file {name} seq {} type {}\n", e.seq, e.kind));
+    }
+    s
+}
+
+/// RESP encoding of one command.
+pub fn encode(out: &mut Vec<u8>, argv: &[&[u8]]) {
+    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    for a in argv {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn lower(a: &[u8]) -> String {
+    crate::util::lower(a)
+}
+
+/// Appends the effect of a write command that just ran for `client` to the AOF buffer.
+pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>]) {
+    let db = client.db;
+    let now = srv.now_ms;
+    let expire_of = |srv: &Server, key: &[u8]| srv.dbs[db].expire_at(key);
+    let exists = |srv: &Server, key: &[u8]| srv.dbs[db].peek(key, i64::MIN).is_some();
+    // Rewritten forms of commands whose replay would differ (relative times).
+    let mut cmds: Vec<Vec<Vec<u8>>> = Vec::new();
+    match name {
+        "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" if argv.len() >= 2 => {
+            let key = &argv[1];
+            let persist = name == "getex" && argv[2..].iter().any(|a| lower(a) == "persist");
+            if name == "getex" && persist {
+                cmds.push(vec![b"PERSIST".to_vec(), key.clone()]);
+            } else if let Some(at) = expire_of(srv, key) {
+                cmds.push(vec![
+                    b"PEXPIREAT".to_vec(),
+                    key.clone(),
+                    at.to_string().into_bytes(),
+                ]);
+            } else if !exists(srv, key) {
+                cmds.push(vec![b"DEL".to_vec(), key.clone()]);
+            } else if name != "getex" {
+                cmds.push(argv.to_vec());
+            }
+        }
+        "setex" | "psetex" if argv.len() == 4 => {
+            let key = &argv[1];
+            match expire_of(srv, key) {
+                Some(at) => cmds.push(vec![
+                    b"SET".to_vec(),
+                    key.clone(),
+                    argv[3].clone(),
+                    b"PXAT".to_vec(),
+                    at.to_string().into_bytes(),
+                ]),
+                None => cmds.push(vec![b"DEL".to_vec(), key.clone()]),
+            }
+        }
+        "set" if argv.len() > 3 => {
+            let key = &argv[1];
+            let mut out = vec![b"SET".to_vec(), key.clone(), argv[2].clone()];
+            let mut i = 3;
+            let mut had_ttl = false;
+            while i < argv.len() {
+                let o = lower(&argv[i]);
+                match o.as_str() {
+                    "ex" | "px" | "exat" | "pxat" => {
+                        had_ttl = true;
+                        i += 2;
+                    }
+                    "get" => i += 1,
+                    _ => {
+                        out.push(argv[i].clone());
+                        i += 1;
+                    }
+                }
+            }
+            if had_ttl {
+                match expire_of(srv, key) {
+                    Some(at) => {
+                        out.push(b"PXAT".to_vec());
+                        out.push(at.to_string().into_bytes());
+                    }
+                    None if !exists(srv, key) => {
+                        out = vec![b"DEL".to_vec(), key.clone()];
+                    }
+                    None => {}
+                }
+            }
+            cmds.push(out);
+        }
+        _ => cmds.push(argv.to_vec()),
+    }
+    let _ = now;
+    let in_exec = client.in_exec;
+    let Some(aof) = srv.aof.as_mut() else {
+        return;
+    };
+    if in_exec && !aof.multi_open {
+        encode(&mut aof.buf, &[b"MULTI"]);
+        aof.multi_open = true;
+    }
+    if aof.db != Some(db) && !matches!(name, "flushall" | "select") {
+        let d = db.to_string();
+        encode(&mut aof.buf, &[b"SELECT", d.as_bytes()]);
+        aof.db = Some(db);
+    }
+    for c in &cmds {
+        let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+        encode(&mut aof.buf, &refs);
+    }
+}
+
+/// Called after EXEC: closes the MULTI block opened by its writes.
+pub fn exec_done(srv: &mut Server) {
+    if let Some(aof) = srv.aof.as_mut() {
+        if aof.multi_open {
+            encode(&mut aof.buf, &[b"EXEC"]);
+            aof.multi_open = false;
+        }
+    }
+}
+
+/// Writes the buffer to the incr file; fsyncs it for `appendfsync always`.
+pub fn flush(srv: &mut Server) {
+    let Some(aof) = srv.aof.as_mut() else {
+        return;
+    };
+    if aof.buf.is_empty() || aof.multi_open {
+        return;
+    }
+    match aof.file.write_all(&aof.buf) {
+        Ok(()) => {
+            LAST_WRITE_OK.store(true, Ordering::Relaxed);
+            aof.current_size += aof.buf.len() as u64;
+            aof.buf.clear();
+            match aof.fsync {
+                Fsync::Always => {
+                    if let Err(e) = aof.file.sync_data() {
+                        crate::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+                        std::process::exit(1);
+                    }
+                }
+                Fsync::EverySec => aof.pending.store(true, Ordering::Relaxed),
+                Fsync::No => {}
+            }
+        }
+        Err(e) => {
+            LAST_WRITE_OK.store(false, Ordering::Relaxed);
+            crate::warning!("Error writing to the AOF file: {e}");
+            if aof.fsync == Fsync::Always {
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+fn open_append(path: &std::path::Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+fn fsync_dir(d: &std::path::Path) {
+    if let Ok(f) = File::open(d) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Writes the manifest atomically (temp file, fsync, rename).
+fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
+    let d = dir(srv);
+    let path = d.join(format!("{}.manifest", base_name(srv)));
+    let tmp = d.join(format!("temp-{}.manifest", base_name(srv)));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(manifest_text(entries).as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    fsync_dir(&d);
+    Ok(())
+}
+
+fn file_size(p: &std::path::Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Writes a new base from the current dataset and a fresh incr file, swaps the manifest, removes
+/// the old files and (re)opens the AOF state. Used at start-up with an empty dir, by
+/// BGREWRITEAOF and when turning appendonly on.
+pub fn rewrite(srv: &mut Server) -> Result<(), String> {
+    flush(srv);
+    let started = std::time::Instant::now();
+    let d = dir(srv);
+    std::fs::create_dir_all(&d).map_err(|e| format!("Can't create the AOF directory: {e}"))?;
+    let name = base_name(srv);
+    let old = match srv.aof.as_ref() {
+        Some(a) => a.manifest.clone(),
+        None => read_manifest(srv).ok().flatten().unwrap_or_default(),
+    };
+    let base_seq = old
+        .iter()
+        .filter(|e| e.kind == 'b')
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let incr_seq = old
+        .iter()
+        .filter(|e| e.kind == 'i')
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let preamble = srv.config.get("aof-use-rdb-preamble") != Some("no");
+    let base = if preamble {
+        format!("{name}.{base_seq}.base.rdb")
+    } else {
+        format!("{name}.{base_seq}.base.aof")
+    };
+    let incr = format!("{name}.{incr_seq}.incr.aof");
+    let io = |e: std::io::Error| format!("Error rewriting the append only file: {e}");
+    let base_path = d.join(&base);
+    if preamble {
+        super::write_atomically(&base_path, |out| super::rdb_save::write_dataset(srv, out))
+            .map_err(io)?;
+    } else {
+        let data = dataset_as_commands(srv);
+        super::write_atomically(&base_path, |out| out.write_all(&data)).map_err(io)?;
+    }
+    let incr_path = d.join(&incr);
+    File::create(&incr_path).map_err(io)?;
+    let entries = vec![
+        Entry {
+            name: base.clone(),
+            seq: base_seq,
+            kind: 'b',
+        },
+        Entry {
+            name: incr.clone(),
+            seq: incr_seq,
+            kind: 'i',
+        },
+    ];
+    write_manifest(srv, &entries).map_err(io)?;
+    for e in &old {
+        if e.name != base && e.name != incr {
+            let _ = std::fs::remove_file(d.join(&e.name));
+        }
+    }
+    let file = open_append(&incr_path).map_err(io)?;
+    let base_size = file_size(&base_path);
+    let was_buf = srv.aof.take();
+    drop(was_buf);
+    srv.aof = Some(Box::new(open_state(srv, file, entries, base_size)));
+    REWRITES.fetch_add(1, Ordering::Relaxed);
+    LAST_REWRITE_SECS.store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
+    Ok(())
+}
+
+fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) -> Aof {
+    let pending = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Ok(f2) = file.try_clone() {
+        let (p, s) = (pending.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if p.swap(false, Ordering::Relaxed) {
+                    let _ = f2.sync_data();
+                }
+            }
+        });
+    }
+    Aof {
+        buf: Vec::new(),
+        file,
+        db: None,
+        multi_open: false,
+        fsync: fsync_policy(srv),
+        pending,
+        stop,
+        manifest,
+        base_size,
+        current_size: base_size,
+    }
+}
+
+/// The dataset as RESP commands (a `.base.aof` when the RDB preamble is off).
+fn dataset_as_commands(srv: &Server) -> Vec<u8> {
+    let mut out = Vec::new();
+    for db in &srv.dbs {
+        if db.is_empty() {
+            continue;
+        }
+        let d = db.id.to_string();
+        encode(&mut out, &[b"SELECT", d.as_bytes()]);
+        for (k, obj) in db.dict.iter() {
+            let k: &[u8] = k;
+            // Each value is rebuilt by RESTORE from its DUMP payload: one command per key.
+            let p = super::rdb_save::dump_payload(&obj.val, false);
+            match db.expire_at(k) {
+                Some(at) => {
+                    let at = at.to_string();
+                    encode(&mut out, &[b"RESTORE", k, at.as_bytes(), &p, b"ABSTTL"]);
+                }
+                None => encode(&mut out, &[b"RESTORE", k, b"0", &p]),
+            }
+        }
+    }
+    out
+}
+
+/// Reads the manifest. Ok(None): there is none.
+fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
+    let path = dir(srv).join(format!("{}.manifest", base_name(srv)));
+    match std::fs::read_to_string(&path) {
+        Ok(t) => parse_manifest(&t).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("Can't open the AOF manifest: {e}")),
+    }
+}
+
+/// Start-up with appendonly yes: load the AOF set if there is one, else create one from the
+/// (empty) dataset. Then open it for appending.
+pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    let entries = match read_manifest(srv)? {
+        None => {
+            return rewrite(srv);
+        }
+        Some(e) => e,
+    };
+    let d = dir(srv);
+    let start = std::time::Instant::now();
+    let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
+    let mut total = 0u64;
+    if let Some(b) = entries.iter().find(|e| e.kind == 'b') {
+        let p = d.join(&b.name);
+        let data =
+            std::fs::read(&p).map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
+        total += data.len() as u64;
+        if data.starts_with(b"REDIS") {
+            super::rdb_load::load_dataset(srv, &data)?;
+        } else {
+            replay(srv, &data, &p, false)?;
+        }
+    }
+    let incrs: Vec<&Entry> = entries.iter().filter(|e| e.kind == 'i').collect();
+    for (i, e) in incrs.iter().enumerate() {
+        let p = d.join(&e.name);
+        let data = match std::fs::read(&p) {
+            Ok(d) => d,
+            Err(err) => return Err(format!("Can't open the append-only file {}: {err}", e.name)),
+        };
+        total += data.len() as u64;
+        let last = i + 1 == incrs.len();
+        replay(srv, &data, &p, last && truncated_ok)?;
+    }
+    crate::notice!(
+        "DB loaded from append only file: {:.3} seconds",
+        start.elapsed().as_secs_f64()
+    );
+    let Some(last) = incrs.last() else {
+        return rewrite(srv);
+    };
+    let incr_path = d.join(&last.name);
+    let file = open_append(&incr_path)
+        .map_err(|e| format!("Can't open the append-only file {}: {e}", last.name))?;
+    let total = total.max(file_size(&incr_path));
+    let mut st = open_state(srv, file, entries.clone(), 0);
+    st.base_size = total;
+    st.current_size = total;
+    srv.aof = Some(Box::new(st));
+    Ok(())
+}
+
+/// Runs the commands of one AOF file. `may_truncate`: a truncated tail is cut off (with a
+/// warning) instead of failing.
+fn replay(
+    srv: &mut Server,
+    data: &[u8],
+    path: &std::path::Path,
+    may_truncate: bool,
+) -> Result<(), String> {
+    let mut client = Client::detached(u64::MAX);
+    client.authenticated = true;
+    let mut pos = 0usize;
+    let mut good = 0usize;
+    let mut in_multi = false;
+    let mut last_good_outside_multi = 0usize;
+    let name = path.display().to_string();
+    while pos < data.len() {
+        match parse_command(data, pos) {
+            Ok(Some((argv, next))) => {
+                pos = next;
+                if argv.is_empty() {
+                    continue;
+                }
+                let cmd = lower(&argv[0]);
+                if cmd == "multi" {
+                    in_multi = true;
+                } else if cmd == "exec" {
+                    in_multi = false;
+                }
+                if crate::cmd::table().get(&argv[0]).is_none() {
+                    return Err(format!(
+                        "Unknown command '{}' reading the append only file {name}",
+                        String::from_utf8_lossy(&argv[0])
+                    ));
+                }
+                client.reply.buf.clear();
+                crate::cmd::call(srv, &mut client, &argv);
+                client.reply.buf.clear();
+                good = pos;
+                if !in_multi {
+                    last_good_outside_multi = pos;
+                }
+            }
+            Ok(None) => {
+                // Truncated tail.
+                if !may_truncate {
+                    return Err(format!(
+                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                    ));
+                }
+                break;
+            }
+            Err(()) => {
+                return Err(format!(
+                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                ));
+            }
+        }
+    }
+    if in_multi {
+        // An unfinished transaction: drop it (Redis reverts to before the MULTI).
+        if !may_truncate {
+            return Err(format!("Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."));
+        }
+        client.reply.buf.clear();
+        crate::cmd::call(srv, &mut client, &[b"DISCARD".to_vec()]);
+        good = last_good_outside_multi;
+    }
+    if good < data.len() {
+        crate::warning!(
+            "!!! Warning: short read while loading the AOF file {name}!!!\n!!! Truncating the AOF at offset {good} !!!"
+        );
+        match OpenOptions::new().write(true).open(path) {
+            Ok(f) => {
+                if let Err(e) = f.set_len(good as u64) {
+                    return Err(format!("Error truncating the AOF file {name}: {e}"));
+                }
+                let _ = f.sync_all();
+            }
+            Err(e) => return Err(format!("Error truncating the AOF file {name}: {e}")),
+        }
+        crate::warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
+    }
+    Ok(())
+}
+
+/// One RESP command at `pos`. Ok(None): the data ends inside it. Err: not RESP.
+#[allow(clippy::type_complexity)]
+fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
+    fn line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+        let rest = data.get(pos..)?;
+        let i = rest.windows(2).position(|w| w == b"\r\n")?;
+        Some((&rest[..i], pos + i + 2))
+    }
+    let Some((l, mut p)) = line(data, pos) else {
+        return Ok(None);
+    };
+    let n = match l.strip_prefix(b"*") {
+        Some(n) => crate::util::parse_int(n).ok_or(())?,
+        None => return Err(()),
+    };
+    if !(0..=1 << 20).contains(&n) {
+        return Err(());
+    }
+    let mut argv = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let Some((l, q)) = line(data, p) else {
+            return Ok(None);
+        };
+        let len = match l.strip_prefix(b"$") {
+            Some(n) => crate::util::parse_int(n).ok_or(())?,
+            None => return Err(()),
+        };
+        if len < 0 {
+            return Err(());
+        }
+        let len = len as usize;
+        if q + len + 2 > data.len() {
+            return Ok(None);
+        }
+        if &data[q + len..q + len + 2] != b"\r\n" {
+            return Err(());
+        }
+        argv.push(data[q..q + len].to_vec());
+        p = q + len + 2;
+    }
+    Ok(Some((argv, p)))
+}
+
+/// Cron hook: flush what accumulated outside client batches, auto rewrite when the AOF grew
+/// past `auto-aof-rewrite-percentage` over its size at the last rewrite.
+pub fn cron(srv: &mut Server) {
+    flush(srv);
+    let Some(aof) = srv.aof.as_ref() else {
+        return;
+    };
+    let get = |n: &str| {
+        srv.config
+            .get(n)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let perc = get("auto-aof-rewrite-percentage");
+    let min = get("auto-aof-rewrite-min-size");
+    if perc > 0 && aof.current_size >= min && aof.base_size > 0 {
+        let growth = (aof.current_size - aof.base_size.min(aof.current_size)) * 100 / aof.base_size;
+        if growth >= perc {
+            crate::notice!("Starting automatic rewriting of AOF on {growth}% growth");
+            if let Err(e) = rewrite(srv) {
+                crate::warning!("{e}");
+            }
+        }
+    }
+}
+
+/// CONFIG SET appendonly: start (rewrite) or stop the AOF.
+pub fn set_enabled(srv: &mut Server, on: bool) -> Result<(), String> {
+    if on && srv.aof.is_none() {
+        rewrite(srv)
+    } else {
+        if !on {
+            flush(srv);
+            if let Some(a) = srv.aof.take() {
+                let _ = a.file.sync_data();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The aof_* lines of INFO persistence that depend on state.
+pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("aof_rewrites", REWRITES.load(Ordering::Relaxed).to_string()),
+        (
+            "aof_last_rewrite_time_sec",
+            LAST_REWRITE_SECS.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "aof_last_write_status",
+            if LAST_WRITE_OK.load(Ordering::Relaxed) {
+                "ok"
+            } else {
+                "err"
+            }
+            .to_string(),
+        ),
+    ];
+    if let Some(a) = srv.aof.as_ref() {
+        v.push(("aof_current_size", a.current_size.to_string()));
+        v.push(("aof_base_size", a.base_size.to_string()));
+        v.push(("aof_buffer_length", a.buf.len().to_string()));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trip() {
+        let t = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+        let e = parse_manifest(t).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].kind, 'b');
+        assert_eq!(manifest_text(&e), t);
+        assert!(parse_manifest("file x seq").is_err());
+        assert!(parse_manifest("file ../x seq 1 type i").is_err());
+    }
+
+    #[test]
+    fn parse_resp() {
+        let d = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI";
+        let (a, p) = parse_command(d, 0).unwrap().unwrap();
+        assert_eq!(a, vec![b"GET".to_vec(), b"k".to_vec()]);
+        assert!(parse_command(d, p).unwrap().is_none());
+        assert!(parse_command(b"xx\r\n", 0).is_err());
+    }
+}

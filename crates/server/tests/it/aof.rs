@@ -1,0 +1,216 @@
+//! Append-only file: data survives kill -9 with `appendonly yes`; Cinnabar's AOF directory
+//! loads into redis-server and Redis's into Cinnabar; a truncated tail is dropped (or stops
+//! start-up with `aof-load-truncated no`); with `appendfsync always` every acknowledged write
+//! survives a kill at a random moment.
+
+use std::process::{Command, Stdio};
+
+use cinnabar_resp::Frame;
+
+use super::harness::{free_port, show, start_cinnabar, start_redis, Conn};
+
+fn tmpdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cinnabar-aof-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn ok(f: Frame) {
+    assert!(!matches!(f, Frame::Error(_)), "{}", show(&f));
+}
+
+fn bulk(f: &Frame) -> String {
+    show(f)
+}
+
+fn populate(c: &mut Conn) {
+    ok(c.cmd("SET a 1"));
+    ok(c.cmd("SET b 2 EX 1000"));
+    ok(c.cmd("SETEX e 1000 ev"));
+    ok(c.cmd("RPUSH l x y z"));
+    ok(c.cmd("EXPIRE l 5000"));
+    ok(c.cmd("HSET h f v"));
+    ok(c.cmd("MULTI"));
+    ok(c.cmd("INCR n"));
+    ok(c.cmd("INCR n"));
+    ok(c.cmd("EXEC"));
+    ok(c.cmd("SELECT 2"));
+    ok(c.cmd("SADD s m1 m2"));
+    ok(c.cmd("SELECT 0"));
+}
+
+fn check(c: &mut Conn) {
+    assert_eq!(bulk(&c.cmd("GET a")), bulk(&Frame::Bulk(b"1".to_vec())));
+    assert_eq!(bulk(&c.cmd("GET e")), bulk(&Frame::Bulk(b"ev".to_vec())));
+    assert_eq!(bulk(&c.cmd("GET n")), bulk(&Frame::Bulk(b"2".to_vec())));
+    assert_eq!(bulk(&c.cmd("LLEN l")), bulk(&Frame::Integer(3)));
+    let ttl = match c.cmd("TTL l") {
+        Frame::Integer(n) => n,
+        f => panic!("{}", show(&f)),
+    };
+    assert!((4990..=5000).contains(&ttl), "ttl {ttl}");
+    let ttl = match c.cmd("TTL b") {
+        Frame::Integer(n) => n,
+        f => panic!("{}", show(&f)),
+    };
+    assert!((990..=1000).contains(&ttl), "ttl {ttl}");
+    ok(c.cmd("SELECT 2"));
+    assert_eq!(bulk(&c.cmd("SCARD s")), bulk(&Frame::Integer(2)));
+    ok(c.cmd("SELECT 0"));
+}
+
+#[test]
+fn survives_kill_and_crosses_with_redis() {
+    let d = tmpdir("cross");
+    let ds = d.to_str().unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        ds,
+        "--appendfsync",
+        "always",
+    ];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        populate(&mut c);
+    } // kill -9
+    assert!(d.join("appendonlydir/appendonly.aof.manifest").exists());
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        ok(c.cmd("SET after_restart 1"));
+    }
+    // Redis loads our directory and appends to it.
+    {
+        let s = start_redis(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        ok(c.cmd("SET from_redis yes"));
+        ok(c.cmd("BGREWRITEAOF"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        ok(c.cmd("SET after_redis_rewrite 1"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        for k in ["after_restart", "from_redis", "after_redis_rewrite"] {
+            assert!(
+                !matches!(c.cmd(&format!("GET {k}")), Frame::Null),
+                "{k} missing"
+            );
+        }
+        ok(c.cmd("BGREWRITEAOF"));
+        ok(c.cmd("SET after_our_rewrite 1"));
+        let m = std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+        assert!(m.contains("type b") && m.contains("type i"), "{m}");
+    }
+    {
+        let s = start_redis(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        assert!(!matches!(c.cmd("GET after_our_rewrite"), Frame::Null));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn truncated_tail() {
+    let d = tmpdir("trunc");
+    let ds = d.to_str().unwrap();
+    let args = ["--appendonly", "yes", "--dir", ds];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        ok(c.cmd("SET a 1"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let incr = std::fs::read_dir(d.join("appendonlydir"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .unwrap();
+    let mut data = std::fs::read(&incr).unwrap();
+    let good = data.len();
+    data.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1");
+    std::fs::write(&incr, &data).unwrap();
+    // aof-load-truncated no: start-up fails.
+    let port = free_port().to_string();
+    let status = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args(["--port", &port, "--save", "", "--aof-load-truncated", "no"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        assert!(!matches!(c.cmd("GET a"), Frame::Null));
+        assert!(matches!(c.cmd("GET b"), Frame::Null));
+    }
+    assert_eq!(std::fs::metadata(&incr).unwrap().len() as usize, good);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn acknowledged_writes_survive_crash() {
+    let d = tmpdir("crash");
+    let ds = d.to_str().unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        ds,
+        "--appendfsync",
+        "always",
+    ];
+    let mut acked: Vec<u64> = Vec::new();
+    let mut next = 0u64;
+    for round in 0..3u64 {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        // Everything acknowledged before is there.
+        for &i in &acked {
+            assert!(
+                !matches!(c.cmd(&format!("GET k{i}")), Frame::Null),
+                "round {round}: k{i} lost"
+            );
+        }
+        // A writer pipelines without waiting; kill at a pseudo-random moment.
+        let kill_after = 50 + (round * 7919 + std::process::id() as u64) % 300;
+        let mut sent = Vec::new();
+        for _ in 0..kill_after {
+            c.send(&[
+                b"SET".to_vec(),
+                format!("k{next}").into_bytes(),
+                b"v".to_vec(),
+            ]);
+            sent.push(next);
+            next += 1;
+        }
+        // Read some replies: those are acknowledged.
+        for &i in sent.iter().take((kill_after / 2) as usize) {
+            ok(c.read().expect("reply"));
+            acked.push(i);
+        }
+        drop(s); // kill -9 with writes in flight
+    }
+    let s = start_cinnabar(&args);
+    let mut c = Conn::connect(s.port);
+    for &i in &acked {
+        assert!(
+            !matches!(c.cmd(&format!("GET k{i}")), Frame::Null),
+            "k{i} lost"
+        );
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&d);
+}
