@@ -448,7 +448,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     // Append-only file: log the effect of a write that changed something.
     if srv.aof.is_some() {
         if srv.dirty != dirty_before && entry.has_flag("write") {
-            crate::persist::aof::feed(srv, client, &entry.full_name, argv);
+            crate::persist::aof::feed(srv, client, &entry.full_name, argv, reply_start);
         } else if entry.full_name == "exec" {
             crate::persist::aof::exec_done(srv);
         }

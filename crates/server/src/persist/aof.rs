@@ -195,7 +195,9 @@ fn lower(a: &[u8]) -> String {
 }
 
 /// Appends the effect of a write command that just ran for `client` to the AOF buffer.
-pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>]) {
+/// `reply_start`: where this command's reply begins in the client's reply buffer (SPOP is
+/// logged as SREM of the members it returned).
+pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], reply_start: usize) {
     let db = client.db;
     let now = srv.now_ms;
     let expire_of = |srv: &Server, key: &[u8]| srv.dbs[db].expire_at(key);
@@ -262,6 +264,38 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>]) {
                         out = vec![b"DEL".to_vec(), key.clone()];
                     }
                     None => {}
+                }
+            }
+            cmds.push(out);
+        }
+        "spop" if argv.len() >= 2 => {
+            let reply = client.reply.buf.get(reply_start..).unwrap_or(&[]);
+            let mut out = vec![b"SREM".to_vec(), argv[1].clone()];
+            if let Ok(Some((f, _))) = cinnabar_resp::Frame::parse(reply) {
+                use cinnabar_resp::Frame;
+                match f {
+                    Frame::Bulk(b) => out.push(b),
+                    Frame::Array(v) | Frame::Set(v) => {
+                        out.extend(v.into_iter().filter_map(|m| match m {
+                            Frame::Bulk(b) => Some(b),
+                            _ => None,
+                        }))
+                    }
+                    _ => {}
+                }
+            }
+            if out.len() > 2 {
+                cmds.push(out);
+            }
+        }
+        "restore" | "restore-asking" if argv.len() >= 4 => {
+            // A relative TTL becomes absolute.
+            let abs = argv[4..].iter().any(|a| lower(a) == "absttl");
+            let mut out = argv.to_vec();
+            if !abs {
+                if let Some(at) = expire_of(srv, &argv[1]) {
+                    out[2] = at.to_string().into_bytes();
+                    out.push(b"ABSTTL".to_vec());
                 }
             }
             cmds.push(out);
@@ -502,7 +536,12 @@ fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     let entries = match read_manifest(srv)? {
         None => {
-            return rewrite(srv);
+            crate::notice!("Creating AOF base file on server start");
+            rewrite(srv)?;
+            // Not a rewrite in the INFO sense, as in Redis.
+            REWRITES.store(0, Ordering::Relaxed);
+            LAST_REWRITE_SECS.store(-1, Ordering::Relaxed);
+            return Ok(());
         }
         Some(e) => e,
     };
@@ -682,6 +721,11 @@ fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)
 /// past `auto-aof-rewrite-percentage` over its size at the last rewrite.
 pub fn cron(srv: &mut Server) {
     flush(srv);
+    // CONFIG SET appendfsync takes effect here.
+    let policy = fsync_policy(srv);
+    if let Some(a) = srv.aof.as_mut() {
+        a.fsync = policy;
+    }
     let Some(aof) = srv.aof.as_ref() else {
         return;
     };
@@ -740,7 +784,10 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
     if let Some(a) = srv.aof.as_ref() {
         v.push(("aof_current_size", a.current_size.to_string()));
         v.push(("aof_base_size", a.base_size.to_string()));
+        v.push(("aof_pending_rewrite", "0".to_string()));
         v.push(("aof_buffer_length", a.buf.len().to_string()));
+        v.push(("aof_pending_bio_fsync", "0".to_string()));
+        v.push(("aof_delayed_fsync", "0".to_string()));
     }
     v
 }

@@ -214,3 +214,40 @@ fn acknowledged_writes_survive_crash() {
     drop(s);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn random_and_relative_commands_replay_identically() {
+    let d = tmpdir("rand");
+    let ds = d.to_str().unwrap();
+    let args = ["--appendonly", "yes", "--dir", ds];
+    let before;
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        ok(c.cmd("SADD s a b c d e f g"));
+        ok(c.cmd("SPOP s 3"));
+        ok(c.cmd("SPOP s"));
+        ok(c.cmd("SET r v"));
+        let dump = c.cmd("DUMP r");
+        let Frame::Bulk(p) = dump else { panic!() };
+        c.send(&[b"RESTORE".to_vec(), b"r2".to_vec(), b"100000".to_vec(), p]);
+        ok(c.read().unwrap());
+        ok(c.cmd("CONFIG SET appendfsync everysec"));
+        before = show(&c.cmd("SORT s ALPHA"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let s = start_cinnabar(&args);
+    let mut c = Conn::connect(s.port);
+    assert_eq!(show(&c.cmd("SORT s ALPHA")), before);
+    match c.cmd("PTTL r2") {
+        Frame::Integer(n) => assert!((90_000..=100_000).contains(&n), "{n}"),
+        f => panic!("{}", show(&f)),
+    }
+    let info = show(&c.cmd("INFO persistence"));
+    assert!(
+        info.contains("aof_enabled:1") && info.contains("aof_current_size:"),
+        "{info}"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&d);
+}
