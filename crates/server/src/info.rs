@@ -323,6 +323,9 @@ fn persistence(srv: &Server, out: &mut String) {
         "aof_rewrites",
         "aof_last_rewrite_time_sec",
         "aof_last_write_status",
+        "aof_rewrite_in_progress",
+        "aof_current_rewrite_time_sec",
+        "aof_last_bgrewrite_status",
     ];
     line(
         out,

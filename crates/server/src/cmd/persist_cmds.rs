@@ -151,14 +151,10 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// BGREWRITEAOF: rewrites the AOF set (new base from the dataset, fresh incr file, new
-/// manifest). Done synchronously on the event loop (see persist/aof.rs).
+/// BGREWRITEAOF: a forked child writes a new base; cron swaps the manifest when it is done
+/// (see persist/aof.rs).
 fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
-    let was_on = ctx.srv.aof.is_some();
-    persist::aof::rewrite(ctx.srv).map_err(CmdError::err)?;
-    if !was_on {
-        ctx.srv.aof = None;
-    }
+    persist::aof::bgrewrite_start(ctx.srv).map_err(CmdError::err)?;
     ctx.out()
         .simple("Background append only file rewriting started");
     Ok(())

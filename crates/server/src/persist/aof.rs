@@ -16,14 +16,16 @@
 //! `cmd::call` with a detached client. A truncated last command is dropped (and the file
 //! truncated) when `aof-load-truncated yes`; otherwise start-up fails.
 //!
-//! Rewrite (BGREWRITEAOF, auto rewrite, CONFIG SET appendonly yes) writes a new base from the
-//! current dataset, opens a fresh incr file and swaps the manifest atomically; it runs on the
-//! event loop (a synchronous rewrite), which keeps the ordering trivially correct.
+//! BGREWRITEAOF and auto rewrite (`auto-aof-rewrite-percentage` / `-min-size`) fork: writes
+//! move to a new incr file at once, the child writes a new base from its snapshot, and cron
+//! swaps the manifest (temp file + rename) to the new base plus the new incr files, then deletes
+//! the old ones. Creating the set at start-up and CONFIG SET appendonly yes use the synchronous
+//! [`rewrite`] (the dataset is written on the event loop, as small sets are the common case).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::client::Client;
@@ -721,6 +723,7 @@ fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)
 /// past `auto-aof-rewrite-percentage` over its size at the last rewrite.
 pub fn cron(srv: &mut Server) {
     flush(srv);
+    bgrewrite_finish(srv);
     // CONFIG SET appendfsync takes effect here.
     let policy = fsync_policy(srv);
     if let Some(a) = srv.aof.as_mut() {
@@ -737,11 +740,15 @@ pub fn cron(srv: &mut Server) {
     };
     let perc = get("auto-aof-rewrite-percentage");
     let min = get("auto-aof-rewrite-min-size");
-    if perc > 0 && aof.current_size >= min && aof.base_size > 0 {
+    if perc > 0
+        && aof.current_size >= min
+        && aof.base_size > 0
+        && CHILD_PID.load(Ordering::Relaxed) == 0
+    {
         let growth = (aof.current_size - aof.base_size.min(aof.current_size)) * 100 / aof.base_size;
         if growth >= perc {
             crate::notice!("Starting automatic rewriting of AOF on {growth}% growth");
-            if let Err(e) = rewrite(srv) {
+            if let Err(e) = bgrewrite_start(srv) {
                 crate::warning!("{e}");
             }
         }
@@ -765,7 +772,24 @@ pub fn set_enabled(srv: &mut Server, on: bool) -> Result<(), String> {
 
 /// The aof_* lines of INFO persistence that depend on state.
 pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
+    let child = CHILD_PID.load(Ordering::Relaxed) != 0;
+    let cur = if child {
+        (crate::server::unix_ms() - REWRITE_START_MS.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
     let mut v = vec![
+        ("aof_rewrite_in_progress", (child as u8).to_string()),
+        ("aof_current_rewrite_time_sec", cur.to_string()),
+        (
+            "aof_last_bgrewrite_status",
+            if LAST_BGREWRITE_OK.load(Ordering::Relaxed) {
+                "ok"
+            } else {
+                "err"
+            }
+            .to_string(),
+        ),
         ("aof_rewrites", REWRITES.load(Ordering::Relaxed).to_string()),
         (
             "aof_last_rewrite_time_sec",
@@ -790,6 +814,190 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
         v.push(("aof_delayed_fsync", "0".to_string()));
     }
     v
+}
+
+/// Pid of the running rewrite child, or 0.
+pub static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+static CHILD_DONE: AtomicBool = AtomicBool::new(false);
+static CHILD_OK: AtomicBool = AtomicBool::new(false);
+static LAST_BGREWRITE_OK: AtomicBool = AtomicBool::new(true);
+static REWRITE_START_MS: AtomicI64 = AtomicI64::new(0);
+
+/// A background rewrite in flight: the base the child writes, and the first incr file
+/// opened when it started (that one and later ones stay after the swap).
+struct Pending {
+    base: String,
+    base_seq: u64,
+    first_kept_incr: u64,
+}
+
+static PENDING: std::sync::Mutex<Option<Pending>> = std::sync::Mutex::new(None);
+
+/// BGREWRITEAOF: when the AOF is on, writes go to a new incr file from now on (added to the
+/// manifest at once); a forked child writes the new base from its snapshot, which is exactly
+/// what the old base and incr files hold; when it succeeds, cron swaps the manifest to the new
+/// base plus the new incr files and deletes the old ones.
+pub fn bgrewrite_start(srv: &mut Server) -> Result<(), String> {
+    if CHILD_PID.load(Ordering::Relaxed) != 0 {
+        return Err("Background append only file rewriting already in progress".into());
+    }
+    flush(srv);
+    let d = dir(srv);
+    std::fs::create_dir_all(&d).map_err(|e| format!("Can't create the AOF directory: {e}"))?;
+    let name = base_name(srv);
+    let mut entries = match srv.aof.as_ref() {
+        Some(a) => a.manifest.clone(),
+        None => read_manifest(srv).ok().flatten().unwrap_or_default(),
+    };
+    let max_seq = |k: char, es: &[Entry]| {
+        es.iter()
+            .filter(|e| e.kind == k)
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(0)
+    };
+    let base_seq = max_seq('b', &entries) + 1;
+    let incr_seq = max_seq('i', &entries) + 1;
+    let io = |e: std::io::Error| format!("Can't rewrite append only file in background: {e}");
+    if srv.aof.is_some() {
+        let incr = format!("{name}.{incr_seq}.incr.aof");
+        let file = open_append(&d.join(&incr)).map_err(io)?;
+        entries.push(Entry {
+            name: incr,
+            seq: incr_seq,
+            kind: 'i',
+        });
+        write_manifest(srv, &entries).map_err(io)?;
+        // A fresh state: its everysec thread follows the new file.
+        let (base_size, cur) = srv
+            .aof
+            .as_ref()
+            .map(|a| (a.base_size, a.current_size))
+            .unwrap_or_default();
+        if let Some(old) = srv.aof.take() {
+            let _ = old.file.sync_data();
+        }
+        let mut st = open_state(srv, file, entries.clone(), base_size);
+        st.current_size = cur;
+        srv.aof = Some(Box::new(st));
+    }
+    let preamble = srv.config.get("aof-use-rdb-preamble") != Some("no");
+    let base = format!(
+        "{name}.{base_seq}.base.{}",
+        if preamble { "rdb" } else { "aof" }
+    );
+    let path = d.join(&base);
+    let started = crate::server::unix_ms();
+    // SAFETY: the child only serialises memory it inherited, writes one file and calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let res = if preamble {
+            super::write_atomically(&path, |out| super::rdb_save::write_dataset(srv, out))
+        } else {
+            let data = dataset_as_commands(srv);
+            super::write_atomically(&path, |out| out.write_all(&data))
+        };
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(if res.is_ok() { 0 } else { 1 }) };
+    }
+    if pid < 0 {
+        return Err(format!(
+            "Can't rewrite append only file in background: fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    crate::notice!("Background append only file rewriting started by pid {pid}");
+    if let Ok(mut p) = PENDING.lock() {
+        *p = Some(Pending {
+            base,
+            base_seq,
+            first_kept_incr: incr_seq,
+        });
+    }
+    REWRITE_START_MS.store(started, Ordering::Relaxed);
+    CHILD_PID.store(pid, Ordering::Relaxed);
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        CHILD_OK.store(ok, Ordering::Relaxed);
+        CHILD_DONE.store(true, Ordering::Relaxed);
+    });
+    Ok(())
+}
+
+/// Cron: applies a finished background rewrite (manifest swap, old files removed).
+fn bgrewrite_finish(srv: &mut Server) {
+    if !CHILD_DONE.swap(false, Ordering::Relaxed) {
+        return;
+    }
+    CHILD_PID.store(0, Ordering::Relaxed);
+    let Some(p) = PENDING.lock().ok().and_then(|mut g| g.take()) else {
+        return;
+    };
+    let d = dir(srv);
+    let secs = (crate::server::unix_ms() - REWRITE_START_MS.load(Ordering::Relaxed) + 999) / 1000;
+    LAST_REWRITE_SECS.store(secs, Ordering::Relaxed);
+    if !CHILD_OK.load(Ordering::Relaxed) {
+        crate::warning!("Background AOF rewrite terminated with error");
+        LAST_BGREWRITE_OK.store(false, Ordering::Relaxed);
+        let _ = std::fs::remove_file(d.join(&p.base));
+        return;
+    }
+    let old = match srv.aof.as_ref() {
+        Some(a) => a.manifest.clone(),
+        None => read_manifest(srv).ok().flatten().unwrap_or_default(),
+    };
+    let mut new = vec![Entry {
+        name: p.base.clone(),
+        seq: p.base_seq,
+        kind: 'b',
+    }];
+    new.extend(
+        old.iter()
+            .filter(|e| e.kind == 'i' && e.seq >= p.first_kept_incr)
+            .cloned(),
+    );
+    if new.len() == 1 {
+        // AOF off: an empty incr file completes the set.
+        let seq = old
+            .iter()
+            .filter(|e| e.kind == 'i')
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let incr = format!("{}.{seq}.incr.aof", base_name(srv));
+        if File::create(d.join(&incr)).is_err() {
+            LAST_BGREWRITE_OK.store(false, Ordering::Relaxed);
+            return;
+        }
+        new.push(Entry {
+            name: incr,
+            seq,
+            kind: 'i',
+        });
+    }
+    if let Err(e) = write_manifest(srv, &new) {
+        crate::warning!("Error trying to rename the temporary AOF manifest: {e}");
+        LAST_BGREWRITE_OK.store(false, Ordering::Relaxed);
+        return;
+    }
+    for e in &old {
+        if !new.contains(e) {
+            let _ = std::fs::remove_file(d.join(&e.name));
+        }
+    }
+    let sizes: u64 = new.iter().map(|e| file_size(&d.join(&e.name))).sum();
+    if let Some(a) = srv.aof.as_mut() {
+        a.manifest = new;
+        a.base_size = sizes;
+        a.current_size = sizes;
+    }
+    LAST_BGREWRITE_OK.store(true, Ordering::Relaxed);
+    REWRITES.fetch_add(1, Ordering::Relaxed);
+    crate::notice!("Background AOF rewrite finished successfully");
 }
 
 #[cfg(test)]

@@ -107,6 +107,21 @@ fn survives_kill_and_crosses_with_redis() {
         }
         ok(c.cmd("BGREWRITEAOF"));
         ok(c.cmd("SET after_our_rewrite 1"));
+        // Wait for the child and the manifest swap.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let info = show(&c.cmd("INFO persistence"));
+            if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{info}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        ok(c.cmd("SET after_swap 1"));
+        let files: Vec<_> = std::fs::read_dir(d.join("appendonlydir"))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 3, "old files not removed");
         let m = std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap();
         assert!(m.contains("type b") && m.contains("type i"), "{m}");
     }
@@ -115,6 +130,7 @@ fn survives_kill_and_crosses_with_redis() {
         let mut c = Conn::connect(s.port);
         check(&mut c);
         assert!(!matches!(c.cmd("GET after_our_rewrite"), Frame::Null));
+        assert!(!matches!(c.cmd("GET after_swap"), Frame::Null));
     }
     let _ = std::fs::remove_dir_all(&d);
 }
