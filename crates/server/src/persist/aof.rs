@@ -601,6 +601,24 @@ fn replay(
 ) -> Result<(), String> {
     let mut client = Client::detached(u64::MAX);
     client.authenticated = true;
+    // Blocking commands must not block the loading client (they act as inside EXEC).
+    client.in_exec = true;
+    // Keys do not expire while loading (as in Redis): the file holds absolute times, and a
+    // command that once saw a key alive must see it alive again. A clock at 1 ms does that.
+    let saved_clock = srv.clock_override.replace(1);
+    let res = replay_with(srv, &mut client, data, path, may_truncate);
+    srv.clock_override = saved_clock;
+    srv.update_clock();
+    res
+}
+
+fn replay_with(
+    srv: &mut Server,
+    client: &mut Client,
+    data: &[u8],
+    path: &std::path::Path,
+    may_truncate: bool,
+) -> Result<(), String> {
     let mut pos = 0usize;
     let mut good = 0usize;
     let mut in_multi = false;
@@ -626,7 +644,7 @@ fn replay(
                     ));
                 }
                 client.reply.buf.clear();
-                crate::cmd::call(srv, &mut client, &argv);
+                crate::cmd::call(srv, client, &argv);
                 client.reply.buf.clear();
                 good = pos;
                 if !in_multi {
@@ -655,7 +673,7 @@ fn replay(
             return Err(format!("Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."));
         }
         client.reply.buf.clear();
-        crate::cmd::call(srv, &mut client, &[b"DISCARD".to_vec()]);
+        crate::cmd::call(srv, client, &[b"DISCARD".to_vec()]);
         good = last_good_outside_multi;
     }
     if good < data.len() {

@@ -248,11 +248,19 @@ fn random_and_relative_commands_replay_identically() {
         let Frame::Bulk(p) = dump else { panic!() };
         c.send(&[b"RESTORE".to_vec(), b"r2".to_vec(), b"100000".to_vec(), p]);
         ok(c.read().unwrap());
+        // Alive when INCR ran, expired at restart: replay must not resurrect it.
+        ok(c.cmd("SET shortlived 1 PX 300"));
+        ok(c.cmd("INCR shortlived"));
+        ok(c.cmd("BLPOP emptylist 0.01"));
+        ok(c.cmd("RPUSH emptylist x"));
+        ok(c.cmd("BLPOP emptylist 0"));
         ok(c.cmd("CONFIG SET appendfsync everysec"));
         before = show(&c.cmd("SORT s ALPHA"));
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
     let s = start_cinnabar(&args);
+    assert!(matches!(c_get(s.port, "shortlived"), Frame::Null));
+    assert!(matches!(c_get(s.port, "emptylist"), Frame::Null));
     let mut c = Conn::connect(s.port);
     assert_eq!(show(&c.cmd("SORT s ALPHA")), before);
     match c.cmd("PTTL r2") {
@@ -266,4 +274,8 @@ fn random_and_relative_commands_replay_identically() {
     );
     drop(s);
     let _ = std::fs::remove_dir_all(&d);
+}
+
+fn c_get(port: u16, key: &str) -> Frame {
+    Conn::connect(port).cmd(&format!("GET {key}"))
 }
