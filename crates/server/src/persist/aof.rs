@@ -773,6 +773,28 @@ pub fn cron(srv: &mut Server) {
     }
 }
 
+/// Shutdown: stop a rewrite child, write and fsync what is buffered.
+pub fn on_shutdown(srv: &mut Server) {
+    let pid = CHILD_PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        // SAFETY: killing our own rewrite child; its temp file is removed below.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        if let Ok(mut p) = PENDING.lock() {
+            if let Some(p) = p.take() {
+                let _ = std::fs::remove_file(dir(srv).join(p.base));
+            }
+        }
+        let _ = std::fs::remove_file(dir(srv).join(format!("temp-{pid}.rdb")));
+    }
+    if srv.aof.is_some() {
+        flush(srv);
+        crate::notice!("Calling fsync() on the AOF file.");
+        if let Some(a) = srv.aof.as_ref() {
+            let _ = a.file.sync_data();
+        }
+    }
+}
+
 /// CONFIG SET appendonly: start (rewrite) or stop the AOF.
 pub fn set_enabled(srv: &mut Server, on: bool) -> Result<(), String> {
     if on && srv.aof.is_none() {

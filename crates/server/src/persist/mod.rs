@@ -284,6 +284,7 @@ pub fn set_shutdown_mode(m: u8) {
 /// Saves before exiting when save points are configured (or SHUTDOWN SAVE), unless
 /// SHUTDOWN NOSAVE, as Redis does on SHUTDOWN and SIGTERM.
 pub fn save_on_shutdown(srv: &mut Server) {
+    aof::on_shutdown(srv);
     let mode = SHUTDOWN_MODE.load(Ordering::Relaxed);
     if mode == SHUTDOWN_NOSAVE || (mode != SHUTDOWN_SAVE && !has_save_points(srv)) {
         return;
