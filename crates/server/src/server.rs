@@ -243,6 +243,7 @@ impl Server {
         self.expire_backlog = start.elapsed() >= budget;
         for (db, keys) in removed {
             for key in keys {
+                crate::persist::aof::log_del(self, db, &key);
                 crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
             }
         }

@@ -324,6 +324,37 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
     }
 }
 
+/// Logs the deletion of an expired key (as Redis propagates a DEL), so a replay, which never
+/// expires keys, ends in the same state.
+pub fn log_del(srv: &mut Server, db: usize, key: &[u8]) {
+    let Some(aof) = srv.aof.as_mut() else {
+        return;
+    };
+    if aof.db != Some(db) {
+        let d = db.to_string();
+        encode(&mut aof.buf, &[b"SELECT", d.as_bytes()]);
+        aof.db = Some(db);
+    }
+    encode(&mut aof.buf, &[b"DEL", key]);
+}
+
+/// Logs DELs for the keys expired on access by the running command (before its own effect).
+pub fn log_lazy_expired(srv: &mut Server) {
+    if srv.aof.is_none() {
+        return;
+    }
+    for db in 0..srv.dbs.len() {
+        if srv.dbs[db].lazy_expired.is_empty() {
+            continue;
+        }
+        let keys = std::mem::take(&mut srv.dbs[db].lazy_expired);
+        for k in &keys {
+            log_del(srv, db, k);
+        }
+        srv.dbs[db].lazy_expired = keys;
+    }
+}
+
 /// Called after EXEC: closes the MULTI block opened by its writes.
 pub fn exec_done(srv: &mut Server) {
     if let Some(aof) = srv.aof.as_mut() {

@@ -254,6 +254,11 @@ fn random_and_relative_commands_replay_identically() {
         ok(c.cmd("BLPOP emptylist 0.01"));
         ok(c.cmd("RPUSH emptylist x"));
         ok(c.cmd("BLPOP emptylist 0"));
+        // Expired then recreated with another type: the expiry is logged as a DEL.
+        ok(c.cmd("SET ek v PX 50"));
+        ok(c.cmd("SET ak v PX 50"));
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        ok(c.cmd("SADD ek x"));
         ok(c.cmd("CONFIG SET appendfsync everysec"));
         before = show(&c.cmd("SORT s ALPHA"));
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -261,6 +266,11 @@ fn random_and_relative_commands_replay_identically() {
     let s = start_cinnabar(&args);
     assert!(matches!(c_get(s.port, "shortlived"), Frame::Null));
     assert!(matches!(c_get(s.port, "emptylist"), Frame::Null));
+    assert!(matches!(c_get(s.port, "ak"), Frame::Null));
+    assert_eq!(
+        show(&Conn::connect(s.port).cmd("SMEMBERS ek")),
+        show(&Frame::Array(vec![Frame::Bulk(b"x".to_vec())]))
+    );
     let mut c = Conn::connect(s.port);
     assert_eq!(show(&c.cmd("SORT s ALPHA")), before);
     match c.cmd("PTTL r2") {
