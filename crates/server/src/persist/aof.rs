@@ -567,6 +567,7 @@ fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
 /// Start-up with appendonly yes: load the AOF set if there is one, else create one from the
 /// (empty) dataset. Then open it for appending.
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    upgrade_legacy(srv)?;
     let entries = match read_manifest(srv)? {
         None => {
             crate::notice!("Creating AOF base file on server start");
@@ -619,6 +620,37 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     st.base_size = total;
     st.current_size = total;
     srv.aof = Some(Box::new(st));
+    Ok(())
+}
+
+/// A Redis 6 single-file AOF (`dir/appendfilename`) and no manifest: move it into the AOF
+/// directory as the base and write a manifest with a fresh incr file, as Redis 7 does.
+fn upgrade_legacy(srv: &mut Server) -> Result<(), String> {
+    let name = base_name(srv);
+    let legacy = PathBuf::from(&name);
+    if read_manifest(srv)?.is_some() || !legacy.is_file() {
+        return Ok(());
+    }
+    let d = dir(srv);
+    let io = |e: std::io::Error| format!("Can't upgrade the old AOF file {name}: {e}");
+    std::fs::create_dir_all(&d).map_err(io)?;
+    let incr = format!("{name}.1.incr.aof");
+    File::create(d.join(&incr)).map_err(io)?;
+    std::fs::rename(&legacy, d.join(&name)).map_err(io)?;
+    let entries = vec![
+        Entry {
+            name: name.clone(),
+            seq: 1,
+            kind: 'b',
+        },
+        Entry {
+            name: incr,
+            seq: 1,
+            kind: 'i',
+        },
+    ];
+    write_manifest(srv, &entries).map_err(io)?;
+    crate::notice!("Successfully migrated an old-style AOF into the AOF directory");
     Ok(())
 }
 

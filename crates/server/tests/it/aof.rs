@@ -289,3 +289,24 @@ fn random_and_relative_commands_replay_identically() {
 fn c_get(port: u16, key: &str) -> Frame {
     Conn::connect(port).cmd(&format!("GET {key}"))
 }
+
+#[test]
+fn legacy_single_file_is_migrated() {
+    let d = tmpdir("legacy");
+    std::fs::write(
+        d.join("appendonly.aof"),
+        b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$2\r\nhi\r\n",
+    )
+    .unwrap();
+    let ds = d.to_str().unwrap();
+    let s = start_cinnabar(&["--appendonly", "yes", "--dir", ds]);
+    assert_eq!(
+        show(&c_get(s.port, "q")),
+        show(&Frame::Bulk(b"hi".to_vec()))
+    );
+    drop(s);
+    let m = std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    assert!(m.starts_with("file appendonly.aof seq 1 type b\n"), "{m}");
+    assert!(!d.join("appendonly.aof").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
