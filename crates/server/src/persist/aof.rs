@@ -572,7 +572,11 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         None => {
             crate::notice!("Creating AOF base file on server start");
             rewrite(srv)?;
-            // Not a rewrite in the INFO sense, as in Redis.
+            // Not a rewrite in the INFO sense, and sizes count from here, as in Redis.
+            if let Some(a) = srv.aof.as_mut() {
+                a.base_size = 0;
+                a.current_size = 0;
+            }
             REWRITES.store(0, Ordering::Relaxed);
             LAST_REWRITE_SECS.store(-1, Ordering::Relaxed);
             return Ok(());
@@ -821,12 +825,10 @@ pub fn cron(srv: &mut Server) {
     };
     let perc = get("auto-aof-rewrite-percentage");
     let min = get("auto-aof-rewrite-min-size");
-    if perc > 0
-        && aof.current_size >= min
-        && aof.base_size > 0
-        && CHILD_PID.load(Ordering::Relaxed) == 0
-    {
-        let growth = (aof.current_size - aof.base_size.min(aof.current_size)) * 100 / aof.base_size;
+    if perc > 0 && aof.current_size >= min && CHILD_PID.load(Ordering::Relaxed) == 0 {
+        // As Redis: an unknown (0) base counts as 1 byte.
+        let base = aof.base_size.max(1);
+        let growth = (aof.current_size.saturating_sub(base)) * 100 / base;
         if growth >= perc {
             crate::notice!("Starting automatic rewriting of AOF on {growth}% growth");
             if let Err(e) = bgrewrite_start(srv) {
