@@ -70,6 +70,10 @@ pub struct Aof {
     /// Size of the AOF (base + incr) at the last rewrite, and now.
     pub base_size: u64,
     pub current_size: u64,
+    /// Bytes written to the current file, and how many of them are known fsynced
+    /// (`appendfsync always` group commit).
+    written: u64,
+    synced: u64,
 }
 
 impl Drop for Aof {
@@ -377,16 +381,10 @@ pub fn flush(srv: &mut Server) {
         Ok(()) => {
             LAST_WRITE_OK.store(true, Ordering::Relaxed);
             aof.current_size += aof.buf.len() as u64;
+            aof.written += aof.buf.len() as u64;
             aof.buf.clear();
-            match aof.fsync {
-                Fsync::Always => {
-                    if let Err(e) = aof.file.sync_data() {
-                        crate::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
-                        std::process::exit(1);
-                    }
-                }
-                Fsync::EverySec => aof.pending.store(true, Ordering::Relaxed),
-                Fsync::No => {}
+            if aof.fsync == Fsync::EverySec {
+                aof.pending.store(true, Ordering::Relaxed);
             }
         }
         Err(e) => {
@@ -397,6 +395,30 @@ pub fn flush(srv: &mut Server) {
             }
         }
     }
+}
+
+/// True when `appendfsync always` has written data not yet fsynced: replies must wait for
+/// [`sync_now`]. The connection task yields once before syncing, so every connection with a
+/// ready batch writes its commands first and one fsync covers them all (group commit).
+pub fn sync_pending(srv: &Server) -> bool {
+    srv.aof
+        .as_ref()
+        .is_some_and(|a| a.fsync == Fsync::Always && a.synced < a.written)
+}
+
+/// Fsyncs everything written so far (a no-op if another connection already did).
+pub fn sync_now(srv: &mut Server) {
+    let Some(aof) = srv.aof.as_mut() else {
+        return;
+    };
+    if aof.synced >= aof.written {
+        return;
+    }
+    if let Err(e) = aof.file.sync_data() {
+        crate::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+        std::process::exit(1);
+    }
+    aof.synced = aof.written;
 }
 
 fn open_append(path: &std::path::Path) -> std::io::Result<File> {
@@ -433,6 +455,7 @@ fn file_size(p: &std::path::Path) -> u64 {
 /// BGREWRITEAOF and when turning appendonly on.
 pub fn rewrite(srv: &mut Server) -> Result<(), String> {
     flush(srv);
+    sync_now(srv);
     let started = std::time::Instant::now();
     let d = dir(srv);
     std::fs::create_dir_all(&d).map_err(|e| format!("Can't create the AOF directory: {e}"))?;
@@ -526,6 +549,8 @@ fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) ->
         manifest,
         base_size,
         current_size: base_size,
+        written: 0,
+        synced: 0,
     }
 }
 
@@ -808,6 +833,9 @@ fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)
 /// past `auto-aof-rewrite-percentage` over its size at the last rewrite.
 pub fn cron(srv: &mut Server) {
     flush(srv);
+    if sync_pending(srv) {
+        sync_now(srv);
+    }
     bgrewrite_finish(srv);
     // CONFIG SET appendfsync takes effect here.
     let policy = fsync_policy(srv);
@@ -979,6 +1007,7 @@ pub fn bgrewrite_start(srv: &mut Server) -> Result<(), String> {
             .as_ref()
             .map(|a| (a.base_size, a.current_size))
             .unwrap_or_default();
+        sync_now(srv);
         if let Some(old) = srv.aof.take() {
             let _ = old.file.sync_data();
         }
