@@ -8,9 +8,11 @@
 //! Write path: `cmd::call` hands every successful write command (the `write` flag plus a
 //! change of `srv.dirty`) to [`feed`], which rewrites relative expiry into absolute form
 //! (PEXPIREAT, SET ... PXAT), emits SELECT when the db changes, and wraps EXEC bodies in
-//! MULTI/EXEC. The RESP bytes collect in a buffer; [`flush`] writes it to the incr file before
-//! replies go to sockets (the connection task calls it once per batch), fsyncing there for
-//! `appendfsync always` (group commit) or leaving it to a once-a-second thread (`everysec`).
+//! MULTI/EXEC; expired keys are logged as DEL. The RESP bytes collect in a buffer; [`flush`]
+//! writes it to the incr file after each connection batch. With `appendfsync always` a
+//! connection about to send replies while written data is unsynced yields once (so other
+//! ready connections write their batches too), then [`sync_now`] fsyncs them all at once:
+//! group commit. `everysec` leaves the fsync to a once-a-second thread; `no` to the kernel.
 //!
 //! Load path: read the manifest, load the base (RDB or RESP), replay incr files through
 //! `cmd::call` with a detached client. A truncated last command is dropped (and the file
