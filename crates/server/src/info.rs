@@ -318,6 +318,15 @@ fn persistence(srv: &Server, out: &mut String) {
     for (k, v) in crate::persist::info_fields(srv) {
         line(out, k, v);
     }
+    let aof = crate::persist::aof::info_fields(srv);
+    let known = [
+        "aof_rewrites",
+        "aof_last_rewrite_time_sec",
+        "aof_last_write_status",
+        "aof_rewrite_in_progress",
+        "aof_current_rewrite_time_sec",
+        "aof_last_bgrewrite_status",
+    ];
     line(
         out,
         "aof_enabled",
@@ -336,6 +345,16 @@ fn persistence(srv: &Server, out: &mut String) {
         ("module_fork_in_progress", "0"),
         ("module_fork_last_cow_size", "0"),
     ] {
+        // Rewrite counters and the live aof_* sizes come from persist/aof.rs.
+        match aof.iter().find(|(n, _)| *n == k) {
+            Some((_, v)) => line(out, k, v),
+            None => line(out, k, v),
+        }
+    }
+    for (k, v) in aof
+        .iter()
+        .filter(|(n, _)| n.starts_with("aof_") && !known.contains(n))
+    {
         line(out, k, v);
     }
 }

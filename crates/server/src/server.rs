@@ -132,6 +132,8 @@ pub struct Server {
     pub started_unix_ms: i64,
     /// Writes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
+    /// The open append-only file while appendonly is on (persist/aof.rs).
+    pub aof: Option<Box<crate::persist::aof::Aof>>,
     pub run_id: String,
     /// Actual listening port (differs from config when started on port 0).
     pub port: u16,
@@ -187,6 +189,7 @@ impl Server {
             started: Instant::now(),
             started_unix_ms: unix_ms(),
             dirty: 0,
+            aof: None,
             run_id: String::new(),
             shutdown: None,
             now_ms: unix_ms(),
@@ -240,6 +243,7 @@ impl Server {
         self.expire_backlog = start.elapsed() >= budget;
         for (db, keys) in removed {
             for key in keys {
+                crate::persist::aof::log_del(self, db, &key);
                 crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
             }
         }

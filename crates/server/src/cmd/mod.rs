@@ -428,6 +428,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         return finish_reply(client, suppress_before, reply_start);
     }
     let start = Instant::now();
+    let dirty_before = srv.dirty;
     let mut ctx = Ctx {
         srv,
         client,
@@ -443,6 +444,14 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     if let Err(e) = result {
         stats.failed_calls += 1;
         reply_error(srv, client, &e);
+    }
+    // Append-only file: log the effect of a write that changed something.
+    if srv.aof.is_some() {
+        if srv.dirty != dirty_before && entry.has_flag("write") {
+            crate::persist::aof::feed(srv, client, &entry.full_name, argv, reply_start);
+        } else if entry.full_name == "exec" {
+            crate::persist::aof::exec_done(srv);
+        }
     }
     pubsub::after_command(srv, client);
     srv.stats.commands_processed += 1;

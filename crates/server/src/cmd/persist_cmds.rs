@@ -151,7 +151,17 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// BGREWRITEAOF: a forked child writes a new base; cron swaps the manifest when it is done
+/// (see persist/aof.rs).
+fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
+    persist::aof::bgrewrite_start(ctx.srv).map_err(CmdError::err)?;
+    ctx.out()
+        .simple("Background append only file rewriting started");
+    Ok(())
+}
+
 pub const COMMANDS: &[(&str, Handler)] = &[
+    ("bgrewriteaof", bgrewriteaof),
     ("save", save),
     ("bgsave", bgsave),
     ("lastsave", lastsave),

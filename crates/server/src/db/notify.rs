@@ -88,6 +88,7 @@ pub fn flush_lazy_expired(srv: &mut Server, client: &mut Client) {
     if srv.dbs.iter().all(|d| d.lazy_expired.is_empty()) {
         return;
     }
+    crate::persist::aof::log_lazy_expired(srv);
     if !listened(srv) {
         srv.dbs.iter_mut().for_each(|d| d.lazy_expired.clear());
         return;

@@ -166,12 +166,20 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
                 crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);
             }
             process_input(&mut srv, &mut c, &mut parser, &mut inbuf, &mut argv);
+            // AOF: written before any reply of the batch leaves (fsynced below for
+            // appendfsync always, so an acknowledged write is on disk).
+            crate::persist::aof::flush(&mut srv);
             if c.killed {
                 break;
             }
             std::mem::swap(&mut outbuf, &mut c.reply.buf);
             c.close_after_reply
         };
+        if !outbuf.is_empty() && crate::persist::aof::sync_pending(&server.borrow()) {
+            // Group commit: let other ready connections write their batches, then one fsync.
+            tokio::task::yield_now().await;
+            crate::persist::aof::sync_now(&mut server.borrow_mut());
+        }
         if !outbuf.is_empty() {
             // A kill (e.g. output buffer limits) must end the write to a client that stopped
             // reading; other wake-ups seen meanwhile are re-armed for the next loop.

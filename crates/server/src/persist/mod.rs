@@ -11,6 +11,7 @@
 //! Files are written to a temp file, fsynced and renamed over `dir/dbfilename`, so a crash
 //! mid-save never leaves a truncated file behind.
 
+pub mod aof;
 pub mod crc64;
 pub mod lzf;
 pub mod rdb_load;
@@ -252,6 +253,10 @@ pub fn write_atomically(
 /// Loads `dir/dbfilename` at start-up. A missing file means an empty start; any other problem
 /// is an error text to log before exiting (never a silent empty start).
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    // With appendonly yes the AOF wins over the RDB file, as in Redis.
+    if aof::enabled_in_config(srv) {
+        return aof::load_at_startup(srv);
+    }
     let path = rdb_path(srv);
     let data = match std::fs::read(&path) {
         Ok(d) => d,
@@ -279,6 +284,7 @@ pub fn set_shutdown_mode(m: u8) {
 /// Saves before exiting when save points are configured (or SHUTDOWN SAVE), unless
 /// SHUTDOWN NOSAVE, as Redis does on SHUTDOWN and SIGTERM.
 pub fn save_on_shutdown(srv: &mut Server) {
+    aof::on_shutdown(srv);
     let mode = SHUTDOWN_MODE.load(Ordering::Relaxed);
     if mode == SHUTDOWN_NOSAVE || (mode != SHUTDOWN_SAVE && !has_save_points(srv)) {
         return;
@@ -376,6 +382,14 @@ pub fn cron(srv: &mut Server) {
     if srv.clock_override.is_some() {
         return;
     }
+    // appendonly switched by CONFIG SET: start (with a rewrite) or stop the AOF.
+    let want = aof::enabled_in_config(srv);
+    if want != srv.aof.is_some() {
+        if let Err(e) = aof::set_enabled(srv, want) {
+            crate::warning!("{e}");
+        }
+    }
+    aof::cron(srv);
     if BGSAVE_FINISHED.swap(false, Ordering::Relaxed) && LAST_SAVE_OK.load(Ordering::Relaxed) {
         let before = DIRTY_AT_BGSAVE.load(Ordering::Relaxed);
         srv.dirty = srv.dirty.saturating_sub(before);

@@ -6,6 +6,7 @@
 //! - `protocol`: raw-bytes tests of framing, limits and error-then-close behaviour.
 //! - `client_crate`: the `redis` crate over RESP2 and RESP3.
 
+mod aof;
 mod blocking;
 mod client_crate;
 mod clients;

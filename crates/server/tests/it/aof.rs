@@ -1,0 +1,312 @@
+//! Append-only file: data survives kill -9 with `appendonly yes`; Cinnabar's AOF directory
+//! loads into redis-server and Redis's into Cinnabar; a truncated tail is dropped (or stops
+//! start-up with `aof-load-truncated no`); with `appendfsync always` every acknowledged write
+//! survives a kill at a random moment.
+
+use std::process::{Command, Stdio};
+
+use cinnabar_resp::Frame;
+
+use super::harness::{free_port, show, start_cinnabar, start_redis, Conn};
+
+fn tmpdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cinnabar-aof-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn ok(f: Frame) {
+    assert!(!matches!(f, Frame::Error(_)), "{}", show(&f));
+}
+
+fn bulk(f: &Frame) -> String {
+    show(f)
+}
+
+fn populate(c: &mut Conn) {
+    ok(c.cmd("SET a 1"));
+    ok(c.cmd("SET b 2 EX 1000"));
+    ok(c.cmd("SETEX e 1000 ev"));
+    ok(c.cmd("RPUSH l x y z"));
+    ok(c.cmd("EXPIRE l 5000"));
+    ok(c.cmd("HSET h f v"));
+    ok(c.cmd("MULTI"));
+    ok(c.cmd("INCR n"));
+    ok(c.cmd("INCR n"));
+    ok(c.cmd("EXEC"));
+    ok(c.cmd("SELECT 2"));
+    ok(c.cmd("SADD s m1 m2"));
+    ok(c.cmd("SELECT 0"));
+}
+
+fn check(c: &mut Conn) {
+    assert_eq!(bulk(&c.cmd("GET a")), bulk(&Frame::Bulk(b"1".to_vec())));
+    assert_eq!(bulk(&c.cmd("GET e")), bulk(&Frame::Bulk(b"ev".to_vec())));
+    assert_eq!(bulk(&c.cmd("GET n")), bulk(&Frame::Bulk(b"2".to_vec())));
+    assert_eq!(bulk(&c.cmd("LLEN l")), bulk(&Frame::Integer(3)));
+    let ttl = match c.cmd("TTL l") {
+        Frame::Integer(n) => n,
+        f => panic!("{}", show(&f)),
+    };
+    assert!((4990..=5000).contains(&ttl), "ttl {ttl}");
+    let ttl = match c.cmd("TTL b") {
+        Frame::Integer(n) => n,
+        f => panic!("{}", show(&f)),
+    };
+    assert!((990..=1000).contains(&ttl), "ttl {ttl}");
+    ok(c.cmd("SELECT 2"));
+    assert_eq!(bulk(&c.cmd("SCARD s")), bulk(&Frame::Integer(2)));
+    ok(c.cmd("SELECT 0"));
+}
+
+#[test]
+fn survives_kill_and_crosses_with_redis() {
+    let d = tmpdir("cross");
+    let ds = d.to_str().unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        ds,
+        "--appendfsync",
+        "always",
+    ];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        populate(&mut c);
+    } // kill -9
+    assert!(d.join("appendonlydir/appendonly.aof.manifest").exists());
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        ok(c.cmd("SET after_restart 1"));
+    }
+    // Redis loads our directory and appends to it.
+    {
+        let s = start_redis(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        ok(c.cmd("SET from_redis yes"));
+        ok(c.cmd("BGREWRITEAOF"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        ok(c.cmd("SET after_redis_rewrite 1"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        for k in ["after_restart", "from_redis", "after_redis_rewrite"] {
+            assert!(
+                !matches!(c.cmd(&format!("GET {k}")), Frame::Null),
+                "{k} missing"
+            );
+        }
+        ok(c.cmd("BGREWRITEAOF"));
+        ok(c.cmd("SET after_our_rewrite 1"));
+        // Wait for the child and the manifest swap.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let info = show(&c.cmd("INFO persistence"));
+            if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{info}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        ok(c.cmd("SET after_swap 1"));
+        let files: Vec<_> = std::fs::read_dir(d.join("appendonlydir"))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 3, "old files not removed");
+        let m = std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+        assert!(m.contains("type b") && m.contains("type i"), "{m}");
+    }
+    {
+        let s = start_redis(&args);
+        let mut c = Conn::connect(s.port);
+        check(&mut c);
+        assert!(!matches!(c.cmd("GET after_our_rewrite"), Frame::Null));
+        assert!(!matches!(c.cmd("GET after_swap"), Frame::Null));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn truncated_tail() {
+    let d = tmpdir("trunc");
+    let ds = d.to_str().unwrap();
+    let args = ["--appendonly", "yes", "--dir", ds];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        ok(c.cmd("SET a 1"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let incr = std::fs::read_dir(d.join("appendonlydir"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .unwrap();
+    let mut data = std::fs::read(&incr).unwrap();
+    let good = data.len();
+    data.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1");
+    std::fs::write(&incr, &data).unwrap();
+    // aof-load-truncated no: start-up fails.
+    let port = free_port().to_string();
+    let status = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args(["--port", &port, "--save", "", "--aof-load-truncated", "no"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        assert!(!matches!(c.cmd("GET a"), Frame::Null));
+        assert!(matches!(c.cmd("GET b"), Frame::Null));
+    }
+    assert_eq!(std::fs::metadata(&incr).unwrap().len() as usize, good);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn acknowledged_writes_survive_crash() {
+    let d = tmpdir("crash");
+    let ds = d.to_str().unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        ds,
+        "--appendfsync",
+        "always",
+    ];
+    let mut acked: Vec<u64> = Vec::new();
+    let mut next = 0u64;
+    for round in 0..3u64 {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        // Everything acknowledged before is there.
+        for &i in &acked {
+            assert!(
+                !matches!(c.cmd(&format!("GET k{i}")), Frame::Null),
+                "round {round}: k{i} lost"
+            );
+        }
+        // A writer pipelines without waiting; kill at a pseudo-random moment.
+        let kill_after = 50 + (round * 7919 + std::process::id() as u64) % 300;
+        let mut sent = Vec::new();
+        for _ in 0..kill_after {
+            c.send(&[
+                b"SET".to_vec(),
+                format!("k{next}").into_bytes(),
+                b"v".to_vec(),
+            ]);
+            sent.push(next);
+            next += 1;
+        }
+        // Read some replies: those are acknowledged.
+        for &i in sent.iter().take((kill_after / 2) as usize) {
+            ok(c.read().expect("reply"));
+            acked.push(i);
+        }
+        drop(s); // kill -9 with writes in flight
+    }
+    let s = start_cinnabar(&args);
+    let mut c = Conn::connect(s.port);
+    for &i in &acked {
+        assert!(
+            !matches!(c.cmd(&format!("GET k{i}")), Frame::Null),
+            "k{i} lost"
+        );
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn random_and_relative_commands_replay_identically() {
+    let d = tmpdir("rand");
+    let ds = d.to_str().unwrap();
+    let args = ["--appendonly", "yes", "--dir", ds];
+    let before;
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        ok(c.cmd("SADD s a b c d e f g"));
+        ok(c.cmd("SPOP s 3"));
+        ok(c.cmd("SPOP s"));
+        ok(c.cmd("SET r v"));
+        let dump = c.cmd("DUMP r");
+        let Frame::Bulk(p) = dump else { panic!() };
+        c.send(&[b"RESTORE".to_vec(), b"r2".to_vec(), b"100000".to_vec(), p]);
+        ok(c.read().unwrap());
+        // Alive when INCR ran, expired at restart: replay must not resurrect it.
+        ok(c.cmd("SET shortlived 1 PX 300"));
+        ok(c.cmd("INCR shortlived"));
+        ok(c.cmd("BLPOP emptylist 0.01"));
+        ok(c.cmd("RPUSH emptylist x"));
+        ok(c.cmd("BLPOP emptylist 0"));
+        // Expired then recreated with another type: the expiry is logged as a DEL.
+        ok(c.cmd("SET ek v PX 50"));
+        ok(c.cmd("SET ak v PX 50"));
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        ok(c.cmd("SADD ek x"));
+        ok(c.cmd("CONFIG SET appendfsync everysec"));
+        before = show(&c.cmd("SORT s ALPHA"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let s = start_cinnabar(&args);
+    assert!(matches!(c_get(s.port, "shortlived"), Frame::Null));
+    assert!(matches!(c_get(s.port, "emptylist"), Frame::Null));
+    assert!(matches!(c_get(s.port, "ak"), Frame::Null));
+    assert_eq!(
+        show(&Conn::connect(s.port).cmd("SMEMBERS ek")),
+        show(&Frame::Array(vec![Frame::Bulk(b"x".to_vec())]))
+    );
+    let mut c = Conn::connect(s.port);
+    assert_eq!(show(&c.cmd("SORT s ALPHA")), before);
+    match c.cmd("PTTL r2") {
+        Frame::Integer(n) => assert!((90_000..=100_000).contains(&n), "{n}"),
+        f => panic!("{}", show(&f)),
+    }
+    let info = show(&c.cmd("INFO persistence"));
+    assert!(
+        info.contains("aof_enabled:1") && info.contains("aof_current_size:"),
+        "{info}"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+fn c_get(port: u16, key: &str) -> Frame {
+    Conn::connect(port).cmd(&format!("GET {key}"))
+}
+
+#[test]
+fn legacy_single_file_is_migrated() {
+    let d = tmpdir("legacy");
+    std::fs::write(
+        d.join("appendonly.aof"),
+        b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$2\r\nhi\r\n",
+    )
+    .unwrap();
+    let ds = d.to_str().unwrap();
+    let s = start_cinnabar(&["--appendonly", "yes", "--dir", ds]);
+    assert_eq!(
+        show(&c_get(s.port, "q")),
+        show(&Frame::Bulk(b"hi".to_vec()))
+    );
+    drop(s);
+    let m = std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    assert!(m.starts_with("file appendonly.aof seq 1 type b\n"), "{m}");
+    assert!(!d.join("appendonly.aof").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
