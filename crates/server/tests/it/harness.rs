@@ -24,13 +24,25 @@ impl Drop for ServerProc {
     }
 }
 
-/// A port that was free a moment ago (bind to :0, read, release).
+/// A port that was free a moment ago (bind to :0, read, release), and that this test process
+/// has never handed out before. Tests run in parallel threads and some restart a server on the
+/// same port (kill -9 tests); without the registry, another test could be given that port in
+/// the gap and talk to the wrong server.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    for _ in 0..1000 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut used = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if !used.contains(&port) {
+            used.push(port);
+            return port;
+        }
+    }
+    panic!("no unused loopback port found");
 }
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
@@ -48,6 +60,12 @@ fn wait_ready(port: u16, child: &mut Child, what: &str) {
             panic!("{what} exited during start-up: {status}");
         }
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Something answers; make sure it is our child (a server that failed to bind would
+            // exit, and the answer came from someone else's server).
+            std::thread::sleep(Duration::from_millis(30));
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{what} exited during start-up (port {port} taken?): {status}");
+            }
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
