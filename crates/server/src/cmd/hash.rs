@@ -474,24 +474,8 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
         out.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < argv.len() {
-        let more = argv.len() - i - 1;
-        if eq_ic(&argv[i], "count") && more >= 1 {
-            count = int_arg(&argv[i + 1])?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if eq_ic(&argv[i], "match") && more >= 1 {
-            let p = &argv[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } =
+        super::keys::scan_options(argv, 3, false)?;
 
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = cursor;

@@ -221,6 +221,50 @@ fn is_c_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// Options of SCAN, HSCAN, SSCAN and ZSCAN.
+pub struct ScanOptions<'a> {
+    pub count: i64,
+    /// None also for "*", which matches everything.
+    pub pattern: Option<&'a [u8]>,
+    /// SCAN's TYPE filter.
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Parses `argv[start..]` as pairs of `COUNT n`, `MATCH pattern` and, when `allow_type`, `TYPE t`,
+/// with the checks and errors of Redis's `scanGenericCommand` (COUNT below 1 and anything else
+/// is a syntax error). Shared by SCAN and the HSCAN/SSCAN/ZSCAN family.
+pub fn scan_options(
+    argv: &[Vec<u8>],
+    start: usize,
+    allow_type: bool,
+) -> Result<ScanOptions<'_>, CmdError> {
+    let mut opts = ScanOptions {
+        count: 10,
+        pattern: None,
+        type_name: None,
+    };
+    let mut i = start;
+    while i < argv.len() {
+        let more = argv.len() - i - 1;
+        let opt = &argv[i][..];
+        if eq_ic(opt, "count") && more >= 1 {
+            opts.count = int_arg(&argv[i + 1])?;
+            if opts.count < 1 {
+                return Err(CmdError::Syntax);
+            }
+        } else if eq_ic(opt, "match") && more >= 1 {
+            let p = &argv[i + 1][..];
+            opts.pattern = if p == b"*" { None } else { Some(p) };
+        } else if allow_type && eq_ic(opt, "type") && more >= 1 {
+            opts.type_name = Some(&argv[i + 1][..]);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], as Redis's `scanGenericCommand`:
 /// 1. parse options (COUNT < 1 is a syntax error; a later option overrides an earlier one);
 /// 2. walk the dict with its resize-proof cursor until COUNT keys were collected, at most
@@ -229,28 +273,11 @@ fn is_c_space(c: u8) -> bool {
 ///    is "none"), then expiry (expired keys are deleted and not returned).
 fn scan(ctx: &mut Ctx) -> CmdResult {
     let cursor = parse_cursor(ctx.arg(1)).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < ctx.argv.len() {
-        let more = ctx.argv.len() - i - 1;
-        let opt = ctx.arg(i);
-        if eq_ic(opt, "count") && more >= 1 {
-            count = int_arg(ctx.arg(i + 1))?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if eq_ic(opt, "match") && more >= 1 {
-            let p = ctx.arg(i + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else if eq_ic(opt, "type") && more >= 1 {
-            type_name = Some(ctx.arg(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions {
+        count,
+        pattern,
+        type_name,
+    } = scan_options(ctx.argv, 2, true)?;
 
     let mut collected: Vec<Key> = Vec::new();
     let db = ctx.db();

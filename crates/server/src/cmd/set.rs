@@ -736,24 +736,8 @@ fn sscan(ctx: &mut Ctx) -> CmdResult {
         out.array(0);
         return Ok(());
     }
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < ctx.argv.len() {
-        let has_arg = i + 1 < ctx.argv.len();
-        if eq_ic(ctx.arg(i), "count") && has_arg {
-            count = int_arg(ctx.arg(i + 1))?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if eq_ic(ctx.arg(i), "match") && has_arg {
-            let p = ctx.arg(i + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } =
+        super::keys::scan_options(ctx.argv, 3, false)?;
     let Some(Some(set)) = sets_of(ctx.srv, ctx.client.db, std::slice::from_ref(&ctx.argv[1])).pop()
     else {
         return Err(CmdError::WrongType);

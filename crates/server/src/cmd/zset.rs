@@ -1378,25 +1378,8 @@ fn zscan(ctx: &mut Ctx) -> CmdResult {
             return Ok(());
         }
     }
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < argv.len() {
-        let more = argv.len() - i - 1;
-        let o = &argv[i][..];
-        if eq_ic(o, "count") && more >= 1 {
-            count = int_arg(&argv[i + 1])?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if eq_ic(o, "match") && more >= 1 {
-            let p = &argv[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } =
+        super::keys::scan_options(argv, 3, false)?;
     let (z, out) = read_zset(ctx, &argv[1])?;
     let Some(z) = z else {
         return Ok(());
