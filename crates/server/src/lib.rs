@@ -22,6 +22,7 @@ pub mod log;
 pub mod net;
 pub mod persist;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod testkit;
 pub mod types;
