@@ -10,7 +10,7 @@ What it measures, for each server, in interleaved rounds (redis, cinnabar, redis
 Servers are pinned to CPU 0, the client to CPU 1 (taskset), so they do not share a core.
 Prints a markdown table; `--out FILE` also writes it. Needs redis-server, redis-benchmark.
 
-Usage: bench/compare.py [--rounds 3] [--requests 200000] [--tests ping_mbulk,set,get,lpush,...]
+Usage: bench/compare.py [--rounds 3] [--requests 200000] [--tests ping_mbulk,set,get,lpush,publish,...]
                         [--pipelines 1,16] [--keys 1000000] [--out docs/perf-run.md]
 """
 import argparse
@@ -74,12 +74,41 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Tests that are not redis-benchmark -t names: the command line to send instead.
+CUSTOM_TESTS = {"publish": ["PUBLISH", "bench:chan", "hello-subscriber"]}
+
+
+def start_subscriber(server, client_cpu):
+    """One subscriber for the publish test: redis-cli reading into /dev/null."""
+    sub = subprocess.Popen(["taskset", "-c", str(client_cpu), "redis-cli", "-p", str(server.port),
+                            "SUBSCRIBE", "bench:chan"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if server.cli("PUBSUB", "NUMSUB", "bench:chan").split()[-1] == b"1":
+            return sub
+        time.sleep(0.05)
+    sub.kill()
+    raise RuntimeError("subscriber did not subscribe")
+
+
 def run_benchmark(server, test, pipeline, requests, client_cpu):
     cmd = ["taskset", "-c", str(client_cpu), "redis-benchmark", "-p", str(server.port),
-           "-t", test, "-n", str(requests), "-P", str(pipeline), "-c", "50", "-r", "100000",
-           "-q", "--csv"]
+           "-n", str(requests), "-P", str(pipeline), "-c", "50", "-r", "100000", "-q", "--csv"]
+    sub = None
+    if test in CUSTOM_TESTS:
+        cmd += CUSTOM_TESTS[test]
+        if test == "publish":
+            sub = start_subscriber(server, client_cpu)
+    else:
+        cmd += ["-t", test]
     before = cpu_seconds(server.proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True).stdout
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True).stdout
+    finally:
+        if sub is not None:
+            sub.kill()
+            sub.wait()
     after = cpu_seconds(server.proc.pid)
     rps = None
     for line in out.splitlines():

@@ -511,6 +511,8 @@ pub struct Config {
     /// Encoding conversion thresholds, read by every collection write (kept typed so a write
     /// does not look up and parse config strings).
     pub enc: EncodingLimits,
+    /// The `pubsub` class of client-output-buffer-limit.
+    pub obuf_pubsub: crate::pubsub::Limits,
 }
 
 /// The `*-max-listpack-*` / `set-max-intset-entries` / `list-max-listpack-size` thresholds.
@@ -570,6 +572,7 @@ impl Default for Config {
             maxmemory: 0,
             renamed_commands: Vec::new(),
             enc: EncodingLimits::default(),
+            obuf_pubsub: crate::pubsub::Limits::default(),
         };
         c.apply();
         c
@@ -620,6 +623,7 @@ impl Config {
         self.lfu_log_factor = self.int("lfu-log-factor");
         self.lfu_decay_time = self.int("lfu-decay-time");
         self.maxmemory = self.int("maxmemory");
+        self.obuf_pubsub = crate::pubsub::parse_limits(self.get("client-output-buffer-limit"));
         let d = EncodingLimits::default();
         let size = |c: &Config, name: &str, def: usize| {
             c.get(name)

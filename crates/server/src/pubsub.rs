@@ -233,9 +233,14 @@ pub struct Limits {
     pub secs: i64,
 }
 
-/// Reads the pubsub output limits from the config ("normal h s t slave h s t pubsub h s t").
+/// The pubsub output limits of the server (parsed once per config change, see `Config::apply`).
 pub fn limits(srv: &Server) -> Limits {
-    let Some(v) = srv.config.get("client-output-buffer-limit") else {
+    srv.config.obuf_pubsub
+}
+
+/// Parses the pubsub class out of "normal h s t slave h s t pubsub h s t".
+pub fn parse_limits(value: Option<&str>) -> Limits {
+    let Some(v) = value else {
         return Limits::default();
     };
     let words: Vec<&str> = v.split(' ').collect();

@@ -29,6 +29,12 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 /// Looks a key up as Redis's `lookupKeyReadWithFlags(LOOKUP_NOTOUCH)`: expires it if due and
 /// counts a keyspace hit or miss, but leaves its access clock alone.
 fn lookup_notouch<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Obj> {
+    lookup_notouch_with(ctx, key, true)
+}
+
+/// [`lookup_notouch`] with the key-miss event optional (OBJECT raises none, as Redis's
+/// LOOKUP_NONOTIFY).
+fn lookup_notouch_with<'c>(ctx: &'c mut Ctx, key: &[u8], keymiss: bool) -> Option<&'c Obj> {
     let now = ctx.now();
     let db = ctx.client.db;
     let found = ctx.srv.dbs[db].lookup(key, now).is_some();
@@ -36,6 +42,10 @@ fn lookup_notouch<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Obj> {
         ctx.srv.stats.keyspace_hits += 1;
     } else {
         ctx.srv.stats.keyspace_misses += 1;
+        // Redis's lookupKey raises `keymiss` for these lookups too (EXISTS, TYPE, OBJECT).
+        if keymiss && crate::db::notify::enabled(ctx.srv, b'm') {
+            crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, db, b'm', "keymiss", key);
+        }
     }
     ctx.srv.dbs[db].dict.get(key)
 }
@@ -715,7 +725,7 @@ const LFU_SELECTED: &str = "An LFU maxmemory policy is selected, idle time not t
 /// subcommands need; replies null when the key is missing.
 fn object_lookup(ctx: &mut Ctx) -> Option<(u32, Value)> {
     let key = ctx.arg(2);
-    let found = lookup_notouch(ctx, key).map(|o| (o.lru, o.val.clone()));
+    let found = lookup_notouch_with(ctx, key, false).map(|o| (o.lru, o.val.clone()));
     if found.is_none() {
         ctx.out().null();
     }
@@ -724,7 +734,7 @@ fn object_lookup(ctx: &mut Ctx) -> Option<(u32, Value)> {
 
 fn object_encoding(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(2);
-    match lookup_notouch(ctx, key).map(|o| o.val.encoding()) {
+    match lookup_notouch_with(ctx, key, false).map(|o| o.val.encoding()) {
         Some(enc) => ctx.out().bulk(enc.as_bytes()),
         None => ctx.out().null(),
     }
