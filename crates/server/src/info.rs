@@ -249,20 +249,27 @@ fn memory(srv: &Server, out: &mut String) {
     line(out, "allocator_resident", resident);
     line(out, "total_system_memory", total);
     line(out, "total_system_memory_human", human_bytes(total));
+    let (lua_mem, scripts, script_bytes, fn_count, lib_count, fn_bytes) =
+        crate::scripting::memory_stats(srv);
+    let lua_mem = lua_mem as u64;
+    let vm_total = lua_mem;
     for (k, v) in [
-        ("used_memory_lua", "0"),
-        ("used_memory_vm_eval", "0"),
-        ("used_memory_lua_human", "0B"),
-        ("used_memory_scripts_eval", "0"),
-        ("number_of_cached_scripts", "0"),
-        ("number_of_functions", "0"),
-        ("number_of_libraries", "0"),
-        ("used_memory_vm_functions", "0"),
-        ("used_memory_vm_total", "0"),
-        ("used_memory_vm_total_human", "0B"),
-        ("used_memory_functions", "0"),
-        ("used_memory_scripts", "0"),
-        ("used_memory_scripts_human", "0B"),
+        ("used_memory_lua", lua_mem.to_string()),
+        ("used_memory_vm_eval", lua_mem.to_string()),
+        ("used_memory_lua_human", human_bytes(lua_mem)),
+        ("used_memory_scripts_eval", script_bytes.to_string()),
+        ("number_of_cached_scripts", scripts.to_string()),
+        ("number_of_functions", fn_count.to_string()),
+        ("number_of_libraries", lib_count.to_string()),
+        ("used_memory_vm_functions", "0".to_string()),
+        ("used_memory_vm_total", vm_total.to_string()),
+        ("used_memory_vm_total_human", human_bytes(vm_total)),
+        ("used_memory_functions", fn_bytes.to_string()),
+        ("used_memory_scripts", (script_bytes + fn_bytes).to_string()),
+        (
+            "used_memory_scripts_human",
+            human_bytes((script_bytes + fn_bytes) as u64),
+        ),
     ] {
         line(out, k, v);
     }

@@ -157,6 +157,8 @@ pub struct Server {
     last_inst_sample_ms: i64,
     /// DEBUG PAUSE-CRON: skip cron ticks (tests freeze background work with it).
     pub cron_paused: bool,
+    /// The Lua engine and script cache (scripting/), created on first use.
+    pub scripting: Option<Box<crate::scripting::Engine>>,
 }
 
 /// Current unix time in milliseconds.
@@ -206,6 +208,7 @@ impl Server {
             mem_startup: crate::info::used_memory(),
             last_inst_sample_ms: 0,
             cron_paused: false,
+            scripting: None,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
         s.replid = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();

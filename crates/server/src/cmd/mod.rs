@@ -22,6 +22,7 @@ pub mod list;
 pub mod multi;
 pub mod persist_cmds;
 pub mod pubsub;
+pub mod scripting;
 pub mod server_cmds;
 pub mod set;
 pub mod spec;
@@ -88,6 +89,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         multi::COMMANDS,
         persist_cmds::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -7,3 +7,4 @@
 
 pub mod conn;
 pub mod listener;
+pub mod while_busy;

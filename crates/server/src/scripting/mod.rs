@@ -1,5 +1,1131 @@
 //! Lua scripting: EVAL/EVALSHA, SCRIPT, FUNCTION/FCALL (engine: embedded Lua 5.1 via mlua).
 //!
-//! `libs` holds the libraries Redis adds to Lua (cjson, cmsgpack, bit, struct), written here.
+//! One Lua state per server ([`Engine`], created on first use and replaced by SCRIPT FLUSH).
+//! Scripts are compiled once and kept by their SHA1; the state holds Lua's base, table,
+//! string and math libraries plus Redis's extras (`libs`: cjson, cmsgpack, bit, struct).
+//!
+//! Sandbox, as Redis 7.0 builds it: user code runs with an environment table that is a
+//! read-only proxy of the real globals (reading an unknown name and writing anything fail
+//! with Redis's texts), library tables are read-only proxies too, and `os`, `io`, `print`,
+//! `loadfile`, `dofile`, `setfenv`/`getfenv` are removed. Errors are caught by an error
+//! handler (written in Lua, like Redis's `__redis__err__handler`) that turns them into
+//! `{err=...}` tables carrying the source and line of the user frame that failed; the reply
+//! then reads "<err> script: <name>, on @user_script:<line>.".
+//!
+//! `redis.call` runs a command through the normal dispatcher (`cmd::call`) on a detached
+//! client that starts in the caller's db (so SELECT in a script stays in the script), then
+//! parses its reply bytes back into Lua (`convert`). Functions that must raise Lua errors
+//! (redis.call, sha1hex, ...) are Rust callbacks returning `(ok, value)` behind a tiny C
+//! trampoline that calls `lua_error` with the value: mlua would otherwise wrap Rust errors in
+//! userdata, while Redis scripts expect plain error tables and strings.
+//!
+//! Long-running scripts: an instruction-count hook checks the clock; past
+//! `busy-reply-threshold` it lets `net::while_busy` answer other clients (BUSY, SCRIPT KILL,
+//! FUNCTION KILL, SHUTDOWN NOSAVE) and aborts the script when it was killed.
 
+pub mod convert;
+pub mod functions;
 pub mod libs;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::time::Instant;
+
+use cinnabar_resp::Frame;
+use mlua::{
+    ffi, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
+};
+
+use crate::client::Client;
+use crate::cmd::CmdError;
+use crate::server::Server;
+
+/// Script flags (shebang `flags=`), as bits.
+pub mod flags {
+    pub const NO_WRITES: u32 = 1;
+    pub const ALLOW_OOM: u32 = 2;
+    pub const ALLOW_STALE: u32 = 4;
+    pub const NO_CLUSTER: u32 = 8;
+    pub const ALLOW_CROSS_SLOT: u32 = 16;
+    /// No shebang: Redis 6 compatible script.
+    pub const EVAL_COMPAT: u32 = 32;
+
+    pub const NAMES: &[(&str, u32)] = &[
+        ("no-writes", NO_WRITES),
+        ("allow-oom", ALLOW_OOM),
+        ("allow-stale", ALLOW_STALE),
+        ("no-cluster", NO_CLUSTER),
+        ("allow-cross-slot-keys", ALLOW_CROSS_SLOT),
+    ];
+}
+
+/// A compiled EVAL script.
+pub struct Script {
+    pub func: Function,
+    pub body: Vec<u8>,
+    pub flags: u32,
+}
+
+/// The Lua state and the script cache.
+pub struct Engine {
+    pub lua: Lua,
+    /// EVAL scripts by lowercase hex SHA1.
+    pub scripts: HashMap<String, Script>,
+    /// Bytes of cached script bodies (INFO used_memory_scripts_eval).
+    pub scripts_bytes: usize,
+    /// The environment of user scripts (read-only proxy of the globals).
+    pub env: Table,
+    /// The environment of FUNCTION libraries and their functions.
+    pub fn_env: Table,
+    /// Switches `fn_env`'s `redis` to the load-time API and back.
+    set_loading: Function,
+    /// `xpcall(f, handler)` runner for EVAL scripts.
+    run_eval: Function,
+    /// Same with arguments (FCALL callbacks get KEYS and ARGV).
+    run_fn: Function,
+    /// The client scripts run their commands as.
+    client: Option<Box<Client>>,
+    /// FUNCTION libraries (functions.rs).
+    pub functions: functions::Registry,
+}
+
+/// State of the running script, reachable from Lua callbacks and the hook.
+pub struct Run {
+    pub srv: *mut Server,
+    pub client: *mut Client,
+    /// Id of the client that called the script.
+    pub caller_id: u64,
+    /// Script name for error texts (its SHA1, or the function name).
+    pub name: String,
+    pub read_only: bool,
+    pub is_function: bool,
+    pub start: Instant,
+    /// Writes done so far (a script that wrote can't be killed).
+    pub writes: u32,
+    pub resp3: bool,
+    /// SCRIPT KILL / FUNCTION KILL asked to stop it.
+    pub killed: bool,
+    /// Past busy-reply-threshold: other clients get BUSY.
+    pub busy: bool,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+    /// redis lrand48 state for math.random (48 bits), shared by all scripts like Redis's.
+    static RAND48: Cell<u64> = const { Cell::new(0x330E) };
+    /// When the running FUNCTION LOAD started (its code gets 500 ms, as in Redis).
+    static LOAD_START: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` on the running script's state (None when no script runs).
+pub fn with_run<R>(f: impl FnOnce(Option<&mut Run>) -> R) -> R {
+    RUN.with(|r| f(r.borrow_mut().as_mut()))
+}
+
+/// True while a script runs (commands from other clients are being answered with BUSY).
+pub fn running() -> bool {
+    with_run(|r| r.is_some())
+}
+
+const INTERNAL_SOURCE: &str = "=redis_internal";
+
+/// Lua code run once per state: error handler, read-only proxies, sandbox, helpers.
+const SETUP: &str = r#"
+local G = _G
+local getinfo = debug.getinfo
+local setfenv, setmetatable, getmetatable = setfenv, setmetatable, getmetatable
+local rawget, rawset, next = rawget, rawset, next
+local type, tostring, error, xpcall, select, unpack = type, tostring, error, xpcall, select, unpack
+local loadstring_orig, load_orig = loadstring, load
+local internal = '=redis_internal'
+
+local function handler(err)
+  local level, i = 2, nil
+  while true do
+    i = getinfo(level, 'Sl')
+    if not i then break end
+    if i.what ~= 'C' and i.source ~= internal then break end
+    level = level + 1
+  end
+  if type(err) ~= 'table' then
+    err = {err = 'ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+
+local proxies = setmetatable({}, {__mode = 'k'})
+local function ro_error() error('Attempt to modify a readonly table', 2) end
+local function readonly(t)
+  local p = {}
+  setmetatable(p, {__index = t, __newindex = ro_error, __metatable = false})
+  proxies[p] = t
+  return p
+end
+
+local env = {}
+setmetatable(env, {
+  __index = function(_, k)
+    local v = rawget(G, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+proxies[env] = G
+
+G.rawset = function(t, k, v)
+  if proxies[t] then error('Attempt to modify a readonly table', 0) end
+  return rawset(t, k, v)
+end
+G.rawget = function(t, k)
+  local real = proxies[t]
+  if real then return rawget(real, k) end
+  return rawget(t, k)
+end
+G.setmetatable = function(t, m)
+  if proxies[t] then error('Attempt to modify a readonly table', 0) end
+  return setmetatable(t, m)
+end
+G.next = function(t, k)
+  local real = proxies[t]
+  return next(real or t, k)
+end
+G.pairs = function(t) return G.next, t, nil end
+local pcall_orig = pcall
+local function pcall_result(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'table' then
+    local m = e.err
+    if type(m) == 'string' or type(m) == 'number' then return false, m end
+  end
+  return false, e
+end
+G.pcall = function(...) return pcall_result(pcall_orig(...)) end
+G.loadstring = function(s, name)
+  local f, e = loadstring_orig(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+G.load = function(fn, name)
+  local f, e = load_orig(fn, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+
+local redis = G.redis
+redis.status_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
+  return {ok = s}
+end
+local error_field = redis.__error_field
+redis.error_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
+  return {err = error_field(s)}
+end
+redis.__error_field = nil
+
+for _, name in ipairs({'setfenv', 'getfenv', 'print', 'newproxy', 'debug', 'loadfile',
+                       'dofile', 'module', 'require', 'package', 'os', 'io'}) do
+  rawset(G, name, nil)
+end
+for _, name in ipairs({'redis', 'string', 'math', 'table', 'coroutine', 'cjson', 'cmsgpack',
+                       'bit', 'struct'}) do
+  local t = rawget(G, name)
+  if type(t) == 'table' then rawset(G, name, readonly(t)) end
+end
+rawset(G, '_G', env)
+
+-- Functions: a shared environment whose `redis` is a restricted table while a library loads.
+local loading = false
+local load_redis_real = {}
+for _, k in ipairs({'log', 'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
+                    'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do
+  load_redis_real[k] = redis[k]
+end
+local load_redis = {}
+setmetatable(load_redis, {
+  __index = function(_, k)
+    local v = rawget(load_redis_real, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+proxies[load_redis] = load_redis_real
+local fn_env = {}
+setmetatable(fn_env, {
+  __index = function(_, k)
+    if loading and k == 'redis' then return load_redis end
+    local v = rawget(G, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+proxies[fn_env] = G
+local function set_loading(b) loading = b end
+
+local function run_eval(f)
+  return xpcall(f, handler)
+end
+local function run_fn(f, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+return env, run_eval, run_fn, fn_env, set_loading, load_redis_real
+"#;
+
+/// Registry names of the Rust callbacks behind the raising trampolines.
+const TRAMP_NAMES: [&std::ffi::CStr; 8] = [
+    c"__cinnabar_t0",
+    c"__cinnabar_t1",
+    c"__cinnabar_t2",
+    c"__cinnabar_t3",
+    c"__cinnabar_t4",
+    c"__cinnabar_t5",
+    c"__cinnabar_t6",
+    c"__cinnabar_t7",
+];
+
+/// A C function that calls the Rust callback registered as `TRAMP_NAMES[N]` with its own
+/// arguments. The callback returns `(true, results...)` or `(false, error_value)`; in the
+/// second case the value is raised as a Lua error as is (a table or a string), which mlua
+/// callbacks cannot do themselves.
+///
+/// # Safety
+/// Called by Lua only. It holds no Rust values with destructors when `lua_error` unwinds.
+unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_int {
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, TRAMP_NAMES[N].as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
+    let nres = ffi::lua_gettop(l);
+    if nres >= 1 && ffi::lua_toboolean(l, 1) != 0 {
+        ffi::lua_remove(l, 1);
+        return nres - 1;
+    }
+    let positioned = nres >= 3 && ffi::lua_toboolean(l, 3) != 0;
+    ffi::lua_settop(l, 2);
+    if positioned {
+        ffi::luaL_where(l, 1);
+        ffi::lua_insert(l, -2);
+        ffi::lua_concat(l, 2);
+    }
+    ffi::lua_error(l)
+}
+
+fn tramp_fn(n: usize) -> ffi::lua_CFunction {
+    match n {
+        0 => tramp::<0>,
+        1 => tramp::<1>,
+        2 => tramp::<2>,
+        3 => tramp::<3>,
+        4 => tramp::<4>,
+        5 => tramp::<5>,
+        6 => tramp::<6>,
+        _ => tramp::<7>,
+    }
+}
+
+/// Registers `f` (returning `(ok, value...)`) as a raising function in slot `n`.
+fn raising<F>(lua: &Lua, n: usize, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, MultiValue) -> mlua::Result<MultiValue> + 'static,
+{
+    let inner = lua.create_function(f)?;
+    let name = TRAMP_NAMES[n].to_str().unwrap_or_default();
+    lua.set_named_registry_value(name, inner)?;
+    // SAFETY: the trampoline only uses the Lua C API on the state it is called with.
+    unsafe { lua.create_c_function(tramp_fn(n)) }
+}
+
+fn ok_vals(lua: &Lua, vals: Vec<Value>) -> mlua::Result<MultiValue> {
+    let _ = lua;
+    let mut mv = MultiValue::new();
+    mv.push_back(Value::Boolean(true));
+    for v in vals {
+        mv.push_back(v);
+    }
+    Ok(mv)
+}
+
+fn raise(v: Value) -> mlua::Result<MultiValue> {
+    let mut mv = MultiValue::new();
+    mv.push_back(Value::Boolean(false));
+    mv.push_back(v);
+    Ok(mv)
+}
+
+fn raise_str(lua: &Lua, s: &str) -> mlua::Result<MultiValue> {
+    raise(Value::String(lua.create_string(s)?))
+}
+
+/// Raises `s` prefixed with the caller's position ("user_script:1: "), as `luaL_error` does.
+fn raise_at(lua: &Lua, s: &str) -> mlua::Result<MultiValue> {
+    let mut mv = raise(Value::String(lua.create_string(s)?))?;
+    mv.push_back(Value::Boolean(true));
+    Ok(mv)
+}
+
+fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
+    Ok(Value::Table(convert::single_field(
+        lua,
+        "err",
+        lua.create_string(msg)?,
+    )?))
+}
+
+/// `%.17g`, as Redis formats Lua numbers passed to commands (so -0.0 stays "-0").
+fn fmt_g17(n: f64) -> String {
+    let mut buf = [0u8; 64];
+    // SAFETY: 64-byte buffer, snprintf bounded by its length.
+    let len = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.17g".as_ptr(),
+            n,
+        )
+    };
+    String::from_utf8_lossy(&buf[..(len.max(0) as usize).min(63)]).into_owned()
+}
+
+/// Lua's own number → string conversion (`%.14g`), for sha1hex and redis.log.
+fn lua_num_str(n: f64) -> String {
+    let mut buf = [0u8; 64];
+    // SAFETY: 64-byte buffer, snprintf bounded by its length.
+    let len = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.14g".as_ptr(),
+            n,
+        )
+    };
+    String::from_utf8_lossy(&buf[..(len.max(0) as usize).min(63)]).into_owned()
+}
+
+fn value_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        Value::Number(n) => Some(lua_num_str(*n).into_bytes()),
+        _ => None,
+    }
+}
+
+/// `redis.call` / `redis.pcall`: runs one command as the script's client.
+fn redis_call(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<MultiValue> {
+    let result = call_command(lua, args)?;
+    match result {
+        Ok(v) => ok_vals(lua, vec![v]),
+        Err(e) if raise_errors => raise(e),
+        Err(e) => ok_vals(lua, vec![e]),
+    }
+}
+
+/// The command part of redis.call: Ok(value) or Err(error table).
+fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value>> {
+    if args.is_empty() {
+        return Ok(Err(err_table(
+            lua,
+            "ERR Please specify at least one argument for this redis lib call",
+        )?));
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        let b = match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(n) => n.to_string().into_bytes(),
+            Value::Number(n) => fmt_g17(*n).into_bytes(),
+            _ => {
+                return Ok(Err(err_table(
+                    lua,
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                )?))
+            }
+        };
+        argv.push(b);
+    }
+    let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3)));
+    let Some((srv, client, read_only, resp3)) = ptrs else {
+        return Ok(Err(err_table(
+            lua,
+            "ERR redis.call is not available in this context",
+        )?));
+    };
+    // SAFETY: the pointers were taken from live `&mut` borrows by `run`, which does not use
+    // them while Lua runs; only one callback runs at a time on this thread.
+    let (srv, client) = unsafe { (&mut *srv, &mut *client) };
+    let table = crate::cmd::table();
+    let entry = match table.get(&argv[0]) {
+        None => None,
+        Some(top) if top.subs.is_empty() || (argv.len() < 2 && top.handler.is_some()) => Some(top),
+        Some(top) if argv.len() < 2 => Some(top),
+        Some(top) => top.subs.get(&crate::util::lower(&argv[1])),
+    };
+    let Some(entry) = entry else {
+        return Ok(Err(err_table(
+            lua,
+            "ERR Unknown Redis command called from script",
+        )?));
+    };
+    let arity = entry.spec.arity;
+    let argc = argv.len() as i32;
+    if (arity > 0 && argc != arity) || argc < -arity {
+        return Ok(Err(err_table(
+            lua,
+            "ERR Wrong number of args calling Redis command from script",
+        )?));
+    }
+    // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK).
+    if entry.has_flag("noscript")
+        || (entry.has_flag("blocking") && !entry.full_name.starts_with("xread"))
+    {
+        return Ok(Err(err_table(
+            lua,
+            "ERR This Redis command is not allowed from script",
+        )?));
+    }
+    if read_only && entry.has_flag("write") {
+        return Ok(Err(err_table(
+            lua,
+            "ERR Write commands are not allowed from read-only scripts.",
+        )?));
+    }
+    client.reply.buf.clear();
+    client.reply.proto = if resp3 {
+        cinnabar_resp::Proto::Resp3
+    } else {
+        cinnabar_resp::Proto::Resp2
+    };
+    let dirty = srv.dirty;
+    crate::cmd::call(srv, client, &argv);
+    if srv.dirty != dirty {
+        with_run(|r| {
+            if let Some(r) = r {
+                r.writes += 1;
+            }
+        });
+    }
+    let buf = std::mem::take(&mut client.reply.buf);
+    let frame = match Frame::parse(&buf) {
+        Ok(Some((f, _))) => f,
+        _ => Frame::Null,
+    };
+    client.reply.buf = buf;
+    client.reply.buf.clear();
+    if let Frame::Error(e) = frame {
+        let field = convert::error_field(&e);
+        return Ok(Err(Value::Table(convert::single_field(
+            lua,
+            "err",
+            lua.create_string(field)?,
+        )?)));
+    }
+    Ok(Ok(convert::frame_to_lua(lua, frame, resp3)?))
+}
+
+const LRAND48_MAX: u64 = i32::MAX as u64;
+
+fn lrand48() -> u64 {
+    RAND48.with(|s| {
+        let x = s.get().wrapping_mul(0x5DEE_CE66D).wrapping_add(0xB) & ((1u64 << 48) - 1);
+        s.set(x);
+        x >> 17
+    })
+}
+
+fn srand48(seed: i64) {
+    let seed = seed as i32 as u32 as u64;
+    RAND48.with(|s| s.set((seed << 16) | 0x330E));
+}
+
+fn check_int(lua: &Lua, v: Option<&Value>, n: usize, fname: &str) -> Result<i64, MultiValue> {
+    let got = match v {
+        Some(Value::Integer(i)) => return Ok(*i),
+        Some(Value::Number(x)) => return Ok(*x as i64),
+        Some(Value::String(s)) => {
+            if let Some(x) = crate::util::parse_f64(s.as_bytes().trim_ascii()) {
+                return Ok(x as i64);
+            }
+            "string"
+        }
+        Some(Value::Nil) => "nil",
+        None => "no value",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        _ => "userdata",
+    };
+    Err(raise_at(
+        lua,
+        &format!("bad argument #{n} to '{fname}' (number expected, got {got})"),
+    )
+    .unwrap_or_default())
+}
+
+fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    let r = (lrand48() % LRAND48_MAX) as f64 / LRAND48_MAX as f64;
+    let a: Vec<Value> = args.into_iter().collect();
+    match a.len() {
+        0 => ok_vals(lua, vec![Value::Number(r)]),
+        1 => {
+            let u = match check_int(lua, a.first(), 1, "random") {
+                Ok(u) => u,
+                Err(e) => return Ok(e),
+            };
+            if u < 1 {
+                return raise_at(lua, "bad argument #1 to 'random' (interval is empty)");
+            }
+            ok_vals(lua, vec![Value::Number((r * u as f64).floor() + 1.0)])
+        }
+        2 => {
+            let l = match check_int(lua, a.first(), 1, "random") {
+                Ok(u) => u,
+                Err(e) => return Ok(e),
+            };
+            let u = match check_int(lua, a.get(1), 2, "random") {
+                Ok(u) => u,
+                Err(e) => return Ok(e),
+            };
+            if l > u {
+                return raise_at(lua, "bad argument #2 to 'random' (interval is empty)");
+            }
+            ok_vals(
+                lua,
+                vec![Value::Number((r * (u - l + 1) as f64).floor() + l as f64)],
+            )
+        }
+        _ => raise_at(lua, "wrong number of arguments"),
+    }
+}
+
+fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    match check_int(lua, a.first(), 1, "randomseed") {
+        Ok(s) => {
+            srand48(s);
+            ok_vals(lua, vec![])
+        }
+        Err(e) => Ok(e),
+    }
+}
+
+fn log_level(n: i64) -> crate::log::Level {
+    match n {
+        0 => crate::log::Level::Debug,
+        1 => crate::log::Level::Verbose,
+        2 => crate::log::Level::Notice,
+        _ => crate::log::Level::Warning,
+    }
+}
+
+/// Builds the `redis` table with the functions every script (and function) sees.
+fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
+    let redis = lua.create_table()?;
+    redis.set(
+        "call",
+        raising(lua, 0, |lua, args| redis_call(lua, args, true))?,
+    )?;
+    redis.set(
+        "pcall",
+        lua.create_function(|lua, args: MultiValue| {
+            let mv = redis_call(lua, args, false)?;
+            Ok(mv.into_iter().nth(1).unwrap_or(Value::Nil))
+        })?,
+    )?;
+    redis.set(
+        "sha1hex",
+        raising(lua, 1, |lua, args: MultiValue| {
+            if args.len() != 1 {
+                return raise_str(lua, "wrong number of arguments");
+            }
+            let data = args.front().and_then(value_bytes).unwrap_or_default();
+            let hex = sha1_smol::Sha1::from(&data).digest().to_string();
+            ok_vals(lua, vec![Value::String(lua.create_string(hex)?)])
+        })?,
+    )?;
+    redis.set(
+        "__error_field",
+        lua.create_function(|lua, s: mlua::String| {
+            let b = s.as_bytes();
+            let mut with_dash = Vec::with_capacity(b.len() + 1);
+            if b.first() != Some(&b'-') {
+                with_dash.push(b'-');
+            }
+            with_dash.extend_from_slice(&b);
+            lua.create_string(convert::error_field(&with_dash))
+        })?,
+    )?;
+    redis.set(
+        "log",
+        raising(lua, 2, |lua, args: MultiValue| {
+            let a: Vec<Value> = args.into_iter().collect();
+            if a.len() < 2 {
+                return raise(err_table(
+                    lua,
+                    "ERR redis.log() requires two arguments or more.",
+                )?);
+            }
+            let level = match &a[0] {
+                Value::Integer(n) => *n,
+                Value::Number(n) => *n as i64,
+                Value::String(s) => match crate::util::parse_f64(s.as_bytes().trim_ascii()) {
+                    Some(x) => x as i64,
+                    None => {
+                        return raise(err_table(
+                            lua,
+                            "ERR First argument must be a number (log level).",
+                        )?)
+                    }
+                },
+                _ => {
+                    return raise(err_table(
+                        lua,
+                        "ERR First argument must be a number (log level).",
+                    )?)
+                }
+            };
+            if !(0..=3).contains(&level) {
+                return raise(err_table(lua, "ERR Invalid debug level.")?);
+            }
+            let msg: Vec<String> = a[1..]
+                .iter()
+                .filter_map(value_bytes)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect();
+            crate::log::log(log_level(level), &msg.join(" "));
+            ok_vals(lua, vec![])
+        })?,
+    )?;
+    redis.set(
+        "setresp",
+        raising(lua, 3, |lua, args: MultiValue| {
+            if args.len() != 1 {
+                return raise(err_table(
+                    lua,
+                    "ERR redis.setresp() requires one argument.",
+                )?);
+            }
+            let v = match args.front() {
+                Some(Value::Integer(n)) => *n,
+                Some(Value::Number(n)) => *n as i64,
+                Some(Value::String(s)) => crate::util::parse_int(&s.as_bytes()).unwrap_or(0),
+                _ => 0,
+            };
+            if v != 2 && v != 3 {
+                return raise(err_table(lua, "ERR RESP version must be 2 or 3.")?);
+            }
+            with_run(|r| {
+                if let Some(r) = r {
+                    r.resp3 = v == 3;
+                }
+            });
+            ok_vals(lua, vec![])
+        })?,
+    )?;
+    redis.set(
+        "set_repl",
+        raising(lua, 4, |lua, args: MultiValue| {
+            if args.len() != 1 {
+                return raise(err_table(
+                    lua,
+                    "ERR redis.set_repl() requires two arguments.",
+                )?);
+            }
+            let v = match args.front() {
+                Some(Value::Integer(n)) => *n,
+                Some(Value::Number(n)) => *n as i64,
+                _ => -1,
+            };
+            if !(0..=3).contains(&v) {
+                return raise(err_table(
+                    lua,
+                    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                )?);
+            }
+            ok_vals(lua, vec![])
+        })?,
+    )?;
+    redis.set(
+        "replicate_commands",
+        lua.create_function(|_, _: MultiValue| Ok(true))?,
+    )?;
+    redis.set(
+        "breakpoint",
+        lua.create_function(|_, _: MultiValue| Ok(false))?,
+    )?;
+    redis.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
+    redis.set("REDIS_VERSION_NUM", 0x07000f)?;
+    for (k, v) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        redis.set(k, v)?;
+    }
+    Ok(redis)
+}
+
+/// Lua memory cap: a runaway script gets "not enough memory", not an OOM kill.
+const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
+impl Engine {
+    pub fn new() -> mlua::Result<Engine> {
+        // SAFETY: the debug library is loaded only for the setup code, which removes it from
+        // the globals before any user script runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::new(),
+            )
+        };
+        let _ = lua.set_memory_limit(LUA_MEMORY_LIMIT);
+        let g = lua.globals();
+        g.set("redis", build_redis_table(&lua)?)?;
+        let math: Table = g.get("math")?;
+        math.set("random", raising(&lua, 5, math_random)?)?;
+        math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
+        libs::register(&lua)?;
+        #[allow(clippy::type_complexity)]
+        let (env, run_eval, run_fn, fn_env, set_loading, load_redis): (
+            Table,
+            Function,
+            Function,
+            Table,
+            Function,
+            Table,
+        ) = lua.load(SETUP).set_name(INTERNAL_SOURCE).eval()?;
+        functions::setup_load_api(&lua, &load_redis)?;
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(100_000),
+            |_, _| hook(),
+        );
+        let mut client = Client::detached(0);
+        client.authenticated = true;
+        client.in_exec = true;
+        client.name = None;
+        Ok(Engine {
+            lua,
+            scripts: HashMap::new(),
+            scripts_bytes: 0,
+            env,
+            fn_env,
+            set_loading,
+            run_eval,
+            run_fn,
+            client: Some(Box::new(client)),
+            functions: functions::Registry::default(),
+        })
+    }
+
+    /// Compiles `body` in the sandbox environment under `chunk_name` ("@user_script").
+    pub fn compile(&self, code: &[u8], chunk_name: &str, env: &Table) -> Result<Function, String> {
+        self.lua
+            .load(code)
+            .set_name(chunk_name)
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => other.to_string(),
+            })
+    }
+
+    /// Looks up or compiles an EVAL script; returns its SHA1.
+    pub fn load_script(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        let sha = sha1_smol::Sha1::from(body).digest().to_string();
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, skip) = parse_shebang(body)?;
+        let func = self
+            .compile(&body[skip..], "@user_script", &self.env)
+            .map_err(|m| CmdError::err(format!("Error compiling script (new function): {m}")))?;
+        self.scripts_bytes += body.len() + 64;
+        self.scripts.insert(
+            sha.clone(),
+            Script {
+                func,
+                body: body.to_vec(),
+                flags,
+            },
+        );
+        Ok(sha)
+    }
+
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+}
+
+/// Parses an EVAL script's `#!lua flags=...` line. Returns (flags, bytes to skip): the
+/// shebang line without its newline, so line numbers stay right.
+pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok((flags::EVAL_COMPAT, 0));
+    }
+    let Some(nl) = body.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::err("Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&body[..nl]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or_default();
+    if engine != "#!lua" {
+        return Err(CmdError::err(format!(
+            "Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut fl = 0;
+    for p in parts {
+        if let Some(list) = p.strip_prefix("flags=") {
+            for f in list.split(',').filter(|f| !f.is_empty()) {
+                match flags::NAMES.iter().find(|(n, _)| *n == f) {
+                    Some((_, bit)) => fl |= bit,
+                    None => {
+                        return Err(CmdError::err(format!(
+                            "Unexpected flag in script shebang: {f}"
+                        )))
+                    }
+                }
+            }
+        } else {
+            return Err(CmdError::err(format!("Unknown lua shebang option: {p}")));
+        }
+    }
+    Ok((fl, nl))
+}
+
+/// The server's engine, created on first use.
+pub fn engine(srv: &mut Server) -> &mut Engine {
+    if srv.scripting.is_none() {
+        match Engine::new() {
+            Ok(e) => srv.scripting = Some(Box::new(e)),
+            Err(e) => panic!("cannot create the Lua state: {e}"),
+        }
+    }
+    srv.scripting.as_mut().expect("just created")
+}
+
+/// The instruction-count hook: busy handling and SCRIPT KILL.
+fn hook() -> mlua::Result<VmState> {
+    if let Some(t) = LOAD_START.with(|s| s.get()) {
+        if t.elapsed().as_millis() >= 500 {
+            return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+        }
+        return Ok(VmState::Continue);
+    }
+    let state = with_run(|r| {
+        r.map(|r| {
+            let threshold = unsafe { (*r.srv).config.get("busy-reply-threshold") }
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(5000);
+            (
+                r.srv,
+                r.caller_id,
+                r.start.elapsed().as_millis() as u64 >= threshold && threshold > 0,
+            )
+        })
+    });
+    let Some((srv, caller, busy)) = state else {
+        return Ok(VmState::Continue);
+    };
+    if busy {
+        with_run(|r| {
+            if let Some(r) = r {
+                r.busy = true;
+            }
+        });
+        // SAFETY: see call_command; the script is suspended inside the hook.
+        crate::net::while_busy::serve(unsafe { &mut *srv }, caller);
+    }
+    if with_run(|r| r.is_some_and(|r| r.killed)) {
+        return Err(mlua::Error::RuntimeError("Script killed by user".into()));
+    }
+    Ok(VmState::Continue)
+}
+
+/// What to run: an EVAL script or a FUNCTION's callback.
+pub struct Invocation<'a> {
+    pub func: Function,
+    pub name: String,
+    pub keys: &'a [Vec<u8>],
+    pub args: &'a [Vec<u8>],
+    pub read_only: bool,
+    pub is_function: bool,
+}
+
+fn string_table(lua: &Lua, items: &[Vec<u8>]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len().min(1 << 16), 0)?;
+    for (i, it) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(it)?)?;
+    }
+    Ok(t)
+}
+
+/// Runs a script for `caller` and writes its reply (or returns its error).
+pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(), CmdError> {
+    let eng = engine(srv);
+    let lua = eng.lua.clone();
+    let runner = if inv.is_function {
+        eng.run_fn.clone()
+    } else {
+        eng.run_eval.clone()
+    };
+    let Some(mut client) = eng.client.take() else {
+        return Err(CmdError::err("script client busy"));
+    };
+    let keys = string_table(&lua, inv.keys).map_err(|e| CmdError::err(e.to_string()))?;
+    let args = string_table(&lua, inv.args).map_err(|e| CmdError::err(e.to_string()))?;
+    if !inv.is_function {
+        let g = lua.globals();
+        let _ = g.raw_set("KEYS", keys.clone());
+        let _ = g.raw_set("ARGV", args.clone());
+    }
+    client.db = caller.db;
+    client.reply.buf.clear();
+    client.multi = None;
+    let aof_mark = srv.aof.as_ref().map(|a| (a.buf.len(), a.multi_open));
+    let srv_ptr: *mut Server = srv;
+    let client_ptr: *mut Client = &mut *client;
+    RUN.with(|r| {
+        *r.borrow_mut() = Some(Run {
+            srv: srv_ptr,
+            client: client_ptr,
+            caller_id: caller.id,
+            name: inv.name.clone(),
+            read_only: inv.read_only,
+            is_function: inv.is_function,
+            start: Instant::now(),
+            writes: 0,
+            resp3: false,
+            killed: false,
+            busy: false,
+        })
+    });
+    // SAFETY: `srv` is not used again until the script returns.
+    unsafe { (*srv_ptr).call_depth += 1 };
+    let result = if inv.is_function {
+        runner.call::<(bool, Value)>((inv.func, keys, args))
+    } else {
+        runner.call::<(bool, Value)>(inv.func)
+    };
+    let run = RUN.with(|r| r.borrow_mut().take());
+    srv.call_depth -= 1;
+    if let Some(eng) = srv.scripting.as_mut() {
+        eng.client = Some(client);
+    }
+    let run = run.expect("run state set above");
+    finish_aof(srv, aof_mark, run.writes);
+    if run.killed {
+        let what = if run.is_function {
+            "FUNCTION"
+        } else {
+            "SCRIPT"
+        };
+        let _ = what;
+        return Err(CmdError::err("Script killed by user with SCRIPT KILL..."));
+    }
+    match result {
+        Ok((true, v)) => {
+            convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            Ok(())
+        }
+        Ok((false, v)) => Err(CmdError::Raw(error_text(&v, &run.name))),
+        Err(e) => Err(CmdError::err(format!(
+            "Error running script (call to {}): @{}",
+            run.name, e
+        ))),
+    }
+}
+
+/// Makes the AOF show a script's writes like Redis propagates them: one write as itself,
+/// several wrapped in MULTI/EXEC (the script's client runs with `in_exec`, so the AOF feed
+/// opened a MULTI at its first write).
+fn finish_aof(srv: &mut Server, mark: Option<(usize, bool)>, writes: u32) {
+    let (Some(aof), Some((start, was_open))) = (srv.aof.as_mut(), mark) else {
+        return;
+    };
+    if was_open || !aof.multi_open {
+        return;
+    }
+    if writes <= 1 {
+        const MULTI: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
+        if aof.buf.get(start..start + MULTI.len()) == Some(MULTI) {
+            aof.buf.drain(start..start + MULTI.len());
+            aof.multi_open = false;
+            return;
+        }
+    }
+    crate::persist::aof::exec_done(srv);
+}
+
+/// The reply text of a failed script: the error table's `err`, plus where it failed.
+pub fn error_text(v: &Value, name: &str) -> String {
+    match v {
+        Value::Table(t) => {
+            let err = match t.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                _ => "ERR unknown error".to_string(),
+            };
+            let source = match t.raw_get::<Value>("source") {
+                Ok(Value::String(s)) => Some(String::from_utf8_lossy(&s.as_bytes()).into_owned()),
+                _ => None,
+            };
+            let line = match t.raw_get::<Value>("line") {
+                Ok(Value::Integer(n)) => Some(n),
+                Ok(Value::Number(n)) => Some(n as i64),
+                _ => None,
+            };
+            match (source, line) {
+                (Some(s), Some(l)) => format!("{err} script: {name}, on {s}:{l}."),
+                _ => err,
+            }
+        }
+        Value::String(s) => format!(
+            "ERR Error running script (call to {name}): @{}",
+            String::from_utf8_lossy(&s.as_bytes())
+        ),
+        _ => "ERR unknown error".to_string(),
+    }
+}
+
+/// INFO memory figures: (Lua heap, cached scripts, their bytes, functions, libraries,
+/// function code bytes).
+pub fn memory_stats(srv: &Server) -> (usize, usize, usize, usize, usize, usize) {
+    match srv.scripting.as_ref() {
+        None => (32 * 1024, 0, 0, 0, 0, 0),
+        Some(e) => {
+            let (f, l, b) = e.functions.stats();
+            (e.used_memory(), e.scripts.len(), e.scripts_bytes, f, l, b)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Conversions between Redis replies and Lua values, following Redis 7.0's tables.
+//!
+//! Command replies reach Lua as decoded [`Frame`]s (the script's client writes RESP2 or RESP3
+//! depending on `redis.setresp`, and we parse those bytes back): integers become numbers, bulk
+//! strings strings, statuses `{ok=...}`, errors `{err=...}`, RESP2 nulls `false`, RESP3 nulls
+//! `nil`, and RESP3's richer types single-field tables (`map`, `set`, `double`, `big_number`,
+//! `verbatim_string`). Script results go the other way into the caller's protocol: numbers are
+//! truncated to integers, arrays stop at the first nil, booleans are `:1`/null in RESP2.
+
+use cinnabar_resp::{Frame, ReplyBuf};
+use mlua::{Lua, Table, Value};
+
+/// Deepest table nesting converted to a reply; deeper levels become an error element (Redis
+/// stops at the Lua stack limit in the same way), so cyclic tables cannot recurse forever.
+const MAX_DEPTH: usize = 500;
+
+/// Turns an error reply's text ("-ERR msg\r\n" minus framing) into the `err` field Redis puts
+/// in Lua error tables: "CODE msg", with `ERR` added when there is no code.
+pub fn error_field(text: &[u8]) -> Vec<u8> {
+    let text = text.strip_prefix(b"-").unwrap_or(text);
+    let trim = |s: &[u8]| -> Vec<u8> {
+        let mut a = 0;
+        let mut b = s.len();
+        while a < b && (s[a] == b'\r' || s[a] == b'\n') {
+            a += 1;
+        }
+        while b > a && (s[b - 1] == b'\r' || s[b - 1] == b'\n') {
+            b -= 1;
+        }
+        s[a..b].to_vec()
+    };
+    match text.iter().position(|&c| c == b' ') {
+        Some(sp) => {
+            let mut out = text[..sp].to_vec();
+            out.push(b' ');
+            out.extend(trim(&text[sp + 1..]));
+            out
+        }
+        None => {
+            let mut out = b"ERR ".to_vec();
+            out.extend(trim(text));
+            out
+        }
+    }
+}
+
+/// A one-field table `{name = value}`.
+pub fn single_field(lua: &Lua, name: &str, v: impl mlua::IntoLua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(name, v)?;
+    Ok(t)
+}
+
+/// Converts a decoded reply into the Lua value a script sees. `resp3` is the script's
+/// protocol (`redis.setresp`), which decides what a null becomes.
+pub fn frame_to_lua(lua: &Lua, f: Frame, resp3: bool) -> mlua::Result<Value> {
+    Ok(match f {
+        Frame::Simple(s) => Value::Table(single_field(lua, "ok", lua.create_string(&s)?)?),
+        Frame::Error(e) => Value::Table(single_field(
+            lua,
+            "err",
+            lua.create_string(error_field(&e))?,
+        )?),
+        Frame::Integer(n) => Value::Number(n as f64),
+        Frame::Bulk(b) => Value::String(lua.create_string(&b)?),
+        Frame::Null | Frame::NullArray => {
+            if resp3 {
+                Value::Nil
+            } else {
+                Value::Boolean(false)
+            }
+        }
+        Frame::Array(items) | Frame::Push(items) => {
+            let t = lua.create_table_with_capacity(items.len().min(1 << 16), 0)?;
+            for (i, it) in items.into_iter().enumerate() {
+                t.raw_set(i + 1, frame_to_lua(lua, it, resp3)?)?;
+            }
+            Value::Table(t)
+        }
+        Frame::Set(items) => {
+            let t = lua.create_table()?;
+            for it in items {
+                let k = frame_to_lua(lua, it, resp3)?;
+                if !k.is_nil() {
+                    t.raw_set(k, true)?;
+                }
+            }
+            Value::Table(single_field(lua, "set", t)?)
+        }
+        Frame::Map(pairs) | Frame::Attribute(pairs) => {
+            let t = lua.create_table()?;
+            for (k, v) in pairs {
+                let k = frame_to_lua(lua, k, resp3)?;
+                let v = frame_to_lua(lua, v, resp3)?;
+                if !k.is_nil() {
+                    t.raw_set(k, v)?;
+                }
+            }
+            Value::Table(single_field(lua, "map", t)?)
+        }
+        Frame::Double(d) => {
+            let v = crate::util::parse_f64(&d).unwrap_or(0.0);
+            Value::Table(single_field(lua, "double", v)?)
+        }
+        Frame::Boolean(b) => Value::Boolean(b),
+        Frame::BigNumber(s) => {
+            Value::Table(single_field(lua, "big_number", lua.create_string(&s)?)?)
+        }
+        Frame::Verbatim(d) => {
+            let (fmt, text) = if d.len() >= 4 && d[3] == b':' {
+                (&d[..3], &d[4..])
+            } else {
+                (&b"txt"[..], &d[..])
+            };
+            let inner = lua.create_table()?;
+            inner.raw_set("format", lua.create_string(fmt)?)?;
+            inner.raw_set("string", lua.create_string(text)?)?;
+            Value::Table(single_field(lua, "verbatim_string", inner)?)
+        }
+    })
+}
+
+/// Writes a Lua value as a reply in `out`'s protocol (Redis's luaReplyToRedisReply).
+/// Booleans follow the script's protocol (`script_resp3`, set by redis.setresp): `:1`/null
+/// under RESP2 even for a RESP3 caller, as Redis 7.0 does.
+pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_resp3: bool) {
+    write_value(v, out, 0, script_resp3)
+}
+
+fn write_value(v: &Value, out: &mut ReplyBuf, depth: usize, r3: bool) {
+    match v {
+        Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Boolean(b) => {
+            if r3 && out.is_resp3() {
+                out.boolean(*b);
+            } else if *b {
+                out.int(1);
+            } else {
+                out.null();
+            }
+        }
+        Value::Integer(n) => out.int(*n),
+        Value::Number(n) => out.int(num_to_i64(*n)),
+        Value::Table(t) => {
+            if depth >= MAX_DEPTH {
+                out.error("ERR reached lua stack limit");
+                return;
+            }
+            write_table(t, out, depth, r3)
+        }
+        _ => out.null(),
+    }
+}
+
+/// Lua number to integer as C's `(long long)` cast does on x86-64 for in-range values;
+/// out-of-range and NaN give i64::MIN like the hardware conversion.
+pub fn num_to_i64(n: f64) -> i64 {
+    if n.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
+fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
+    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+        let text = String::from_utf8_lossy(&e.as_bytes()).into_owned();
+        out.error(&text);
+        return;
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
+        let text: String = String::from_utf8_lossy(&s.as_bytes())
+            .chars()
+            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+            .collect();
+        out.simple(&text);
+        return;
+    }
+    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
+        out.double_str(crate::util::fmt_double(d).as_bytes());
+        return;
+    }
+    if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
+        out.double_str(crate::util::fmt_double(d as f64).as_bytes());
+        return;
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
+        let b = s.as_bytes();
+        if out.is_resp3() {
+            out.raw(b"(");
+            out.raw(&b);
+            out.raw(b"\r\n");
+        } else {
+            out.bulk(&b);
+        }
+        return;
+    }
+    if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        out.map(pairs.len());
+        for (k, v) in &pairs {
+            write_value(k, out, depth + 1, r3);
+            write_value(v, out, depth + 1, r3);
+        }
+        return;
+    }
+    if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
+        let keys: Vec<Value> = s
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, _)| k)
+            .collect();
+        out.set(keys.len());
+        for k in &keys {
+            write_value(k, out, depth + 1, r3);
+        }
+        return;
+    }
+    if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string") {
+        if let (Ok(Value::String(f)), Ok(Value::String(s))) =
+            (vt.raw_get::<Value>("format"), vt.raw_get::<Value>("string"))
+        {
+            let (f, s) = (f.as_bytes(), s.as_bytes());
+            if out.is_resp3() {
+                let total = f.len() + 1 + s.len();
+                out.raw(format!("={total}\r\n").as_bytes());
+                out.raw(&f);
+                out.raw(b":");
+                out.raw(&s);
+                out.raw(b"\r\n");
+            } else {
+                out.bulk(&s);
+            }
+            return;
+        }
+    }
+    // A plain array: elements 1.. up to the first nil.
+    let mut items = Vec::new();
+    let mut i = 1i64;
+    loop {
+        match t.raw_get::<Value>(i) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(v) => items.push(v),
+        }
+        i += 1;
+    }
+    out.array(items.len());
+    for v in &items {
+        write_value(v, out, depth + 1, r3);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cinnabar_resp::Proto;
+
+    fn reply(lua: &Lua, code: &str, proto: Proto) -> String {
+        let v: Value = lua.load(code).eval().unwrap();
+        let mut out = ReplyBuf::new(proto);
+        lua_to_reply(&v, &mut out, true);
+        String::from_utf8_lossy(&out.buf).into_owned()
+    }
+
+    #[test]
+    fn lua_to_resp() {
+        let lua = Lua::new();
+        assert_eq!(reply(&lua, "return 3.9", Proto::Resp2), ":3\r\n");
+        assert_eq!(reply(&lua, "return -3.9", Proto::Resp2), ":-3\r\n");
+        assert_eq!(reply(&lua, "return true", Proto::Resp2), ":1\r\n");
+        assert_eq!(reply(&lua, "return false", Proto::Resp2), "$-1\r\n");
+        assert_eq!(reply(&lua, "return false", Proto::Resp3), "#f\r\n");
+        assert_eq!(reply(&lua, "return nil", Proto::Resp3), "_\r\n");
+        assert_eq!(
+            reply(&lua, "return {1,'a',nil,2}", Proto::Resp2),
+            "*2\r\n:1\r\n$1\r\na\r\n"
+        );
+        assert_eq!(reply(&lua, "return {ok='x\\ny'}", Proto::Resp2), "+x y\r\n");
+        assert_eq!(reply(&lua, "return {err='E x'}", Proto::Resp2), "-E x\r\n");
+        assert_eq!(reply(&lua, "return {double=1.5}", Proto::Resp3), ",1.5\r\n");
+        assert_eq!(
+            reply(&lua, "return {double=1.5}", Proto::Resp2),
+            "$3\r\n1.5\r\n"
+        );
+        assert_eq!(
+            reply(&lua, "return {map={a=1}}", Proto::Resp3),
+            "%1\r\n$1\r\na\r\n:1\r\n"
+        );
+        assert!(reply(&lua, "local t = {} t[1] = t return t", Proto::Resp2).len() > 10);
+    }
+
+    #[test]
+    fn resp_to_lua() {
+        let lua = Lua::new();
+        let v = frame_to_lua(&lua, Frame::Null, false).unwrap();
+        assert_eq!(v, Value::Boolean(false));
+        let v = frame_to_lua(&lua, Frame::Null, true).unwrap();
+        assert!(v.is_nil());
+        let v = frame_to_lua(&lua, Frame::Error(b"ERR bad\r\n".to_vec()), false).unwrap();
+        let t = v.as_table().unwrap();
+        assert_eq!(t.get::<String>("err").unwrap(), "ERR bad");
+        assert_eq!(error_field(b"-boom"), b"ERR boom");
+        assert_eq!(error_field(b"-X boom"), b"X boom");
+    }
+}
