@@ -30,6 +30,9 @@ pub(crate) type State = *mut ffi::lua_State;
 pub(crate) enum Fail {
     /// `luaL_error(msg)`: the message after the caller's position.
     Msg(Vec<u8>),
+    /// An error Lua itself raises inside the function (no position prefix), such as
+    /// "table index is nil".
+    Raw(Vec<u8>),
     /// `luaL_argerror(n, msg)`: "bad argument #n to 'f' (msg)".
     Arg(c_int, Vec<u8>),
     /// `luaL_typerror(n, tname)`: "bad argument #n to 'f' (tname expected, got T)".
@@ -52,10 +55,20 @@ pub(crate) unsafe fn raise(l: State, fail: Fail) -> c_int {
         Fail::Msg(m) => {
             // As luaL_error: prefixed with the calling Lua code's position ("user_script:1: "),
             // empty when the caller is a C function such as `pcall`.
+            if ffi::lua_checkstack(l, 4) == 0 {
+                // The stack is full (a "stack overflow" error): what is on it is being
+                // discarded by the error anyway, so make room for the message.
+                ffi::lua_settop(l, 0);
+            }
             ffi::luaL_where(l, 1);
             push_bytes(l, &m);
             drop(m);
             ffi::lua_concat(l, 2);
+            ffi::lua_error(l)
+        }
+        Fail::Raw(m) => {
+            push_bytes(l, &m);
+            drop(m);
             ffi::lua_error(l)
         }
         Fail::Arg(n, m) => {
@@ -101,10 +114,13 @@ pub(crate) unsafe fn set_str(l: State, name: &CStr, s: &str) {
     ffi::lua_setfield(l, -2, name.as_ptr());
 }
 
+/// 2^63 (the literal is exact: the shortest decimal that reads back as 2^63).
+const TWO_63: f64 = 9.223_372_036_854_776e18;
+
 /// C's `(int64_t)d` as x86-64 computes it (`cvttsd2si`): truncation, and `i64::MIN` for NaN or
 /// anything out of range (Rust's `as` saturates instead).
 pub(crate) fn c_i64(d: f64) -> i64 {
-    if d.is_nan() || d >= 9.223_372_036_854_775_807e18 || d < -9.223_372_036_854_775_808e18 {
+    if !(-TWO_63..TWO_63).contains(&d) {
         i64::MIN
     } else {
         d as i64
@@ -114,10 +130,10 @@ pub(crate) fn c_i64(d: f64) -> i64 {
 /// C's `(uint64_t)d` as gcc compiles it on x86-64: values below 2^63 go through `cvttsd2si`,
 /// larger ones are shifted down by 2^63 first and the top bit flipped back.
 pub(crate) fn c_u64(d: f64) -> u64 {
-    if d < 9.223_372_036_854_775_808e18 {
+    if d < TWO_63 {
         c_i64(d) as u64
     } else {
-        (c_i64(d - 9.223_372_036_854_775_808e18) as u64) ^ (1u64 << 63)
+        (c_i64(d - TWO_63) as u64) ^ (1u64 << 63)
     }
 }
 
