@@ -20,11 +20,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
-echo "== smoke tests with real client libraries (redis-py, ioredis)"
+echo "== smoke tests with real client libraries (redis-py incl. Lock, Celery, ioredis)"
 cargo build --bin cinnabar-server
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'redis>=5' 2>/dev/null \
-  || python3 -m pip install -q --disable-pip-version-check 'redis>=5'
+PY_DEPS=('redis>=5' 'celery[redis]>=5.3' packaging)
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${PY_DEPS[@]}" 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check "${PY_DEPS[@]}"
 timeout 300 python3 tests/smoke/redis_py.py target/debug/cinnabar-server
+timeout 300 python3 tests/smoke/celery_smoke.py target/debug/cinnabar-server
 if command -v npm >/dev/null 2>&1; then
   (cd tests/smoke && timeout 300 npm install --silent --no-audit --no-fund)
   timeout 300 node tests/smoke/ioredis.mjs target/debug/cinnabar-server

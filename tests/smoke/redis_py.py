@@ -24,6 +24,56 @@ def free_port():
     return p
 
 
+def check_lock_and_transactions(r):
+    """redis-py's Lock (SET NX PX + EVALSHA scripts), transactions with WATCH, pub/sub."""
+    from redis.exceptions import LockNotOwnedError
+
+    lock = r.lock("smoke:lock", timeout=5, blocking_timeout=2)
+    assert lock.acquire() is True
+    other = r.lock("smoke:lock", timeout=5)
+    assert other.acquire(blocking=False) is False
+    assert lock.owned() and lock.locked()
+    assert lock.extend(10) is True and r.pttl("smoke:lock") > 10000
+    assert lock.reacquire() is True and r.pttl("smoke:lock") <= 5000
+    lock.release()
+    assert not lock.locked()
+    assert other.acquire(blocking=False) is True
+    r.set("smoke:lock", "someone-else")
+    try:
+        other.release()
+        raise AssertionError("released a lock it does not own")
+    except LockNotOwnedError:
+        pass
+    r.delete("smoke:lock")
+    with r.lock("smoke:lock2", timeout=5) as held:
+        assert held.locked()
+    assert not r.exists("smoke:lock2")
+
+    def incr_twice(pipe):
+        value = int(pipe.get("smoke:counter") or 0)
+        pipe.multi()
+        pipe.set("smoke:counter", value + 2)
+
+    assert r.transaction(incr_twice, "smoke:counter") == [True]
+    assert r.get("smoke:counter") == "2"
+    p = r.pipeline(transaction=True)
+    p.incr("smoke:counter").lpush("smoke:list", "a", "b").lrange("smoke:list", 0, -1)
+    assert p.execute() == [3, 2, ["b", "a"]]
+
+    ps = r.pubsub()
+    ps.subscribe("smoke:chan")
+    deadline = time.time() + 5
+    msg = ps.get_message(timeout=1)
+    assert msg and msg["type"] == "subscribe"
+    assert r.publish("smoke:chan", "hello") == 1
+    while True:
+        msg = ps.get_message(timeout=1)
+        if msg or time.time() > deadline:
+            break
+    assert msg and msg["type"] == "message" and msg["data"] == "hello"
+    ps.close()
+
+
 def main():
     binary = sys.argv[1]
     port = free_port()
@@ -75,6 +125,8 @@ def main():
                 p.set(f"p{i}", i)
             assert all(p.execute())
             assert r.get("p99") == "99"
+            checks += 1
+            check_lock_and_transactions(r)
             checks += 1
             r.close()
         print(f"(redis-py {redis.__version__} against cinnabar, RESP2 and RESP3)")
