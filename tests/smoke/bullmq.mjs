@@ -1,7 +1,8 @@
 // Smoke test: BullMQ (a Node job queue built almost entirely on Lua scripts, with cmsgpack,
 // streams for events, and blocking commands) against the server under test.
-// Not run by scripts/test.sh yet: BullMQ logs job events with XADD, and streams are not
-// implemented (every other command it uses is). Against redis-server it passes 8 checks.
+// Not run by scripts/test.sh yet: BullMQ logs job events with XADD (and XDEL/XLEN/XRANGE/
+// XREAD/XTRIM), and streams are not implemented; every other command its scripts call is.
+// Against redis-server it passes 8 checks.
 // Starts the server on a free loopback port and stops it at the end.
 // Usage: node tests/smoke/bullmq.mjs path/to/cinnabar-server
 import { spawn } from 'node:child_process';
