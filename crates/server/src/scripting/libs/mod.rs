@@ -214,4 +214,30 @@ pub(crate) mod testutil {
             bad.join("\n")
         );
     }
+
+    /// What the scripting engine sees: an uncaught library error reaches Rust as a plain
+    /// runtime error carrying Lua's message (position prefix included; mlua appends a
+    /// traceback after a newline), not as a wrapped callback error.
+    #[test]
+    fn uncaught_errors_are_plain_lua_errors() {
+        let lua = lua();
+        let err = lua
+            .load("return cjson.decode('x')")
+            .set_name("@user_script")
+            .exec()
+            .expect_err("must fail");
+        match err {
+            mlua::Error::RuntimeError(m) => assert_eq!(
+                m.split('\n').next(),
+                Some("user_script:1: Expected value but found invalid token at character 1")
+            ),
+            other => panic!("unexpected error kind: {other:?}"),
+        }
+        // And the globals exist with the expected types.
+        let kinds: String = lua
+            .load("return type(cjson) .. type(cmsgpack) .. type(bit) .. type(struct)")
+            .eval()
+            .expect("eval");
+        assert_eq!(kinds, "tabletabletabletable");
+    }
 }
