@@ -127,10 +127,11 @@ pub(crate) fn c_i64(d: f64) -> i64 {
     }
 }
 
-/// C's `(uint64_t)d` as gcc compiles it on x86-64: values below 2^63 go through `cvttsd2si`,
-/// larger ones are shifted down by 2^63 first and the top bit flipped back.
+/// C's `(uint64_t)d` as gcc compiles it on x86-64: values below 2^63 (and NaN, for which the
+/// comparison is unordered) go through `cvttsd2si`, larger ones are shifted down by 2^63 first
+/// and the top bit flipped back.
 pub(crate) fn c_u64(d: f64) -> u64 {
-    if d < TWO_63 {
+    if d.is_nan() || d < TWO_63 {
         c_i64(d) as u64
     } else {
         (c_i64(d - TWO_63) as u64) ^ (1u64 << 63)
