@@ -127,10 +127,11 @@ pub(crate) fn c_i64(d: f64) -> i64 {
     }
 }
 
-/// C's `(uint64_t)d` as gcc compiles it on x86-64: values below 2^63 go through `cvttsd2si`,
-/// larger ones are shifted down by 2^63 first and the top bit flipped back.
+/// C's `(uint64_t)d` as gcc compiles it on x86-64: values below 2^63 (and NaN, for which the
+/// comparison is unordered) go through `cvttsd2si`, larger ones are shifted down by 2^63 first
+/// and the top bit flipped back.
 pub(crate) fn c_u64(d: f64) -> u64 {
-    if d < TWO_63 {
+    if d.is_nan() || d < TWO_63 {
         c_i64(d) as u64
     } else {
         (c_i64(d - TWO_63) as u64) ^ (1u64 << 63)
@@ -213,5 +214,31 @@ pub(crate) mod testutil {
             bad.len(),
             bad.join("\n")
         );
+    }
+
+    /// What the scripting engine sees: an uncaught library error reaches Rust as a plain
+    /// runtime error carrying Lua's message (position prefix included; mlua appends a
+    /// traceback after a newline), not as a wrapped callback error.
+    #[test]
+    fn uncaught_errors_are_plain_lua_errors() {
+        let lua = lua();
+        let err = lua
+            .load("return cjson.decode('x')")
+            .set_name("@user_script")
+            .exec()
+            .expect_err("must fail");
+        match err {
+            mlua::Error::RuntimeError(m) => assert_eq!(
+                m.split('\n').next(),
+                Some("user_script:1: Expected value but found invalid token at character 1")
+            ),
+            other => panic!("unexpected error kind: {other:?}"),
+        }
+        // And the globals exist with the expected types.
+        let kinds: String = lua
+            .load("return type(cjson) .. type(cmsgpack) .. type(bit) .. type(struct)")
+            .eval()
+            .expect("eval");
+        assert_eq!(kinds, "tabletabletabletable");
     }
 }

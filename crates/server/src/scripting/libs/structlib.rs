@@ -883,6 +883,30 @@ mod tests {
             (r#"return hex(struct.pack('>I3', -1))"#, r#"ffffff"#),
             (r#"return struct.size('!4bi3b')"#, r#"7"#),
             (r#"return struct.size('c2147483647')"#, r#"2147483647"#),
+            (
+                r#"return hex(struct.pack('<i8', 0/0))"#,
+                r#"0000000000000080"#,
+            ),
+            (
+                r#"return hex(struct.pack('<I8', -(0/0)))"#,
+                r#"0000000000000080"#,
+            ),
+            (
+                r#"return hex(struct.pack('!4i16', 0/0))"#,
+                r#"00000000000000800000000000000000"#,
+            ),
+            (
+                r#"return hex(struct.pack('>L', 1/0))"#,
+                r#"0000000000000000"#,
+            ),
+            (
+                r#"return hex(struct.pack('>l', -1/0))"#,
+                r#"8000000000000000"#,
+            ),
+            (
+                r#"return table.concat({struct.unpack('Bc0', '\255abc')}, ',')"#,
+                r#"ERR:user_script:1: bad argument #2 to 'unpack' (data string too short)"#,
+            ),
         ]);
     }
 }
