@@ -89,6 +89,15 @@ pub fn flush_lazy_expired(srv: &mut Server, client: &mut Client) {
         return;
     }
     crate::persist::aof::log_lazy_expired(srv);
+    if srv.tracking.is_active() {
+        for db in 0..srv.dbs.len() {
+            let keys = std::mem::take(&mut srv.dbs[db].lazy_expired);
+            for key in &keys {
+                crate::tracking::invalidate_key(srv, client, true, key, Some(0));
+            }
+            srv.dbs[db].lazy_expired = keys;
+        }
+    }
     if !listened(srv) {
         srv.dbs.iter_mut().for_each(|d| d.lazy_expired.clear());
         return;
