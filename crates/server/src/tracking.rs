@@ -266,7 +266,7 @@ pub fn after_call(srv: &mut Server, c: &mut Client, argv: &[Vec<u8>]) {
     }
     if !srv.tracking.outbox.is_empty() {
         for (id, key) in std::mem::take(&mut srv.tracking.outbox) {
-            invalidate_for(srv, c, false, id, &key);
+            invalidate_for(srv, c, Cause::Background, id, &key);
         }
     }
 }
@@ -290,6 +290,14 @@ fn with_client<R>(
     f: impl FnOnce(&mut Client) -> R,
 ) -> Option<Option<R>> {
     if id == me.id {
+        // While the running command holds its own pushes back (lazy-expiry events wait to be
+        // placed before its reply), messages to it join them.
+        if me.self_push_defer == crate::pubsub::Defer::All {
+            std::mem::swap(&mut me.reply.buf, &mut me.self_push_held);
+            let r = f(me);
+            std::mem::swap(&mut me.reply.buf, &mut me.self_push_held);
+            return Some(Some(r));
+        }
         return Some(Some(f(me)));
     }
     let rc = clients.get(&id)?;
@@ -355,19 +363,37 @@ fn send(srv: &mut Server, me: &mut Client, tid: u64, msg: &Msg) {
     });
 }
 
+/// Who causes an invalidation, relative to `me`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// `me`'s running command modified the key: `me`'s own message waits for the reply.
+    Command,
+    /// `me`'s running command expired the key on access: NOLOOP applies, but the message goes
+    /// out at once (before the reply), except inside a transaction (after EXEC's reply).
+    Expiry,
+    /// Nothing `me` runs (cron, table limit, end of batch): messages go out at once.
+    Background,
+}
+
 /// Sends the invalidation of `key` to tracking client `tid` if it still wants it (default
-/// mode, NOLOOP). `current`: `me` is running a command, so its own messages wait for the reply.
-fn invalidate_for(srv: &mut Server, me: &mut Client, current: bool, tid: u64, key: &[u8]) {
+/// mode, NOLOOP).
+fn invalidate_for(srv: &mut Server, me: &mut Client, cause: Cause, tid: u64, key: &[u8]) {
     let is_me = tid == me.id;
+    let running = cause != Cause::Background;
     let wanted = with_client(&srv.clients, me, tid, |t| {
         let tr = &t.tracking;
-        tr.on && !tr.bcast && !(tr.noloop && current && is_me)
+        tr.on && !tr.bcast && !(tr.noloop && running && is_me)
     });
+    let defer = match cause {
+        Cause::Command => true,
+        Cause::Expiry => me.in_exec,
+        Cause::Background => false,
+    };
     match wanted {
         None | Some(Some(false)) => {}
         Some(None) => srv.tracking.outbox.push((tid, key.to_vec())),
         Some(Some(true)) => {
-            if is_me && current {
+            if is_me && defer {
                 me.tracking.pending.push(Some(key.to_vec()));
             } else {
                 send(
@@ -382,12 +408,12 @@ fn invalidate_for(srv: &mut Server, me: &mut Client, current: bool, tid: u64, ke
 }
 
 /// Redis's `trackingInvalidateKey`: `key` was modified. `me` is the client running the
-/// command (`current`), or a stand-in for expiry and eviction. `bcast`: also record the key
+/// command, or a stand-in for background work (see [`Cause`]). `bcast`: also record the key
 /// for BCAST clients, with the id of the client that modified it (0 for none: expiry).
 pub fn invalidate_key(
     srv: &mut Server,
     me: &mut Client,
-    current: bool,
+    cause: Cause,
     key: &[u8],
     bcast: Option<u64>,
 ) {
@@ -406,7 +432,7 @@ pub fn invalidate_key(
     };
     srv.tracking.items -= ids.len();
     for id in ids {
-        invalidate_for(srv, me, current, id, key);
+        invalidate_for(srv, me, cause, id, key);
     }
 }
 
@@ -414,15 +440,20 @@ pub fn invalidate_key(
 #[inline]
 pub fn modified(srv: &mut Server, me: &mut Client, key: &[u8]) {
     if srv.tracking.active {
-        invalidate_key(srv, me, true, key, Some(me.id));
+        invalidate_key(srv, me, Cause::Command, key, Some(me.id));
     }
+}
+
+/// A key the running command of `me` expired on access (called after its `expired` event).
+pub fn expired_on_access(srv: &mut Server, me: &mut Client, key: &[u8]) {
+    invalidate_key(srv, me, Cause::Expiry, key, Some(0));
 }
 
 /// Keys removed without a command (active expiry): messages go out at once.
 pub fn expired_by_cron(srv: &mut Server, key: &[u8]) {
     if srv.tracking.active {
         let mut nobody = Client::detached(0);
-        invalidate_key(srv, &mut nobody, false, key, Some(0));
+        invalidate_key(srv, &mut nobody, Cause::Background, key, Some(0));
     }
 }
 
@@ -487,7 +518,7 @@ fn limit_table(srv: &mut Server, me: &mut Client) {
         .cloned()
         .collect();
     for k in victims {
-        invalidate_key(srv, me, false, &k, None);
+        invalidate_key(srv, me, Cause::Background, &k, None);
     }
     if srv.tracking.table.len() <= max {
         srv.tracking.limit_rounds = 0;
@@ -535,4 +566,150 @@ fn broadcast(srv: &mut Server, me: &mut Client) {
 /// Disconnect cleanup.
 pub fn forget_client(srv: &mut Server, c: &mut Client) {
     disable(srv, c);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::TestServer;
+
+    fn inv(key: &str) -> String {
+        format!(
+            ">2\r\n$10\r\ninvalidate\r\n*1\r\n${}\r\n{key}\r\n",
+            key.len()
+        )
+    }
+
+    fn tracker() -> TestServer {
+        let mut t = TestServer::new();
+        t.resp3();
+        assert_eq!(t.exec("CLIENT TRACKING on"), "+OK\r\n");
+        t
+    }
+
+    /// The end of a connection's batch (BCAST messages, table limit).
+    fn end_batch(t: &mut TestServer) -> String {
+        super::before_sleep(&mut t.srv, &mut t.client);
+        String::from_utf8_lossy(&std::mem::take(&mut t.client.reply.buf)).into_owned()
+    }
+
+    #[test]
+    fn own_writes_are_reported_after_the_reply() {
+        let mut t = tracker();
+        assert_eq!(t.exec("GET k"), "_\r\n");
+        assert_eq!(t.exec("SET k v"), format!("+OK\r\n{}", inv("k")));
+        // Forgotten until read again.
+        assert_eq!(t.exec("SET k v"), "+OK\r\n");
+        t.exec("MGET a b");
+        assert_eq!(
+            t.exec("MSET b 1 a 2"),
+            format!("+OK\r\n{}{}", inv("b"), inv("a"))
+        );
+        assert_eq!(t.srv.tracking.totals(), (0, 0, 0));
+        t.exec("GET k");
+        assert_eq!(t.srv.tracking.totals(), (1, 1, 0));
+        assert_eq!(t.exec("FLUSHDB"), "+OK\r\n>2\r\n$10\r\ninvalidate\r\n_\r\n");
+        assert_eq!(t.srv.tracking.totals(), (0, 0, 0));
+    }
+
+    #[test]
+    fn lazy_expiry_is_reported_before_the_reply_but_after_exec() {
+        let mut t = tracker();
+        t.exec("SET k v PX 100");
+        assert_eq!(t.exec("GET k"), "$1\r\nv\r\n");
+        t.advance_ms(200);
+        assert_eq!(t.exec("GET k"), format!("{}_\r\n", inv("k")));
+        // The read tracked the key again.
+        assert_eq!(t.srv.tracking.totals(), (1, 1, 0));
+        t.exec("SET k v PX 100");
+        t.exec("GET k");
+        t.advance_ms(200);
+        t.exec("MULTI");
+        t.exec("GET k");
+        assert_eq!(t.exec("EXEC"), format!("*1\r\n_\r\n{}", inv("k")));
+        // NOLOOP: the client's own command expired it, so no message.
+        t.exec("CLIENT TRACKING on noloop");
+        t.exec("SET k v PX 100");
+        t.exec("GET k");
+        t.advance_ms(200);
+        assert_eq!(t.exec("GET k"), "_\r\n");
+    }
+
+    #[test]
+    fn caching_lasts_one_command_or_transaction() {
+        let mut t = tracker();
+        t.exec("CLIENT TRACKING off");
+        t.exec("CLIENT TRACKING on optin");
+        t.exec("GET a");
+        assert_eq!(t.exec("SET a 1"), "+OK\r\n");
+        t.exec("CLIENT CACHING yes");
+        t.exec("CLIENT GETREDIR"); // a CLIENT subcommand keeps the window open
+        t.exec("GET a");
+        t.exec("GET b");
+        assert_eq!(t.exec("MSET a 1 b 1"), format!("+OK\r\n{}", inv("a")));
+        t.exec("CLIENT CACHING yes");
+        t.exec("MULTI");
+        t.exec("GET a");
+        t.exec("GET b");
+        t.exec("EXEC");
+        assert_eq!(
+            t.exec("MSET a 1 b 1"),
+            format!("+OK\r\n{}{}", inv("a"), inv("b"))
+        );
+        assert!(!t.client.tracking.caching);
+    }
+
+    #[test]
+    fn bcast_batches_per_prefix_and_noloop() {
+        let mut t = TestServer::new();
+        t.resp3();
+        t.exec("CLIENT TRACKING on BCAST PREFIX a PREFIX b");
+        assert_eq!(t.exec("SET a2 1"), "+OK\r\n");
+        t.exec("SET a1 1");
+        t.exec("SET c 1");
+        t.exec("DEL a2 b");
+        t.exec("SET b9 1");
+        assert_eq!(
+            end_batch(&mut t),
+            ">2\r\n$10\r\ninvalidate\r\n*2\r\n$2\r\na1\r\n$2\r\na2\r\n\
+             >2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nb9\r\n"
+        );
+        assert_eq!(end_batch(&mut t), "");
+        t.exec("CLIENT TRACKING on BCAST NOLOOP PREFIX c");
+        t.exec("SET a1 2");
+        assert_eq!(end_batch(&mut t), "");
+        assert_eq!(t.srv.tracking.totals().2, 3);
+        t.exec("CLIENT TRACKING off");
+        assert_eq!(t.srv.tracking.totals().2, 0);
+    }
+
+    #[test]
+    fn table_limit_evicts_keys() {
+        let mut t = tracker();
+        t.exec("CONFIG SET tracking-table-max-keys 2");
+        t.exec("MGET a b c d");
+        let out = end_batch(&mut t);
+        assert_eq!(out.matches("invalidate").count(), 2, "{out}");
+        assert_eq!(t.srv.tracking.totals().0, 2);
+        t.exec("CONFIG SET tracking-table-max-keys 0");
+        t.exec("MGET e f g h");
+        assert_eq!(end_batch(&mut t), "");
+    }
+
+    #[test]
+    fn prefix_collisions() {
+        let mut t = TestServer::new();
+        t.exec("CLIENT TRACKING on BCAST PREFIX ab");
+        let c = &t.client;
+        let p = |v: &[&str]| v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert!(super::prefix_collision(c, &p(&["b", "ac"])).is_none());
+        assert_eq!(
+            super::prefix_collision(c, &p(&["x", "abc"])).unwrap(),
+            "Prefix 'abc' overlaps with an existing prefix 'ab'. Prefixes for a single client must not overlap."
+        );
+        assert_eq!(
+            super::prefix_collision(c, &p(&["x", "y", "xy"])).unwrap(),
+            "Prefix 'x' overlaps with another provided prefix 'xy'. Prefixes for a single client must not overlap."
+        );
+        assert!(super::prefix_collision(c, &p(&[""])).is_some());
+    }
 }
