@@ -290,14 +290,6 @@ fn with_client<R>(
     f: impl FnOnce(&mut Client) -> R,
 ) -> Option<Option<R>> {
     if id == me.id {
-        // While the running command holds its own pushes back (lazy-expiry events wait to be
-        // placed before its reply), messages to it join them.
-        if me.self_push_defer == crate::pubsub::Defer::All {
-            std::mem::swap(&mut me.reply.buf, &mut me.self_push_held);
-            let r = f(me);
-            std::mem::swap(&mut me.reply.buf, &mut me.self_push_held);
-            return Some(Some(r));
-        }
         return Some(Some(f(me)));
     }
     let rc = clients.get(&id)?;
@@ -368,8 +360,8 @@ fn send(srv: &mut Server, me: &mut Client, tid: u64, msg: &Msg) {
 pub enum Cause {
     /// `me`'s running command modified the key: `me`'s own message waits for the reply.
     Command,
-    /// `me`'s running command expired the key on access: NOLOOP applies, but the message goes
-    /// out at once (before the reply), except inside a transaction (after EXEC's reply).
+    /// `me`'s running command expired the key on access: the same, but BCAST clients see no
+    /// modifier (NOLOOP ones get the key too).
     Expiry,
     /// Nothing `me` runs (cron, table limit, end of batch): messages go out at once.
     Background,
@@ -384,16 +376,11 @@ fn invalidate_for(srv: &mut Server, me: &mut Client, cause: Cause, tid: u64, key
         let tr = &t.tracking;
         tr.on && !tr.bcast && !(tr.noloop && running && is_me)
     });
-    let defer = match cause {
-        Cause::Command => true,
-        Cause::Expiry => me.in_exec,
-        Cause::Background => false,
-    };
     match wanted {
         None | Some(Some(false)) => {}
         Some(None) => srv.tracking.outbox.push((tid, key.to_vec())),
         Some(Some(true)) => {
-            if is_me && defer {
+            if is_me && running {
                 me.tracking.pending.push(Some(key.to_vec()));
             } else {
                 send(
@@ -612,12 +599,12 @@ mod tests {
     }
 
     #[test]
-    fn lazy_expiry_is_reported_before_the_reply_but_after_exec() {
+    fn lazy_expiry_is_reported_after_the_reply() {
         let mut t = tracker();
         t.exec("SET k v PX 100");
         assert_eq!(t.exec("GET k"), "$1\r\nv\r\n");
         t.advance_ms(200);
-        assert_eq!(t.exec("GET k"), format!("{}_\r\n", inv("k")));
+        assert_eq!(t.exec("GET k"), format!("_\r\n{}", inv("k")));
         // The read tracked the key again.
         assert_eq!(t.srv.tracking.totals(), (1, 1, 0));
         t.exec("SET k v PX 100");
