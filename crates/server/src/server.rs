@@ -244,11 +244,12 @@ impl Server {
         let start = std::time::Instant::now();
         let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, budget);
         self.expire_backlog = start.elapsed() >= budget;
+        let mut stand_in = None;
         for (db, keys) in removed {
             for key in keys {
                 crate::persist::aof::log_del(self, db, &key);
                 crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
-                crate::tracking::expired_by_cron(self, &key);
+                crate::tracking::expired_by_cron(self, &mut stand_in, &key);
             }
         }
     }

@@ -436,11 +436,12 @@ pub fn expired_on_access(srv: &mut Server, me: &mut Client, key: &[u8]) {
     invalidate_key(srv, me, Cause::Expiry, key, Some(0));
 }
 
-/// Keys removed without a command (active expiry): messages go out at once.
-pub fn expired_by_cron(srv: &mut Server, key: &[u8]) {
+/// Keys removed without a command (active expiry): messages go out at once. `stand_in` is
+/// the client-less context, made on first use and reused for the rest of the cycle.
+pub fn expired_by_cron(srv: &mut Server, stand_in: &mut Option<Client>, key: &[u8]) {
     if srv.tracking.active {
-        let mut nobody = Client::detached(0);
-        invalidate_key(srv, &mut nobody, Cause::Background, key, Some(0));
+        let nobody = stand_in.get_or_insert_with(|| Client::detached(0));
+        invalidate_key(srv, nobody, Cause::Background, key, Some(0));
     }
 }
 

@@ -281,3 +281,25 @@ fn table_limit_invalidates_keys() {
         tracker.cmd("CONFIG SET tracking-table-max-keys 1000000");
     });
 }
+
+#[test]
+fn writes_by_a_served_blocked_client_reach_the_waker() {
+    both(|port| {
+        let mut a = resp3(port);
+        let mut b = Conn::connect(port);
+        let mut c = resp3(port);
+        assert_eq!(a.cmd("CLIENT TRACKING on"), ok());
+        assert_eq!(c.cmd("CLIENT TRACKING on"), ok());
+        a.cmd("LRANGE src 0 -1");
+        a.cmd("LRANGE dst 0 -1");
+        c.cmd("LRANGE dst 0 -1");
+        b.send(&cinnabar_resp::parse::split_args(b"BLMOVE src dst LEFT RIGHT 0").unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+        // A's LPUSH wakes B, whose move modifies dst: A hears of it after its reply.
+        assert_eq!(a.cmd("LPUSH src x"), Frame::Integer(1));
+        assert_eq!(a.read(), Some(invalidate(&["src"])));
+        assert_eq!(a.read(), Some(invalidate(&["dst"])));
+        assert_eq!(b.read(), Some(bulk("x")));
+        assert_eq!(c.read(), Some(invalidate(&["dst"])));
+    });
+}
