@@ -206,7 +206,9 @@ pub fn prefix_collision(c: &Client, prefixes: &[Vec<u8>]) -> Option<String> {
 // Remembering reads
 
 /// Called by `cmd::call` after a handler ran: records the keys of a read-only command for a
-/// tracking client in default mode (Redis's `trackingRememberKeys`).
+/// tracking client in default mode (Redis's `trackingRememberKeys`). Scripts must run their
+/// commands with the calling client so its reads are remembered (Redis's `script_caller`);
+/// EVAL_RO and friends themselves are skipped.
 pub fn after_handler(srv: &mut Server, c: &mut Client, entry: &CommandEntry, argv: &[Vec<u8>]) {
     let t = &c.tracking;
     if !t.on || t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) {
@@ -296,9 +298,21 @@ fn with_client<R>(
     let Ok(mut c) = rc.try_borrow_mut() else {
         return Some(None);
     };
-    let r = f(&mut c);
-    c.wake.notify_one();
-    Some(Some(r))
+    Some(Some(f(&mut c)))
+}
+
+/// [`with_client`] for writing to the client: its connection task is woken to send it.
+/// Return value: false if the client is borrowed elsewhere (nothing was written).
+fn write_to(
+    clients: &BTreeMap<u64, Rc<RefCell<Client>>>,
+    me: &mut Client,
+    id: u64,
+    f: impl FnOnce(&mut Client),
+) -> bool {
+    with_client(clients, me, id, |c| {
+        f(c);
+        c.wake.notify_one();
+    }) != Some(None)
 }
 
 /// Redis's `sendTrackingMessage`: delivers `msg` for tracking client `tid`, following its
@@ -320,7 +334,7 @@ fn send(srv: &mut Server, me: &mut Client, tid: u64, msg: &Msg) {
     };
     if redirect == 0 {
         if resp3 {
-            with_client(&srv.clients, me, tid, |t| {
+            write_to(&srv.clients, me, tid, |t| {
                 t.reply.push(2);
                 t.reply.bulk(b"invalidate");
                 write_payload(&mut t.reply);
@@ -330,7 +344,7 @@ fn send(srv: &mut Server, me: &mut Client, tid: u64, msg: &Msg) {
     }
     let target_exists = redirect == me.id || srv.clients.contains_key(&redirect);
     if !target_exists {
-        with_client(&srv.clients, me, tid, |t| {
+        write_to(&srv.clients, me, tid, |t| {
             t.tracking.broken_redir = true;
             if t.reply.is_resp3() {
                 t.reply.push(2);
@@ -340,7 +354,7 @@ fn send(srv: &mut Server, me: &mut Client, tid: u64, msg: &Msg) {
         });
         return;
     }
-    with_client(&srv.clients, me, redirect, |r| {
+    let written = write_to(&srv.clients, me, redirect, |r| {
         if r.reply.is_resp3() {
             r.reply.push(2);
             r.reply.bulk(b"invalidate");
@@ -353,6 +367,10 @@ fn send(srv: &mut Server, me: &mut Client, tid: u64, msg: &Msg) {
         }
         write_payload(&mut r.reply);
     });
+    // The target is the client whose command woke a blocked one: retry after its command.
+    if let (false, Msg::Keys([key])) = (written, msg) {
+        srv.tracking.outbox.push((tid, key.clone()));
+    }
 }
 
 /// Who causes an invalidation, relative to `me`.

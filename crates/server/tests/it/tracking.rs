@@ -303,3 +303,21 @@ fn writes_by_a_served_blocked_client_reach_the_waker() {
         assert_eq!(c.read(), Some(invalidate(&["dst"])));
     });
 }
+
+#[test]
+fn redirect_target_is_the_client_that_woke_a_blocked_one() {
+    both(|port| {
+        let mut a = resp3(port);
+        let mut b = Conn::connect(port);
+        let mut t = Conn::connect(port);
+        let a_id = id_of(&mut a);
+        assert_eq!(t.cmd(&format!("CLIENT TRACKING on REDIRECT {a_id}")), ok());
+        t.cmd("LRANGE dst 0 -1");
+        b.send(&cinnabar_resp::parse::split_args(b"BLMOVE src dst LEFT RIGHT 0").unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(a.cmd("LPUSH src x"), Frame::Integer(1));
+        assert_eq!(a.read(), Some(invalidate(&["dst"])));
+        assert_eq!(b.read(), Some(bulk("x")));
+        assert_eq!(a.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+    });
+}
