@@ -81,6 +81,8 @@ pub struct Client {
     pub self_push_held: Vec<u8>,
     /// Length of `reply` when the running top-level command started.
     pub cmd_reply_start: usize,
+    /// CLIENT TRACKING state (tracking.rs).
+    pub tracking: crate::tracking::ClientTracking,
 }
 
 impl Client {
@@ -119,6 +121,7 @@ impl Client {
             self_push_defer: crate::pubsub::Defer::No,
             self_push_held: Vec::new(),
             cmd_reply_start: 0,
+            tracking: Default::default(),
         }
     }
 

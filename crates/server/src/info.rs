@@ -201,7 +201,7 @@ fn clients(srv: &Server, out: &mut String) {
     line(out, "client_recent_max_input_buffer", max_in);
     line(out, "client_recent_max_output_buffer", max_out);
     line(out, "blocked_clients", srv.blocked_clients);
-    line(out, "tracking_clients", 0);
+    line(out, "tracking_clients", srv.tracking.clients);
     line(out, "clients_in_timeout_table", 0);
 }
 
@@ -424,12 +424,13 @@ fn stats(srv: &Server, out: &mut String) {
         "active_defrag_key_misses",
         "total_active_defrag_time",
         "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
     ] {
         line(out, k, 0);
     }
+    let (keys, items, prefixes) = srv.tracking.totals();
+    line(out, "tracking_total_keys", keys);
+    line(out, "tracking_total_items", items);
+    line(out, "tracking_total_prefixes", prefixes);
     line(out, "unexpected_error_replies", s.unexpected_error_replies);
     line(out, "total_error_replies", s.total_error_replies);
     line(out, "dump_payload_sanitizations", 0);

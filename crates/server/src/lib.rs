@@ -25,6 +25,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod testkit;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

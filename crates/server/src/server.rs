@@ -112,6 +112,8 @@ pub struct Server {
     pub watches: crate::db::watch::Watches,
     /// Keyspace events reported by commands (db/notify.rs).
     pub keyspace_events: u64,
+    /// Client-side caching tables (tracking.rs).
+    pub tracking: crate::tracking::Tracking,
     /// Pub/Sub subscriber lists (pubsub.rs).
     pub pubsub: crate::pubsub::Registry,
     /// notify-keyspace-events as last parsed, and its flag bits (db/notify.rs).
@@ -177,6 +179,7 @@ impl Server {
             blocking: Default::default(),
             watches: Default::default(),
             keyspace_events: 0,
+            tracking: Default::default(),
             pubsub: Default::default(),
             notify_flags: (String::new(), 0),
             blocked_clients: 0,
@@ -244,10 +247,12 @@ impl Server {
         let start = std::time::Instant::now();
         let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, budget);
         self.expire_backlog = start.elapsed() >= budget;
+        let mut stand_in = None;
         for (db, keys) in removed {
             for key in keys {
                 crate::persist::aof::log_del(self, db, &key);
                 crate::db::notify::keyspace_event(self, db, b'x', "expired", &key);
+                crate::tracking::expired_by_cron(self, &mut stand_in, &key);
             }
         }
     }
@@ -286,6 +291,9 @@ impl Server {
         if self.active_expire_enabled {
             // Redis spends up to 25% of a tick on active expiry.
             self.expire_cycle(tick / 4);
+        }
+        if self.tracking.clients > 0 {
+            crate::tracking::before_sleep(self, &mut Client::detached(0));
         }
         // Rehash at most one database per tick for 1 ms, like Redis's databasesCron, so a
         // tick never spends 1 ms per database.

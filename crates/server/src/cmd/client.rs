@@ -88,6 +88,15 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
     if c.subs.any() {
         flags.push('P');
     }
+    if c.tracking.on {
+        flags.push('t');
+        if c.tracking.broken_redir {
+            flags.push('R');
+        }
+        if c.tracking.bcast {
+            flags.push('B');
+        }
+    }
     if c.close_after_reply {
         flags.push('c');
     }
@@ -108,7 +117,7 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
     let obl = c.reply.buf.len();
     let tot_mem = c.qbuf + c.qbuf_free + argv_mem + rbs;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -130,6 +139,7 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
         tot_mem,
         cmd,
         c.user,
+        redirect_of(c),
         if c.reply.is_resp3() { 3 } else { 2 },
     )
 }
@@ -460,29 +470,184 @@ fn unblock(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// The redirect id CLIENT GETREDIR, TRACKINGINFO and LIST report: -1 when not tracking.
+fn redirect_of(c: &Client) -> i64 {
+    if c.tracking.on {
+        c.tracking.redirect as i64
+    } else {
+        -1
+    }
+}
+
 fn getredir(ctx: &mut Ctx) -> CmdResult {
-    ctx.out().int(-1);
+    let r = redirect_of(ctx.client);
+    ctx.out().int(r);
     Ok(())
 }
 
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]... [BCAST] [OPTIN] [OPTOUT] [NOLOOP]:
+/// options are parsed first (the redirect target must exist), then checked against each
+/// other and the current mode in Redis's order.
+fn tracking(ctx: &mut Ctx) -> CmdResult {
+    let mut opt = crate::tracking::Options {
+        redirect: 0,
+        bcast: false,
+        optin: false,
+        optout: false,
+        noloop: false,
+        prefixes: Vec::new(),
+    };
+    let argc = ctx.argv.len();
+    let mut j = 3;
+    while j < argc {
+        let a = ctx.arg(j);
+        let more = j + 1 < argc;
+        if eq_ic(a, "redirect") && more {
+            j += 1;
+            if opt.redirect != 0 {
+                return Err(CmdError::err(
+                    "A client can only redirect to a single other client",
+                ));
+            }
+            let id = super::int_arg(ctx.arg(j))?;
+            let exists = id > 0
+                && (id as u64 == ctx.client.id || ctx.srv.clients.contains_key(&(id as u64)));
+            if !exists {
+                return Err(CmdError::err(
+                    "The client ID you want redirect to does not exist",
+                ));
+            }
+            opt.redirect = id as u64;
+        } else if eq_ic(a, "bcast") {
+            opt.bcast = true;
+        } else if eq_ic(a, "optin") {
+            opt.optin = true;
+        } else if eq_ic(a, "optout") {
+            opt.optout = true;
+        } else if eq_ic(a, "noloop") {
+            opt.noloop = true;
+        } else if eq_ic(a, "prefix") && more {
+            j += 1;
+            opt.prefixes.push(ctx.arg(j).to_vec());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let mode = ctx.arg(2);
+    if eq_ic(mode, "on") {
+        let t = &ctx.client.tracking;
+        if !opt.bcast && !opt.prefixes.is_empty() {
+            return Err(CmdError::err(
+                "PREFIX option requires BCAST mode to be enabled",
+            ));
+        }
+        if t.on && t.bcast != opt.bcast {
+            return Err(CmdError::err(
+                "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            ));
+        }
+        if opt.bcast && (opt.optin || opt.optout) {
+            return Err(CmdError::err(
+                "OPTIN and OPTOUT are not compatible with BCAST",
+            ));
+        }
+        if opt.optin && opt.optout {
+            return Err(CmdError::err(
+                "You can't specify both OPTIN mode and OPTOUT mode",
+            ));
+        }
+        if (opt.optin && t.optout) || (opt.optout && t.optin) {
+            return Err(CmdError::err(
+                "You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            ));
+        }
+        if opt.bcast {
+            if let Some(e) = crate::tracking::prefix_collision(ctx.client, &opt.prefixes) {
+                return Err(CmdError::err(e));
+            }
+        }
+        crate::tracking::enable(ctx.srv, ctx.client, opt);
+    } else if eq_ic(mode, "off") {
+        crate::tracking::disable(ctx.srv, ctx.client);
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.out().ok();
+    Ok(())
+}
+
+/// CLIENT TRACKINGINFO: flags (a set), redirect, prefixes.
 fn trackinginfo(ctx: &mut Ctx) -> CmdResult {
-    let out = ctx.out();
+    let t = &ctx.client.tracking;
+    let mut flags: Vec<&[u8]> = vec![if t.on { b"on" } else { b"off" }];
+    if t.bcast {
+        flags.push(b"bcast");
+    }
+    if t.optin {
+        flags.push(b"optin");
+        if t.caching {
+            flags.push(b"caching-yes");
+        }
+    }
+    if t.optout {
+        flags.push(b"optout");
+        if t.caching {
+            flags.push(b"caching-no");
+        }
+    }
+    if t.noloop {
+        flags.push(b"noloop");
+    }
+    if t.broken_redir {
+        flags.push(b"broken_redirect");
+    }
+    let redirect = redirect_of(ctx.client);
+    let prefixes: Vec<Vec<u8>> = ctx.client.tracking.prefixes.iter().cloned().collect();
+    let out = &mut ctx.client.reply;
     out.map(3);
     out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
+    out.set(flags.len());
+    for f in flags {
+        out.bulk(f);
+    }
     out.bulk(b"redirect");
-    out.int(-1);
+    out.int(redirect);
     out.bulk(b"prefixes");
-    out.array(0);
+    out.array(prefixes.len());
+    for p in &prefixes {
+        out.bulk(p);
+    }
     Ok(())
 }
 
-fn caching(_ctx: &mut Ctx) -> CmdResult {
-    // Tracking is never on, so CACHING is always refused.
-    Err(CmdError::err(
-        "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
-    ))
+/// CLIENT CACHING YES|NO: affects the next command (or transaction) in OPTIN/OPTOUT mode.
+fn caching(ctx: &mut Ctx) -> CmdResult {
+    if !ctx.client.tracking.on {
+        return Err(CmdError::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    }
+    let opt = ctx.arg(2);
+    let t = &mut ctx.client.tracking;
+    if eq_ic(opt, "yes") {
+        if !t.optin {
+            return Err(CmdError::err(
+                "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+    } else if eq_ic(opt, "no") {
+        if !t.optout {
+            return Err(CmdError::err(
+                "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    t.caching = true;
+    ctx.out().ok();
+    Ok(())
 }
 
 const HELP: &[&str] = &[
@@ -556,6 +721,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("client|unpause", unpause),
     ("client|unblock", unblock),
     ("client|getredir", getredir),
+    ("client|tracking", tracking),
     ("client|trackinginfo", trackinginfo),
     ("client|caching", caching),
     ("client|help", help),

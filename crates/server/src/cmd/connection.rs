@@ -174,6 +174,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
 fn reset(ctx: &mut Ctx) -> CmdResult {
     super::multi::reset_client(ctx.srv, ctx.client);
     crate::cmd::pubsub::forget_client(ctx.srv, ctx.client);
+    crate::tracking::disable(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.reply.proto = Proto::Resp2;

@@ -443,6 +443,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.dirty(1);
     crate::db::watch::touch_key(ctx.srv, dst_db, dst);
+    crate::tracking::modified(ctx.srv, ctx.client, dst);
     crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, dst_db, b'g', "copy_to", dst);
     ctx.out().int(1);
     Ok(())
@@ -475,6 +476,7 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     ctx.dirty(1);
     ctx.notify(b'g', "move_from", key);
     crate::db::watch::touch_key(ctx.srv, dst_db, key);
+    crate::tracking::modified(ctx.srv, ctx.client, key);
     crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, dst_db, b'g', "move_to", key);
     ctx.out().int(1);
     Ok(())
@@ -522,6 +524,7 @@ fn flush_mode(ctx: &Ctx) -> Result<bool, CmdError> {
 fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     crate::db::watch::touch_db(ctx.srv, ctx.client.db, None);
+    crate::tracking::flushed(ctx.srv, ctx.client);
     let n = ctx.db().flush(lazy);
     ctx.dirty(n as u64);
     ctx.out().ok();
@@ -536,6 +539,7 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     for db in 0..ctx.srv.dbs.len() {
         crate::db::watch::touch_db(ctx.srv, db, None);
     }
+    crate::tracking::flushed(ctx.srv, ctx.client);
     for db in &mut ctx.srv.dbs {
         n += db.flush(lazy) as u64;
     }

@@ -294,6 +294,7 @@ impl<'a> Ctx<'a> {
     /// Reports a keyspace event for `key` in the selected db (see db/notify.rs for the classes).
     pub fn notify(&mut self, class: u8, event: &str, key: &[u8]) {
         crate::db::watch::touch_key(self.srv, self.client.db, key);
+        crate::tracking::modified(self.srv, self.client, key);
         crate::db::notify::keyspace_event_by(
             self.srv,
             self.client,
@@ -364,6 +365,11 @@ pub fn reply_error(srv: &mut Server, client: &mut Client, err: &CmdError) {
 
 /// Runs one request for `client`. Replies (and errors) are appended to `client.reply`.
 pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
+    call_inner(srv, client, argv);
+    crate::tracking::after_call(srv, client, argv);
+}
+
+fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     srv.update_clock();
     client.last_interaction_ms = srv.now_ms;
     let suppress_before = client.reply_mode == ReplyMode::Skip;
@@ -447,6 +453,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         stats.failed_calls += 1;
         reply_error(srv, client, &e);
     }
+    crate::tracking::after_handler(srv, client, entry, argv);
     // Append-only file: log the effect of a write that changed something.
     if srv.aof.is_some() {
         if srv.dirty != dirty_before && entry.has_flag("write") {

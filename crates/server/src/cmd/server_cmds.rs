@@ -535,6 +535,10 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
         }
         ("reload", _) => {
             crate::persist::debug_reload(ctx.srv, &ctx.argv[2..]).map_err(CmdError::Raw)?;
+            // The dataset was emptied and loaded: tracking clients drop everything.
+            if !ctx.argv[2..].iter().any(|a| eq_ic(a, "noflush")) {
+                crate::tracking::flushed(ctx.srv, ctx.client);
+            }
             ctx.out().ok();
         }
         ("stringmatch-test", 2) => ctx.out().ok(),

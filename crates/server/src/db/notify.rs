@@ -89,7 +89,9 @@ pub fn flush_lazy_expired(srv: &mut Server, client: &mut Client) {
         return;
     }
     crate::persist::aof::log_lazy_expired(srv);
-    if !listened(srv) {
+    // Client-side caching: each key's invalidation follows its events (tracking.rs).
+    let tracking = srv.tracking.is_active();
+    if !listened(srv) && !tracking {
         srv.dbs.iter_mut().for_each(|d| d.lazy_expired.clear());
         return;
     }
@@ -99,6 +101,9 @@ pub fn flush_lazy_expired(srv: &mut Server, client: &mut Client) {
     for db in 0..srv.dbs.len() {
         for key in std::mem::take(&mut srv.dbs[db].lazy_expired) {
             publish_event(srv, client, db, b'x', "expired", &key);
+            if tracking {
+                crate::tracking::expired_on_access(srv, client, &key);
+            }
         }
     }
     let early = std::mem::replace(&mut client.self_push_held, saved_held);

@@ -166,6 +166,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
                 crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);
             }
             process_input(&mut srv, &mut c, &mut parser, &mut inbuf, &mut argv);
+            crate::tracking::before_sleep(&mut srv, &mut c);
             // AOF: written before any reply of the batch leaves (fsynced below for
             // appendfsync always, so an acknowledged write is on disk).
             crate::persist::aof::flush(&mut srv);
@@ -221,6 +222,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
     crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
     crate::cmd::multi::reset_client(&mut srv, &mut client.borrow_mut());
     crate::cmd::pubsub::forget_client(&mut srv, &mut client.borrow_mut());
+    crate::tracking::forget_client(&mut srv, &mut client.borrow_mut());
     srv.clients.remove(&id);
 }
 

@@ -8,6 +8,10 @@
 //! - `@type CMD ...`    only the reply type (and array length) must match (TIME, RANDOMKEY);
 //! - `@any CMD ...`     sent to both, reply not compared (setup with unpredictable output);
 //! - `@sleep MS`        pause (for TTL cases);
+//! - `@read`            send nothing, read and compare one more frame (a RESP3 push that
+//!   followed the previous reply), so the runner never sends ahead of what it has read: a
+//!   server batches the commands that arrive together, and some pushes (BCAST invalidations)
+//!   go out per batch;
 //! - `@resp2-only` / `@resp3-only` as the first line: run the file in one protocol only;
 //! - `# ...` and blank lines are ignored.
 //!
@@ -54,6 +58,22 @@ fn run_file(name: &str, text: &str, ours: u16, theirs: u16, resp3: bool) -> Vec<
         }
         if let Some(ms) = line.strip_prefix("@sleep ") {
             std::thread::sleep(std::time::Duration::from_millis(ms.trim().parse().unwrap()));
+            continue;
+        }
+        if line == "@read" {
+            let (ra, rb) = (a.read(), b.read());
+            let (Some(ra), Some(rb)) = (ra, rb) else {
+                failures.push(format!("{name}:{} [{proto}] @read: no frame", n + 1));
+                return failures;
+            };
+            if ra != rb {
+                failures.push(format!(
+                    "{name}:{} [{proto}] @read\n    cinnabar: {}\n    redis:    {}",
+                    n + 1,
+                    show(&ra),
+                    show(&rb)
+                ));
+            }
             continue;
         }
         let (mode, cmd) = match line.split_once(' ') {
