@@ -88,6 +88,12 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
     if c.subs.any() {
         flags.push('P');
     }
+    if c.multi.is_some() {
+        flags.push('x');
+    }
+    if c.blocked.is_some() {
+        flags.push('b');
+    }
     if c.tracking.on {
         flags.push('t');
         if c.tracking.broken_redir {
@@ -115,9 +121,20 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
     };
     let rbs = c.reply.buf.capacity();
     let obl = c.reply.buf.len();
-    let tot_mem = c.qbuf + c.qbuf_free + argv_mem + rbs;
+    // Inside MULTI: the queued command count and their argument bytes (Redis's mstate).
+    let (multi, multi_mem) = match &c.multi {
+        Some(m) => (
+            m.queued.len() as i64,
+            m.queued
+                .iter()
+                .map(|argv| argv.iter().map(|a| a.len()).sum::<usize>())
+                .sum::<usize>(),
+        ),
+        None => (-1, 0),
+    };
+    let tot_mem = c.qbuf + c.qbuf_free + argv_mem + rbs + multi_mem;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -130,9 +147,11 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
         c.subs.channels.len(),
         c.subs.patterns.len(),
         c.subs.shard.len(),
+        multi,
         c.qbuf,
         c.qbuf_free,
         argv_mem,
+        multi_mem,
         rbs,
         rbs,
         obl,
