@@ -620,7 +620,11 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
             std::fs::read(&p).map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
         total += data.len() as u64;
         if data.starts_with(b"REDIS") {
-            super::rdb_load::load_dataset(srv, &data)?;
+            // An RDB, possibly followed by commands (a Redis 6 AOF with an RDB preamble).
+            let (_, end) = super::rdb_load::load_dataset_with(srv, &data, true, &mut |_| {})?;
+            if end < data.len() {
+                replay(srv, &data[end..], &p, false)?;
+            }
         } else {
             replay(srv, &data, &p, false)?;
         }
@@ -719,6 +723,25 @@ fn replay_with(
     let mut last_good_outside_multi = 0usize;
     let name = path.display().to_string();
     while pos < data.len() {
+        match annotation(data, pos) {
+            Annotation::None => {}
+            Annotation::Line { next, .. } => {
+                pos = next;
+                good = pos;
+                if !in_multi {
+                    last_good_outside_multi = pos;
+                }
+                continue;
+            }
+            Annotation::Truncated => {
+                if !may_truncate {
+                    return Err(format!(
+                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                    ));
+                }
+                break;
+            }
+        }
         match parse_command(data, pos) {
             Ok(Some((argv, next))) => {
                 pos = next;
@@ -788,9 +811,37 @@ fn replay_with(
     Ok(())
 }
 
+/// What is at an offset of an AOF file besides commands: an annotation line (`#...\r\n`,
+/// e.g. `#TS:<unix secs>` written with `aof-timestamp-enabled yes`), which loading skips.
+pub enum Annotation {
+    /// Not an annotation (a command, or garbage).
+    None,
+    /// An annotation line cut off by the end of the data.
+    Truncated,
+    /// A whole annotation; `timestamp` when it is `#TS:<n>`; `next`: offset after it.
+    Line { timestamp: Option<i64>, next: usize },
+}
+
+/// Reads the annotation at `pos`, if there is one.
+pub fn annotation(data: &[u8], pos: usize) -> Annotation {
+    if data.get(pos) != Some(&b'#') {
+        return Annotation::None;
+    }
+    let rest = &data[pos..];
+    let Some(i) = rest.windows(2).position(|w| w == b"\r\n") else {
+        return Annotation::Truncated;
+    };
+    let line = &rest[1..i];
+    let timestamp = line.strip_prefix(b"TS:").and_then(crate::util::parse_int);
+    Annotation::Line {
+        timestamp,
+        next: pos + i + 2,
+    }
+}
+
 /// One RESP command at `pos`. Ok(None): the data ends inside it. Err: not RESP.
-#[allow(clippy::type_complexity)]
-fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
+#[allow(clippy::type_complexity, clippy::result_unit_err)]
+pub fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
     fn line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
         let rest = data.get(pos..)?;
         let i = rest.windows(2).position(|w| w == b"\r\n")?;

@@ -12,6 +12,7 @@
 //! mid-save never leaves a truncated file behind.
 
 pub mod aof;
+pub mod check;
 pub mod crc64;
 pub mod lzf;
 pub mod rdb_load;
@@ -153,6 +154,16 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Redis's default thresholds (the check tools, which have no config).
+    pub fn defaults() -> Limits {
+        Limits {
+            hash: Default::default(),
+            zset: Default::default(),
+            max_intset: 512,
+            list_fill: -2,
+        }
+    }
+
     pub fn from_server(srv: &Server) -> Limits {
         let cfg = &srv.config;
         let get = |name: &str, alias: &str, def: i64| -> i64 {
