@@ -614,6 +614,13 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     let start = std::time::Instant::now();
     let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
     let mut total = 0u64;
+    super::loading::set_total(
+        entries
+            .iter()
+            .filter(|e| e.kind != 'h')
+            .map(|e| file_size(&d.join(&e.name)))
+            .sum(),
+    );
     if let Some(b) = entries.iter().find(|e| e.kind == 'b') {
         let p = d.join(&b.name);
         let data =
@@ -621,13 +628,14 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         total += data.len() as u64;
         if data.starts_with(b"REDIS") {
             // An RDB, possibly followed by commands (a Redis 6 AOF with an RDB preamble).
-            let (_, end) = super::rdb_load::load_dataset_with(srv, &data, true, &mut |_| {})?;
+            let (_, end) = super::rdb_load::load_dataset_with(srv, &data, true)?;
             if end < data.len() {
                 replay(srv, &data[end..], &p, false)?;
             }
         } else {
             replay(srv, &data, &p, false)?;
         }
+        super::loading::file_done(data.len() as u64);
     }
     let incrs: Vec<&Entry> = entries.iter().filter(|e| e.kind == 'i').collect();
     for (i, e) in incrs.iter().enumerate() {
@@ -639,6 +647,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         total += data.len() as u64;
         let last = i + 1 == incrs.len();
         replay(srv, &data, &p, last && truncated_ok)?;
+        super::loading::file_done(data.len() as u64);
     }
     crate::notice!(
         "DB loaded from append only file: {:.3} seconds",
@@ -763,6 +772,7 @@ fn replay_with(
                 client.reply.buf.clear();
                 crate::cmd::call(srv, client, &argv);
                 client.reply.buf.clear();
+                super::loading::tick(srv, pos as u64);
                 good = pos;
                 if !in_multi {
                     last_good_outside_multi = pos;

@@ -14,6 +14,7 @@
 pub mod aof;
 pub mod check;
 pub mod crc64;
+pub mod loading;
 pub mod lzf;
 pub mod rdb_load;
 pub mod rdb_save;
@@ -78,6 +79,38 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
             LOAD_KEYS_LOADED.load(Ordering::Relaxed).to_string(),
         ),
     ]
+}
+
+/// The MISCONF text for writes after a failed RDB save.
+pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// `stop-writes-on-bgsave-error`: with save points configured and the last save failed,
+/// write commands, PING, and EXEC of a transaction holding writes are refused until a save
+/// succeeds (as Redis's writeCommandsDeniedByDiskError). Called by `cmd::call` for those
+/// commands only. Return value: the error to reply.
+pub fn write_denied(
+    srv: &Server,
+    client: &crate::client::Client,
+    entry: &crate::cmd::CommandEntry,
+) -> Option<crate::cmd::CmdError> {
+    if LAST_SAVE_OK.load(Ordering::Relaxed)
+        || srv.config.get("stop-writes-on-bgsave-error") == Some("no")
+        || !has_save_points(srv)
+    {
+        return None;
+    }
+    if entry.full_name == "exec" {
+        let table = crate::cmd::table();
+        let writes = client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|a| table.get(&a[0]).is_some_and(|e| e.has_flag("write")))
+        });
+        if !writes {
+            return None;
+        }
+    }
+    Some(crate::cmd::CmdError::Raw(MISCONF_RDB.into()))
 }
 
 /// DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]: save, then replace the dataset with what the file
@@ -275,6 +308,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let start = std::time::Instant::now();
+    loading::set_total(data.len() as u64);
     let n = rdb_load::load_dataset(srv, &data)?;
     crate::notice!(
         "DB loaded from disk: {:.3} seconds ({n} keys)",

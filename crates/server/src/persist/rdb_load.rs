@@ -761,17 +761,16 @@ pub fn walk(
 /// Parses a whole RDB image into fresh databases and installs them only on success.
 /// Return value: the number of keys loaded.
 pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
-    load_dataset_with(srv, data, false, &mut |_| {}).map(|(n, _)| n)
+    load_dataset_with(srv, data, false).map(|(n, _)| n)
 }
 
-/// [`load_dataset`], calling `progress(keys_so_far)` after every key (the start-up load uses it
-/// to keep answering clients with -LOADING). `allow_tail`: the RDB may be followed by other
-/// bytes (an AOF preamble). Return value: keys loaded and the offset where the RDB ends.
+/// [`load_dataset`]; `allow_tail`: the RDB may be followed by other bytes (an AOF preamble).
+/// After every key it calls `loading::tick`, which serves clients (-LOADING) during a
+/// start-up load. Return value: keys loaded and the offset where the RDB ends.
 pub fn load_dataset_with(
     srv: &mut Server,
     data: &[u8],
     allow_tail: bool,
-    progress: &mut dyn FnMut(usize),
 ) -> LoadResult<(usize, usize)> {
     let lim = Limits::from_server(srv);
     let now = srv.now_ms;
@@ -785,8 +784,7 @@ pub fn load_dataset_with(
     let mut db = 0usize;
     let mut loaded = 0usize;
     let mut expired = 0u64;
-    let mut seen = 0usize;
-    let res = walk(data, &lim, allow_tail, &mut |_, ev| {
+    let res = walk(data, &lim, allow_tail, &mut |off, ev| {
         match ev {
             Event::SelectDb(id) => {
                 if id >= dbs.len() as u64 {
@@ -819,8 +817,7 @@ pub fn load_dataset_with(
                 idle,
                 freq,
             } => {
-                seen += 1;
-                progress(seen);
+                super::loading::tick(srv, off as u64);
                 let lru = match (lfu, idle, freq) {
                     (false, Some(idle), _) => {
                         let clock = base_lru as i64;

@@ -528,3 +528,76 @@ fn failed_final_save_refuses_shutdown() {
     c.send(&[b"SHUTDOWN".to_vec(), b"FORCE".to_vec()]);
     assert!(c.read().is_none());
 }
+
+/// While the RDB loads at start-up, clients connect and get -LOADING for data commands (INFO
+/// shows loading:1 with progress), then normal replies on the same connection.
+#[test]
+fn clients_get_loading_during_start_up_load() {
+    let dir = tmpdir("loading");
+    let d = dir.to_str().unwrap();
+    {
+        let s = start_cinnabar(&["--dir", d, "--enable-debug-command", "yes"]);
+        let mut c = Conn::connect(s.port);
+        assert_eq!(c.cmd("DEBUG POPULATE 4000"), Frame::Simple(b"OK".to_vec()));
+        assert_eq!(c.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
+    }
+    // key-load-delay (µs per key, a testing aid as in Redis): about 2 s of loading.
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args(["--port", &port.to_string(), "--save", "", "--dir", d])
+        .args(["--key-load-delay", "500"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            break Conn::connect(port);
+        }
+        assert!(Instant::now() < deadline, "no listener");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let loading = Frame::Error(b"LOADING Redis is loading the dataset in memory".to_vec());
+    assert_eq!(c.cmd("GET key:1"), loading);
+    assert_eq!(c.cmd("PING"), loading);
+    assert_eq!(c.cmd("DBSIZE"), loading);
+    // Commands flagged `loading` run.
+    assert_eq!(c.cmd("SELECT 0"), Frame::Simple(b"OK".to_vec()));
+    assert_eq!(c.cmd("ECHO hi"), Frame::Bulk(b"hi".to_vec()));
+    let info = show(&c.cmd("INFO persistence"));
+    assert!(info.contains("loading:1"), "{info}");
+    assert!(info.contains("loading_total_bytes:"), "{info}");
+    assert!(info.contains("loading_loaded_perc:"), "{info}");
+    // A second client connecting during the load, with a pipeline.
+    let mut c2 = Conn::connect(port);
+    c2.send_raw(b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$5\r\nkey:2\r\n");
+    assert_eq!(c2.read(), Some(loading.clone()));
+    assert_eq!(c2.read(), Some(loading.clone()));
+    // Then normal replies, on the same connections.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match c.cmd("GET key:1") {
+            f if f == loading => {}
+            f => {
+                assert_eq!(f, Frame::Bulk(b"value:1".to_vec()));
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.cmd("DBSIZE"), Frame::Integer(4000));
+    assert_eq!(c2.cmd("GET key:2"), Frame::Bulk(b"value:2".to_vec()));
+    let info = show(&c.cmd("INFO persistence"));
+    assert!(
+        info.contains("loading:0") && !info.contains("loading_total_bytes"),
+        "{info}"
+    );
+    let errs = show(&c.cmd("INFO errorstats"));
+    assert!(errs.contains("errorstat_LOADING:count="), "{errs}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
