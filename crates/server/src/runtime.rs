@@ -170,7 +170,7 @@ pub fn run(args: Vec<String>) -> i32 {
     // The listeners are bound: clients connecting during the load get -LOADING (persist::loading).
     crate::persist::loading::begin(&server, &listeners);
     let loaded = crate::persist::load_at_startup(&mut server);
-    let handoffs = crate::persist::loading::end(&mut server);
+    let handoffs = crate::persist::loading::end();
     if let Err(e) = loaded {
         warning!("{e}");
         return 1;

@@ -14,8 +14,11 @@
 //! ready connections write their batches too), then [`sync_now`] fsyncs them all at once:
 //! group commit. `everysec` leaves the fsync to a once-a-second thread; `no` to the kernel.
 //!
-//! Load path: read the manifest, load the base (RDB or RESP), replay incr files through
-//! `cmd::call` with a detached client. A truncated last command is dropped (and the file
+//! With `aof-timestamp-enabled yes`, a `#TS:<unix secs>` annotation line precedes the first
+//! command of each new second; loading skips annotation lines (`#...`).
+//!
+//! Load path: read the manifest, load the base (RDB, RDB followed by commands, or RESP),
+//! replay incr files through `cmd::call` with a detached client. A truncated last command is dropped (and the file
 //! truncated) when `aof-load-truncated yes`; otherwise start-up fails.
 //!
 //! BGREWRITEAOF and auto rewrite (`auto-aof-rewrite-percentage` / `-min-size`) fork: writes
@@ -76,6 +79,25 @@ pub struct Aof {
     /// (`appendfsync always` group commit).
     written: u64,
     synced: u64,
+    /// Unix second of the last `#TS:` annotation written (`aof-timestamp-enabled`).
+    last_ts: i64,
+}
+
+/// With `aof-timestamp-enabled yes`: a `#TS:<unix secs>` line before the first command of
+/// each new second, as Redis writes (the loader skips it; `cinnabar-check-aof
+/// --truncate-to-timestamp` cuts there).
+fn annotate(srv: &mut Server) {
+    if srv.config.get("aof-timestamp-enabled") != Some("yes") {
+        return;
+    }
+    let now = srv.now_ms / 1000;
+    if let Some(aof) = srv.aof.as_mut() {
+        if now > aof.last_ts {
+            aof.buf
+                .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            aof.last_ts = now;
+        }
+    }
 }
 
 impl Drop for Aof {
@@ -312,6 +334,7 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
     }
     let _ = now;
     let in_exec = client.in_exec;
+    annotate(srv);
     let Some(aof) = srv.aof.as_mut() else {
         return;
     };
@@ -333,6 +356,7 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
 /// Logs the deletion of an expired key (as Redis propagates a DEL), so a replay, which never
 /// expires keys, ends in the same state.
 pub fn log_del(srv: &mut Server, db: usize, key: &[u8]) {
+    annotate(srv);
     let Some(aof) = srv.aof.as_mut() else {
         return;
     };
@@ -553,6 +577,7 @@ fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) ->
         current_size: base_size,
         written: 0,
         synced: 0,
+        last_ts: 0,
     }
 }
 

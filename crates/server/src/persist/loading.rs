@@ -162,15 +162,14 @@ pub fn tick(srv: &mut Server, offset: u64) {
 }
 
 /// Ends the load. Return value: the connections to continue on the event loop.
-pub fn end(srv: &mut Server) -> Vec<Handoff> {
+pub fn end() -> Vec<Handoff> {
     let svc = SERVICE.with(|s| s.borrow_mut().take());
-    let Some(mut svc) = svc else {
-        LOADING.store(false, Ordering::Relaxed);
+    LOADING.store(false, Ordering::Relaxed);
+    let Some(svc) = svc else {
         return Vec::new();
     };
-    // Serve once more, so requests that arrived since the last pump are answered as loading.
-    svc.pump(srv);
-    LOADING.store(false, Ordering::Relaxed);
+    // No last pump: what arrived since the last one (requests, pending connections) is left
+    // in the kernel for the event loop, which serves it normally.
     let mut out = Vec::new();
     for mut c in svc.conns {
         if c.closed {
