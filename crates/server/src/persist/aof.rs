@@ -892,7 +892,8 @@ pub fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, us
     if !(0..=1 << 20).contains(&n) {
         return Err(());
     }
-    let mut argv = Vec::with_capacity(n as usize);
+    // The count is the file's claim: reserve no more than the bytes left could hold.
+    let mut argv = Vec::with_capacity((n as usize).min((data.len() - p) / 4));
     for _ in 0..n {
         let Some((l, q)) = line(data, p) else {
             return Ok(None);
