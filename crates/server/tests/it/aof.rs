@@ -388,3 +388,69 @@ fn timestamp_annotations() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Clients connecting while an AOF replays get -LOADING, then the replayed data.
+#[test]
+fn loading_while_replaying() {
+    let d = tmpdir("loading");
+    let ds = d.to_str().unwrap();
+    let args = ["--appendonly", "yes", "--dir", ds];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        let mut req = Vec::new();
+        for i in 0..3000 {
+            let (k, v) = (format!("k{i}"), format!("v{i}"));
+            req.extend_from_slice(
+                format!(
+                    "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+                    k.len(),
+                    v.len()
+                )
+                .as_bytes(),
+            );
+        }
+        c.send_raw(&req);
+        for _ in 0..3000 {
+            ok(c.read().unwrap());
+        }
+        ok(c.cmd("INCR n"));
+    }
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--key-load-delay",
+            "500",
+        ])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut c = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break Conn::connect(port);
+        }
+        assert!(std::time::Instant::now() < deadline, "no listener");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let loading = Frame::Error(b"LOADING Redis is loading the dataset in memory".to_vec());
+    assert_eq!(c.cmd("GET k1"), loading);
+    assert!(bulk(&c.cmd("INFO persistence")).contains("loading:1"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c.cmd("PING") == loading {
+        assert!(std::time::Instant::now() < deadline, "still loading");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(c.cmd("GET k2999"), Frame::Bulk(b"v2999".to_vec()));
+    assert_eq!(c.cmd("GET n"), Frame::Bulk(b"1".to_vec()));
+    assert_eq!(c.cmd("DBSIZE"), Frame::Integer(3001));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&d);
+}
