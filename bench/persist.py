@@ -164,6 +164,8 @@ def bgsave_memory(srv, keys, requests):
     took = time.monotonic() - t0
     writer.kill()
     writer.wait()
+    print(f"[{srv.name}] BGSAVE: parent RSS {mib(base)} -> peak {mib(peak_parent)}, "
+          f"child private peak {mib(peak_child)}", file=sys.stderr)
     return (peak_parent - base) + peak_child, took
 
 

@@ -648,8 +648,8 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     );
     if let Some(b) = entries.iter().find(|e| e.kind == 'b') {
         let p = d.join(&b.name);
-        let data =
-            std::fs::read(&p).map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
+        let data = super::MappedFile::open(&p)
+            .map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
         total += data.len() as u64;
         if data.starts_with(b"REDIS") {
             // An RDB, possibly followed by commands (a Redis 6 AOF with an RDB preamble).
