@@ -311,7 +311,10 @@ fn memory(srv: &Server, out: &mut String) {
 
 fn persistence(srv: &Server, out: &mut String) {
     for (k, v) in [
-        ("loading", "0"),
+        (
+            "loading",
+            ["0", "1"][crate::persist::loading::is_loading() as usize],
+        ),
         ("async_loading", "0"),
         ("current_cow_peak", "0"),
         ("current_cow_size", "0"),
@@ -362,6 +365,9 @@ fn persistence(srv: &Server, out: &mut String) {
         .iter()
         .filter(|(n, _)| n.starts_with("aof_") && !known.contains(n))
     {
+        line(out, k, v);
+    }
+    for (k, v) in crate::persist::loading::info_fields() {
         line(out, k, v);
     }
 }

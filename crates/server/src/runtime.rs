@@ -167,7 +167,11 @@ pub fn run(args: Vec<String>) -> i32 {
     let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
-    if let Err(e) = crate::persist::load_at_startup(&mut server) {
+    // The listeners are bound: clients connecting during the load get -LOADING (persist::loading).
+    crate::persist::loading::begin(&server, &listeners);
+    let loaded = crate::persist::load_at_startup(&mut server);
+    let handoffs = crate::persist::loading::end();
+    if let Err(e) = loaded {
         warning!("{e}");
         return 1;
     }
@@ -187,6 +191,22 @@ pub fn run(args: Vec<String>) -> i32 {
         notice!("Server initialized");
         for l in listeners {
             tokio::task::spawn_local(crate::net::listener::accept_loop(server.clone(), l));
+        }
+        for h in handoffs {
+            match tokio::net::TcpStream::from_std(h.stream) {
+                Ok(stream) => {
+                    tokio::task::spawn_local(crate::net::conn::serve_admitted(
+                        server.clone(),
+                        stream,
+                        h.client,
+                        h.inbuf,
+                    ));
+                }
+                Err(_) => {
+                    let id = h.client.borrow().id;
+                    server.borrow_mut().clients.remove(&id);
+                }
+            }
         }
         tokio::task::spawn_local(cron_loop(server.clone()));
         notice!("Ready to accept connections");

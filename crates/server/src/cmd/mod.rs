@@ -419,7 +419,20 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, Some(entry), CmdError::NoAuth);
         return finish_reply(client, suppress_before, reply_start);
     }
+    // stop-writes-on-bgsave-error: writes (and PING) refused after a failed save (persist).
+    if entry.has_flag("write") || entry.full_name == "ping" || entry.full_name == "exec" {
+        if let Some(e) = crate::persist::write_denied(srv, client, entry) {
+            rejected(srv, client, Some(entry), e);
+            return finish_reply(client, suppress_before, reply_start);
+        }
+    }
     if let Err(e) = pubsub::before_command(srv, client, entry) {
+        rejected(srv, client, Some(entry), e);
+        return finish_reply(client, suppress_before, reply_start);
+    }
+    // Clients served while the dataset loads at start-up (persist/loading.rs).
+    if crate::persist::loading::refuse_now() && !entry.has_flag("loading") {
+        let e = CmdError::Raw(crate::persist::loading::LOADING_ERR.into());
         rejected(srv, client, Some(entry), e);
         return finish_reply(client, suppress_before, reply_start);
     }

@@ -68,12 +68,13 @@ fn set_keepalive(stream: &TcpStream, secs: i64) {
 }
 
 /// Admits a new connection. Return value: the client, or the bytes to send before closing.
-fn admit(
+/// `laddr` and `fd`: the socket's local address and descriptor (CLIENT LIST).
+pub(crate) fn admit(
     srv: &mut Server,
-    stream: &TcpStream,
+    laddr: String,
+    fd: i32,
     peer: SocketAddr,
 ) -> Result<Rc<RefCell<Client>>, &'static [u8]> {
-    use std::os::fd::AsRawFd;
     srv.stats.connections_received += 1;
     if srv.clients.len() >= srv.config.maxclients {
         srv.stats.rejected_connections += 1;
@@ -86,11 +87,7 @@ fn admit(
     srv.update_clock();
     let id = srv.next_client_id;
     srv.next_client_id += 1;
-    let laddr = stream
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let mut client = Client::new(id, peer.to_string(), laddr, stream.as_raw_fd(), srv.now_ms);
+    let mut client = Client::new(id, peer.to_string(), laddr, fd, srv.now_ms);
     client.authenticated = !srv.auth_required();
     let rc = Rc::new(RefCell::new(client));
     srv.clients.insert(id, rc.clone());
@@ -109,7 +106,12 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
         );
-        admit(&mut srv, &stream, peer)
+        use std::os::fd::AsRawFd;
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        admit(&mut srv, laddr, stream.as_raw_fd(), peer)
     };
     let client = match admitted {
         Ok(c) => c,
@@ -118,11 +120,21 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
             return;
         }
     };
+    serve_admitted(server, stream, client, Vec::with_capacity(READ_CHUNK)).await;
+}
+
+/// Serves an admitted client until it closes. `inbuf`: input already read (an unfinished
+/// request from a connection served during the start-up load, `persist::loading`).
+pub async fn serve_admitted(
+    server: Rc<RefCell<Server>>,
+    mut stream: TcpStream,
+    client: Rc<RefCell<Client>>,
+    mut inbuf: Vec<u8>,
+) {
     let (id, wake) = {
         let c = client.borrow();
         (c.id, c.wake.clone())
     };
-    let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut parser = Parser::default();
     // Arguments of the request being run; its buffers are recycled by the parser.
     let mut argv: Vec<Vec<u8>> = Vec::new();

@@ -14,8 +14,11 @@
 //! ready connections write their batches too), then [`sync_now`] fsyncs them all at once:
 //! group commit. `everysec` leaves the fsync to a once-a-second thread; `no` to the kernel.
 //!
-//! Load path: read the manifest, load the base (RDB or RESP), replay incr files through
-//! `cmd::call` with a detached client. A truncated last command is dropped (and the file
+//! With `aof-timestamp-enabled yes`, a `#TS:<unix secs>` annotation line precedes the first
+//! command of each new second; loading skips annotation lines (`#...`).
+//!
+//! Load path: read the manifest, load the base (RDB, RDB followed by commands, or RESP),
+//! replay incr files through `cmd::call` with a detached client. A truncated last command is dropped (and the file
 //! truncated) when `aof-load-truncated yes`; otherwise start-up fails.
 //!
 //! BGREWRITEAOF and auto rewrite (`auto-aof-rewrite-percentage` / `-min-size`) fork: writes
@@ -76,6 +79,25 @@ pub struct Aof {
     /// (`appendfsync always` group commit).
     written: u64,
     synced: u64,
+    /// Unix second of the last `#TS:` annotation written (`aof-timestamp-enabled`).
+    last_ts: i64,
+}
+
+/// With `aof-timestamp-enabled yes`: a `#TS:<unix secs>` line before the first command of
+/// each new second, as Redis writes (the loader skips it; `cinnabar-check-aof
+/// --truncate-to-timestamp` cuts there).
+fn annotate(srv: &mut Server) {
+    if srv.config.get("aof-timestamp-enabled") != Some("yes") {
+        return;
+    }
+    let now = srv.now_ms / 1000;
+    if let Some(aof) = srv.aof.as_mut() {
+        if now > aof.last_ts {
+            aof.buf
+                .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            aof.last_ts = now;
+        }
+    }
 }
 
 impl Drop for Aof {
@@ -312,6 +334,7 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
     }
     let _ = now;
     let in_exec = client.in_exec;
+    annotate(srv);
     let Some(aof) = srv.aof.as_mut() else {
         return;
     };
@@ -333,6 +356,7 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
 /// Logs the deletion of an expired key (as Redis propagates a DEL), so a replay, which never
 /// expires keys, ends in the same state.
 pub fn log_del(srv: &mut Server, db: usize, key: &[u8]) {
+    annotate(srv);
     let Some(aof) = srv.aof.as_mut() else {
         return;
     };
@@ -553,6 +577,7 @@ fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) ->
         current_size: base_size,
         written: 0,
         synced: 0,
+        last_ts: 0,
     }
 }
 
@@ -614,16 +639,28 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     let start = std::time::Instant::now();
     let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
     let mut total = 0u64;
+    super::loading::set_total(
+        entries
+            .iter()
+            .filter(|e| e.kind != 'h')
+            .map(|e| file_size(&d.join(&e.name)))
+            .sum(),
+    );
     if let Some(b) = entries.iter().find(|e| e.kind == 'b') {
         let p = d.join(&b.name);
-        let data =
-            std::fs::read(&p).map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
+        let data = super::MappedFile::open(&p)
+            .map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
         total += data.len() as u64;
         if data.starts_with(b"REDIS") {
-            super::rdb_load::load_dataset(srv, &data)?;
+            // An RDB, possibly followed by commands (a Redis 6 AOF with an RDB preamble).
+            let (_, end) = super::rdb_load::load_dataset_with(srv, &data, true)?;
+            if end < data.len() {
+                replay(srv, &data[end..], &p, false)?;
+            }
         } else {
             replay(srv, &data, &p, false)?;
         }
+        super::loading::file_done(data.len() as u64);
     }
     let incrs: Vec<&Entry> = entries.iter().filter(|e| e.kind == 'i').collect();
     for (i, e) in incrs.iter().enumerate() {
@@ -635,6 +672,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         total += data.len() as u64;
         let last = i + 1 == incrs.len();
         replay(srv, &data, &p, last && truncated_ok)?;
+        super::loading::file_done(data.len() as u64);
     }
     crate::notice!(
         "DB loaded from append only file: {:.3} seconds",
@@ -719,6 +757,25 @@ fn replay_with(
     let mut last_good_outside_multi = 0usize;
     let name = path.display().to_string();
     while pos < data.len() {
+        match annotation(data, pos) {
+            Annotation::None => {}
+            Annotation::Line { next, .. } => {
+                pos = next;
+                good = pos;
+                if !in_multi {
+                    last_good_outside_multi = pos;
+                }
+                continue;
+            }
+            Annotation::Truncated => {
+                if !may_truncate {
+                    return Err(format!(
+                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                    ));
+                }
+                break;
+            }
+        }
         match parse_command(data, pos) {
             Ok(Some((argv, next))) => {
                 pos = next;
@@ -740,6 +797,7 @@ fn replay_with(
                 client.reply.buf.clear();
                 crate::cmd::call(srv, client, &argv);
                 client.reply.buf.clear();
+                super::loading::tick(srv, pos as u64);
                 good = pos;
                 if !in_multi {
                     last_good_outside_multi = pos;
@@ -788,9 +846,37 @@ fn replay_with(
     Ok(())
 }
 
+/// What is at an offset of an AOF file besides commands: an annotation line (`#...\r\n`,
+/// e.g. `#TS:<unix secs>` written with `aof-timestamp-enabled yes`), which loading skips.
+pub enum Annotation {
+    /// Not an annotation (a command, or garbage).
+    None,
+    /// An annotation line cut off by the end of the data.
+    Truncated,
+    /// A whole annotation; `timestamp` when it is `#TS:<n>`; `next`: offset after it.
+    Line { timestamp: Option<i64>, next: usize },
+}
+
+/// Reads the annotation at `pos`, if there is one.
+pub fn annotation(data: &[u8], pos: usize) -> Annotation {
+    if data.get(pos) != Some(&b'#') {
+        return Annotation::None;
+    }
+    let rest = &data[pos..];
+    let Some(i) = rest.windows(2).position(|w| w == b"\r\n") else {
+        return Annotation::Truncated;
+    };
+    let line = &rest[1..i];
+    let timestamp = line.strip_prefix(b"TS:").and_then(crate::util::parse_int);
+    Annotation::Line {
+        timestamp,
+        next: pos + i + 2,
+    }
+}
+
 /// One RESP command at `pos`. Ok(None): the data ends inside it. Err: not RESP.
-#[allow(clippy::type_complexity)]
-fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
+#[allow(clippy::type_complexity, clippy::result_unit_err)]
+pub fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
     fn line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
         let rest = data.get(pos..)?;
         let i = rest.windows(2).position(|w| w == b"\r\n")?;
@@ -806,7 +892,8 @@ fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)
     if !(0..=1 << 20).contains(&n) {
         return Err(());
     }
-    let mut argv = Vec::with_capacity(n as usize);
+    // The count is the file's claim: reserve no more than the bytes left could hold.
+    let mut argv = Vec::with_capacity((n as usize).min((data.len() - p) / 4));
     for _ in 0..n {
         let Some((l, q)) = line(data, p) else {
             return Ok(None);

@@ -12,7 +12,9 @@
 //! mid-save never leaves a truncated file behind.
 
 pub mod aof;
+pub mod check;
 pub mod crc64;
+pub mod loading;
 pub mod lzf;
 pub mod rdb_load;
 pub mod rdb_save;
@@ -77,6 +79,38 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
             LOAD_KEYS_LOADED.load(Ordering::Relaxed).to_string(),
         ),
     ]
+}
+
+/// The MISCONF text for writes after a failed RDB save.
+pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// `stop-writes-on-bgsave-error`: with save points configured and the last save failed,
+/// write commands, PING, and EXEC of a transaction holding writes are refused until a save
+/// succeeds (as Redis's writeCommandsDeniedByDiskError). Called by `cmd::call` for those
+/// commands only. Return value: the error to reply.
+pub fn write_denied(
+    srv: &Server,
+    client: &crate::client::Client,
+    entry: &crate::cmd::CommandEntry,
+) -> Option<crate::cmd::CmdError> {
+    if LAST_SAVE_OK.load(Ordering::Relaxed)
+        || srv.config.get("stop-writes-on-bgsave-error") == Some("no")
+        || !has_save_points(srv)
+    {
+        return None;
+    }
+    if entry.full_name == "exec" {
+        let table = crate::cmd::table();
+        let writes = client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|a| table.get(&a[0]).is_some_and(|e| e.has_flag("write")))
+        });
+        if !writes {
+            return None;
+        }
+    }
+    Some(crate::cmd::CmdError::Raw(MISCONF_RDB.into()))
 }
 
 /// DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]: save, then replace the dataset with what the file
@@ -153,6 +187,16 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Redis's default thresholds (the check tools, which have no config).
+    pub fn defaults() -> Limits {
+        Limits {
+            hash: Default::default(),
+            zset: Default::default(),
+            max_intset: 512,
+            list_fill: -2,
+        }
+    }
+
     pub fn from_server(srv: &Server) -> Limits {
         let cfg = &srv.config;
         let get = |name: &str, alias: &str, def: i64| -> i64 {
@@ -250,6 +294,68 @@ pub fn write_atomically(
     res
 }
 
+/// A whole file mapped read-only (start-up loads). Reading an RDB into a heap buffer leaves
+/// that much freed heap behind, which jemalloc purges over the following seconds; pages purged
+/// after a fork become private to the child, so a BGSAVE soon after start-up could pay for
+/// them again. A mapping is simply unmapped, and the page cache is not counted as our RSS.
+/// Only for files replaced by rename (RDB, AOF base): an in-place truncation under a mapping
+/// would fault.
+pub struct MappedFile {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl MappedFile {
+    pub fn open(path: &std::path::Path) -> std::io::Result<MappedFile> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len() as usize;
+        if len == 0 {
+            return Ok(MappedFile {
+                ptr: std::ptr::null_mut(),
+                len: 0,
+            });
+        }
+        // SAFETY: a fresh read-only private mapping of an open file; checked for failure.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: advice on our own mapping.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Ok(MappedFile { ptr, len })
+    }
+}
+
+impl std::ops::Deref for MappedFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the mapping is `len` readable bytes and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for MappedFile {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            // SAFETY: unmapping our own mapping once.
+            unsafe { libc::munmap(self.ptr, self.len) };
+        }
+    }
+}
+
 /// Loads `dir/dbfilename` at start-up. A missing file means an empty start; any other problem
 /// is an error text to log before exiting (never a silent empty start).
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
@@ -258,12 +364,13 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         return aof::load_at_startup(srv);
     }
     let path = rdb_path(srv);
-    let data = match std::fs::read(&path) {
+    let data = match MappedFile::open(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let start = std::time::Instant::now();
+    loading::set_total(data.len() as u64);
     let n = rdb_load::load_dataset(srv, &data)?;
     crate::notice!(
         "DB loaded from disk: {:.3} seconds ({n} keys)",

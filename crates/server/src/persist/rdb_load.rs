@@ -545,7 +545,7 @@ fn skip_module(r: &mut Reader) -> LoadResult<()> {
     }
 }
 
-/// Checks the header and the trailing CRC. Return value: the version.
+/// Checks the header. Return value: the version.
 fn check_file(data: &[u8]) -> LoadResult<u16> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err("Wrong signature trying to load DB from file".into());
@@ -560,10 +560,218 @@ fn check_file(data: &[u8]) -> LoadResult<u16> {
     Ok(ver)
 }
 
+/// One item of an RDB file, reported by [`walk`] in file order.
+pub enum Event {
+    Aux(Vec<u8>, Vec<u8>),
+    SelectDb(u64),
+    /// A key with its value; `idle` / `freq` come from OP_IDLE / OP_FREQ before it.
+    Key {
+        key: Vec<u8>,
+        val: Value,
+        expire: Option<i64>,
+        idle: Option<u64>,
+        freq: Option<u8>,
+    },
+    /// An empty collection (skipped by a load, as Redis 7.0 does).
+    EmptyKey(Vec<u8>),
+    /// A function library (not supported yet: skipped).
+    Function,
+}
+
+/// Where and why a walk stopped.
+#[derive(Debug)]
+pub struct WalkError {
+    /// Byte offset reached when the error was found.
+    pub offset: usize,
+    pub msg: String,
+    /// What the reader was doing (redis-check-rdb's names: "read-object-value", ...).
+    pub doing: &'static str,
+    /// The last key read (the one being read when the error is in its value).
+    pub key: Option<Vec<u8>>,
+    /// The last value type read.
+    pub typ: Option<u8>,
+}
+
+/// Totals of a successful walk.
+#[derive(Debug)]
+pub struct WalkEnd {
+    pub version: u16,
+    /// Offset of the end (after the checksum).
+    pub offset: usize,
+    /// False when the file has no checksum (version < 5, or a stored 0: checksums disabled).
+    pub checksummed: bool,
+}
+
+/// The short-read error text (the check tool reports it as an unexpected EOF).
+pub fn is_short_read(msg: &str) -> bool {
+    msg == short()
+}
+
+/// Parses a whole RDB image, calling `on(offset, event)` for each aux field, db switch and key
+/// (offset: where the item ends). An `Err` from `on` stops the walk. The trailing CRC-64 is
+/// checked at the end. This is the only RDB file parser: start-up loads, DEBUG RELOAD, the AOF
+/// base and `cinnabar-check-rdb` all go through it. `allow_tail`: bytes may follow the RDB (an
+/// AOF with an RDB preamble); otherwise they are an error.
+pub fn walk(
+    data: &[u8],
+    lim: &Limits,
+    allow_tail: bool,
+    on: &mut dyn FnMut(usize, Event) -> LoadResult<()>,
+) -> Result<WalkEnd, WalkError> {
+    let mut st = WalkError {
+        offset: 0,
+        msg: String::new(),
+        doing: "start",
+        key: None,
+        typ: None,
+    };
+    let fail = |mut st: WalkError, pos: usize, msg: String| {
+        st.offset = pos;
+        st.msg = msg;
+        st
+    };
+    let ver = match check_file(data) {
+        Ok(v) => v,
+        Err(e) => return Err(fail(st, data.len().min(9), e)),
+    };
+    let mut r = Reader::new(data);
+    r.pos = 9;
+    let mut expire: Option<i64> = None;
+    let mut idle: Option<u64> = None;
+    let mut freq: Option<u8> = None;
+    macro_rules! tryr {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(m) => return Err(fail(st, r.pos, m)),
+            }
+        };
+    }
+    loop {
+        st.doing = "read-type";
+        let op = tryr!(r.byte());
+        match op {
+            OP_EOF => break,
+            OP_SELECTDB => {
+                st.doing = "read-len";
+                let id = tryr!(r.length());
+                tryr!(on(r.pos, Event::SelectDb(id)));
+            }
+            OP_RESIZEDB => {
+                st.doing = "read-len";
+                tryr!(r.length());
+                tryr!(r.length());
+            }
+            OP_AUX => {
+                st.doing = "read-auxiliary-field";
+                let k = tryr!(r.string());
+                let v = tryr!(r.string());
+                tryr!(on(r.pos, Event::Aux(k, v)));
+            }
+            OP_EXPIRETIME_MS => {
+                st.doing = "read-expire";
+                expire = Some(tryr!(r.u64_le()) as i64);
+            }
+            OP_EXPIRETIME => {
+                st.doing = "read-expire";
+                let s = tryr!(r.take(4));
+                expire = Some(i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64 * 1000);
+            }
+            OP_IDLE => {
+                st.doing = "read-len";
+                idle = Some(tryr!(r.length()));
+            }
+            OP_FREQ => {
+                st.doing = "read-len";
+                freq = Some(tryr!(r.byte()));
+            }
+            OP_MODULE_AUX => {
+                st.doing = "read-module-aux";
+                tryr!(r.length()); // module id
+                tryr!(r.length()); // when opcode
+                tryr!(r.length()); // when
+                tryr!(skip_module(&mut r));
+            }
+            OP_FUNCTION2 => {
+                st.doing = "read-functions";
+                tryr!(r.string());
+                tryr!(on(r.pos, Event::Function));
+            }
+            OP_FUNCTION => {
+                st.doing = "read-functions";
+                return Err(fail(st, r.pos, bad("pre-GA function format")));
+            }
+            t => {
+                st.typ = Some(t);
+                st.doing = "read-key";
+                let key = tryr!(r.string());
+                st.key = Some(key.clone());
+                st.doing = "read-object-value";
+                let ev = match read_value(&mut r, t, lim) {
+                    Ok(val) => Event::Key {
+                        key,
+                        val,
+                        expire: expire.take(),
+                        idle: idle.take(),
+                        freq: freq.take(),
+                    },
+                    Err(e) if e == EMPTY_KEY => {
+                        (expire, idle, freq) = (None, None, None);
+                        Event::EmptyKey(key)
+                    }
+                    Err(e) => return Err(fail(st, r.pos, e)),
+                };
+                tryr!(on(r.pos, ev));
+            }
+        }
+    }
+    let mut checksummed = false;
+    if ver >= 5 {
+        st.doing = "check-sum";
+        let stored = tryr!(r.u64_le());
+        if stored != 0 {
+            checksummed = true;
+            let crc = crc64::crc64(&data[..r.pos - 8]);
+            if crc != stored {
+                return Err(fail(
+                    st,
+                    r.pos,
+                    format!(
+                        "Wrong RDB checksum expected: ({stored:x}) got: ({crc:x}). Aborting now."
+                    ),
+                ));
+            }
+        }
+    }
+    if r.left() != 0 && !allow_tail {
+        st.doing = "check-sum";
+        return Err(fail(
+            st,
+            r.pos,
+            "Unexpected data after the end of the RDB file".into(),
+        ));
+    }
+    Ok(WalkEnd {
+        version: ver,
+        offset: r.pos,
+        checksummed,
+    })
+}
+
 /// Parses a whole RDB image into fresh databases and installs them only on success.
 /// Return value: the number of keys loaded.
 pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
-    let ver = check_file(data)?;
+    load_dataset_with(srv, data, false).map(|(n, _)| n)
+}
+
+/// [`load_dataset`]; `allow_tail`: the RDB may be followed by other bytes (an AOF preamble).
+/// After every key it calls `loading::tick`, which serves clients (-LOADING) during a
+/// start-up load. Return value: keys loaded and the offset where the RDB ends.
+pub fn load_dataset_with(
+    srv: &mut Server,
+    data: &[u8],
+    allow_tail: bool,
+) -> LoadResult<(usize, usize)> {
     let lim = Limits::from_server(srv);
     let now = srv.now_ms;
     let lfu = srv.config.lfu_policy;
@@ -572,20 +780,13 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     } else {
         crate::db::lru::lru_clock(now)
     };
-    let mut pending_lru: Option<u32> = None;
     let mut dbs: Vec<crate::db::Db> = (0..srv.dbs.len()).map(crate::db::Db::new).collect();
-    let mut r = Reader::new(data);
-    r.pos = 9;
     let mut db = 0usize;
-    let mut expire: Option<i64> = None;
     let mut loaded = 0usize;
     let mut expired = 0u64;
-    loop {
-        let op = r.byte()?;
-        match op {
-            OP_EOF => break,
-            OP_SELECTDB => {
-                let id = r.length()?;
+    let res = walk(data, &lim, allow_tail, &mut |off, ev| {
+        match ev {
+            Event::SelectDb(id) => {
                 if id >= dbs.len() as u64 {
                     return Err(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n",
@@ -594,13 +795,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                 }
                 db = id as usize;
             }
-            OP_RESIZEDB => {
-                r.length()?;
-                r.length()?;
-            }
-            OP_AUX => {
-                let k = r.string()?;
-                let v = r.string()?;
+            Event::Aux(k, v) => {
                 if k == b"redis-ver" {
                     crate::notice!(
                         "Loading RDB produced by version {}",
@@ -608,59 +803,33 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                     );
                 }
             }
-            OP_EXPIRETIME_MS => expire = Some(r.u64_le()? as i64),
-            OP_EXPIRETIME => {
-                let s = r.take(4)?;
-                expire = Some(i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64 * 1000);
-            }
-            OP_IDLE => {
-                let idle = r.length()?;
-                if !lfu {
-                    let clock = base_lru as i64;
-                    let max = crate::db::lru::LRU_CLOCK_MAX as i64;
-                    let v = (clock - (idle.min(max as u64) as i64)).rem_euclid(max);
-                    pending_lru = Some(v as u32);
-                }
-            }
-            OP_FREQ => {
-                let f = r.byte()?;
-                if lfu {
-                    pending_lru = Some((base_lru & !0xFF) | f as u32);
-                }
-            }
-            OP_MODULE_AUX => {
-                r.length()?; // module id
-                r.length()?; // when opcode
-                r.length()?; // when
-                skip_module(&mut r)?;
-            }
-            OP_FUNCTION2 => {
-                r.string()?;
-                crate::warning!(
-                    "Skipping a function library in the RDB file (functions are not supported yet)"
-                );
-            }
-            OP_FUNCTION => return Err(bad("pre-GA function format")),
-            t => {
-                let key = r.string()?;
-                let val = match read_value(&mut r, t, &lim) {
-                    Ok(v) => v,
-                    Err(e) if e == EMPTY_KEY => {
-                        crate::warning!(
-                            "rdbLoadObject skipping empty key: {}",
-                            String::from_utf8_lossy(&key)
-                        );
-                        expire = None;
-                        pending_lru = None;
-                        continue;
+            Event::Function => crate::warning!(
+                "Skipping a function library in the RDB file (functions are not supported yet)"
+            ),
+            Event::EmptyKey(key) => crate::warning!(
+                "rdbLoadObject skipping empty key: {}",
+                String::from_utf8_lossy(&key)
+            ),
+            Event::Key {
+                key,
+                val,
+                expire,
+                idle,
+                freq,
+            } => {
+                super::loading::tick(srv, off as u64);
+                let lru = match (lfu, idle, freq) {
+                    (false, Some(idle), _) => {
+                        let clock = base_lru as i64;
+                        let max = crate::db::lru::LRU_CLOCK_MAX as i64;
+                        (clock - (idle.min(max as u64) as i64)).rem_euclid(max) as u32
                     }
-                    Err(e) => return Err(e),
+                    (true, _, Some(f)) => (base_lru & !0xFF) | f as u32,
+                    _ => base_lru,
                 };
-                let exp = expire.take();
-                let lru = pending_lru.take().unwrap_or(base_lru);
-                if exp.is_some_and(|e| e < now) {
+                if expire.is_some_and(|e| e < now) {
                     expired += 1;
-                    continue;
+                    return Ok(());
                 }
                 let d = &mut dbs[db];
                 if d.dict.contains_key(&key[..]) {
@@ -670,24 +839,18 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                     ));
                 }
                 d.add_obj(&key, Obj { val, lru });
-                if let Some(e) = exp {
+                if let Some(e) = expire {
                     d.set_expire(&key, e);
                 }
                 loaded += 1;
             }
         }
-    }
-    if ver >= 5 {
-        let stored = r.u64_le()?;
-        if stored != 0 {
-            let crc = crc64::crc64(&data[..data.len() - 8]);
-            if crc != stored || r.left() != 0 {
-                return Err(format!(
-                    "Wrong RDB checksum expected: ({stored:x}) got: ({crc:x}). Aborting now."
-                ));
-            }
-        }
-    }
+        Ok(())
+    });
+    let end = match res {
+        Ok(end) => end.offset,
+        Err(e) => return Err(e.msg),
+    };
     for (i, d) in dbs.into_iter().enumerate() {
         let old = std::mem::replace(&mut srv.dbs[i], d);
         srv.dbs[i].id = i;
@@ -695,7 +858,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     }
     LOAD_KEYS_LOADED.store(loaded as u64, std::sync::atomic::Ordering::Relaxed);
     LOAD_KEYS_EXPIRED.store(expired, std::sync::atomic::Ordering::Relaxed);
-    Ok(loaded)
+    Ok((loaded, end))
 }
 
 /// Parses a DUMP payload (already verified) into a value. Like Redis, the value is read from
@@ -837,6 +1000,142 @@ mod tests {
                 let mut blob = vec![t, (n % 40) as u8];
                 blob.extend_from_slice(&body[1..]);
                 let _ = restore_value(&blob, &lim);
+            }
+        }
+    }
+
+    /// xorshift64: a small seeded generator, so every run feeds the same inputs.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Applies 1 to 4 random mutations: bit flips, random bytes, huge length prefixes (6-bit,
+    /// 14-bit, 32-bit and 64-bit forms), insertions, deletions, truncation, duplication of a
+    /// slice (which repeats keys and listpack entries).
+    fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+        let mut v = seed.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            if v.is_empty() {
+                v.push(rng.next() as u8);
+            }
+            let at = rng.below(v.len());
+            match rng.below(8) {
+                0 => v[at] ^= 1 << rng.below(8),
+                1 => v[at] = rng.next() as u8,
+                2 => {
+                    let big: &[u8] = match rng.below(4) {
+                        0 => &[0x80, 0xFF, 0xFF, 0xFF, 0xF0],
+                        1 => &[0x81, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+                        2 => &[0x7F, 0xFF],
+                        _ => &[0xC3, 0x80, 0xFF, 0xFF, 0xFF, 0x7F, 0x01],
+                    };
+                    let end = (at + big.len()).min(v.len());
+                    v.splice(at..end, big.iter().copied());
+                }
+                3 => {
+                    let n = 1 + rng.below(8);
+                    for _ in 0..n {
+                        v.insert(at, rng.next() as u8);
+                    }
+                }
+                4 => {
+                    let end = (at + 1 + rng.below(16)).min(v.len());
+                    v.drain(at..end);
+                }
+                5 => v.truncate(at),
+                6 => {
+                    let end = (at + 1 + rng.below(32)).min(v.len());
+                    let piece = v[at..end].to_vec();
+                    let to = rng.below(v.len());
+                    v.splice(to..to, piece);
+                }
+                _ => {
+                    // A listpack / intset / ziplist header field (first bytes of a blob).
+                    let end = (at + 4).min(v.len());
+                    let n = (rng.next() as u32).to_le_bytes();
+                    for (i, b) in (at..end).zip(n) {
+                        v[i] = b;
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    /// 20,000 mutated RDB images and DUMP payloads through the loader (the same code start-up,
+    /// DEBUG RELOAD, the AOF base, RESTORE and the check tool use): errors are fine, a panic or
+    /// an allocation out of proportion to the input is not. Seeds cover every encoding we
+    /// write (listpack, quicklist, intset, hash table, skiplist, LZF strings, integers, TTLs).
+    #[test]
+    fn random_mutations_never_panic() {
+        let mut a = crate::testkit::TestServer::new();
+        a.exec("CONFIG SET list-max-listpack-size 4");
+        a.exec("SET s hello");
+        a.exec("SET i 12345");
+        a.exec("SET neg -70000");
+        a.exec(&format!("SET lzf {}", "abcabcabc".repeat(20)));
+        a.exec("RPUSH l a b 1 2 300 70000 x y z w");
+        a.exec("HSET h f v g 2");
+        a.exec(&format!(
+            "HSET big {}",
+            (0..200).map(|i| format!("f{i} v{i} ")).collect::<String>()
+        ));
+        a.exec("SADD si 1 2 3 -5 100000");
+        a.exec("SADD ss a b c");
+        a.exec(&format!(
+            "SADD sbig {}",
+            (0..600).map(|i| format!("{i} ")).collect::<String>()
+        ));
+        a.exec("ZADD z 1 a 2.5 b -inf c");
+        a.exec(&format!(
+            "ZADD zbig {}",
+            (0..200).map(|i| format!("{i} m{i} ")).collect::<String>()
+        ));
+        a.exec("PEXPIRE s 100000000");
+        a.exec("SELECT 3");
+        a.exec("SET other db");
+        let img = crate::persist::rdb_save::dataset(&a.srv);
+        let lim = Limits::from_server(&a.srv);
+        let mut seeds: Vec<Vec<u8>> = vec![img.clone()];
+        for k in [
+            "s", "i", "lzf", "l", "h", "big", "si", "ss", "sbig", "z", "zbig",
+        ] {
+            a.exec("SELECT 0");
+            let v = crate::db::Db::peek(&a.srv.dbs[0], k.as_bytes(), i64::MIN)
+                .map(|o| crate::persist::rdb_save::dump_payload(&o.val, true));
+            if let Some(p) = v {
+                seeds.push(p);
+            }
+        }
+        assert!(seeds.len() > 10);
+        let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+        let start = std::time::Instant::now();
+        let mut b = crate::testkit::TestServer::new();
+        for i in 0..20_000 {
+            let seed = &seeds[rng.below(seeds.len())];
+            let input = mutate(&mut rng, seed);
+            if seed.starts_with(b"REDIS") {
+                let _ = walk(&input, &lim, false, &mut |_, _| Ok(()));
+                if i % 16 == 0 {
+                    let _ = load_dataset(&mut b.srv, &input);
+                }
+            } else {
+                let _ = verify_payload(&input);
+                let _ = restore_value(&input, &lim);
+            }
+            // Bounded time: a slow machine still finishes (and still ran thousands).
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                assert!(i > 2000, "only {i} inputs in 60 s");
+                break;
             }
         }
     }

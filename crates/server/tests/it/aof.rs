@@ -310,3 +310,147 @@ fn legacy_single_file_is_migrated() {
     assert!(!d.join("appendonly.aof").exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// aof-timestamp-enabled: `#TS:<secs>` annotations before the first write of each second;
+/// both servers load the file; cinnabar-check-aof --truncate-to-timestamp cuts at them.
+#[test]
+fn timestamp_annotations() {
+    let d = tmpdir("ts");
+    let ds = d.to_str().unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        ds,
+        "--appendfsync",
+        "always",
+        "--aof-timestamp-enabled",
+        "yes",
+    ];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        ok(c.cmd("SET a 1"));
+        ok(c.cmd("SET a2 1"));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        ok(c.cmd("SET b 2"));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        ok(c.cmd("SET c 3"));
+    }
+    let incr = std::fs::read_dir(d.join("appendonlydir"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .unwrap();
+    let text = String::from_utf8(std::fs::read(&incr).unwrap()).unwrap();
+    let ts: Vec<i64> = text
+        .split("\r\n")
+        .filter_map(|l| l.strip_prefix("#TS:"))
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(ts.len(), 3, "{text:?}");
+    assert!(ts[0] < ts[1] && ts[1] < ts[2], "{ts:?}");
+    assert!(text.starts_with("#TS:"), "{text:?}");
+    // Redis loads our annotated files.
+    {
+        let s = start_redis(&["--appendonly", "yes", "--dir", ds]);
+        let mut c = Conn::connect(s.port);
+        assert_eq!(c.cmd("DBSIZE"), Frame::Integer(4));
+    }
+    let manifest = d.join("appendonlydir/appendonly.aof.manifest");
+    let status = Command::new(env!("CARGO_BIN_EXE_cinnabar-check-aof"))
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let out = Command::new(env!("CARGO_BIN_EXE_cinnabar-check-aof"))
+        .args(["--truncate-to-timestamp", &ts[0].to_string()])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let out_text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out_text}");
+    assert!(
+        out_text.contains(&format!(
+            "Successfully truncated AOF {} to timestamp {}",
+            incr.file_name().unwrap().to_string_lossy(),
+            ts[0]
+        )),
+        "{out_text}"
+    );
+    {
+        let s = start_cinnabar(&["--appendonly", "yes", "--dir", ds]);
+        let mut c = Conn::connect(s.port);
+        assert_eq!(c.cmd("DBSIZE"), Frame::Integer(2));
+        assert_eq!(c.cmd("EXISTS b"), Frame::Integer(0));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Clients connecting while an AOF replays get -LOADING, then the replayed data.
+#[test]
+fn loading_while_replaying() {
+    let d = tmpdir("loading");
+    let ds = d.to_str().unwrap();
+    let args = ["--appendonly", "yes", "--dir", ds];
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        let mut req = Vec::new();
+        for i in 0..3000 {
+            let (k, v) = (format!("k{i}"), format!("v{i}"));
+            req.extend_from_slice(
+                format!(
+                    "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+                    k.len(),
+                    v.len()
+                )
+                .as_bytes(),
+            );
+        }
+        c.send_raw(&req);
+        for _ in 0..3000 {
+            ok(c.read().unwrap());
+        }
+        ok(c.cmd("INCR n"));
+    }
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--key-load-delay",
+            "500",
+        ])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut c = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break Conn::connect(port);
+        }
+        assert!(std::time::Instant::now() < deadline, "no listener");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let loading = Frame::Error(b"LOADING Redis is loading the dataset in memory".to_vec());
+    assert_eq!(c.cmd("GET k1"), loading);
+    assert!(bulk(&c.cmd("INFO persistence")).contains("loading:1"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c.cmd("PING") == loading {
+        assert!(std::time::Instant::now() < deadline, "still loading");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(c.cmd("GET k2999"), Frame::Bulk(b"v2999".to_vec()));
+    assert_eq!(c.cmd("GET n"), Frame::Bulk(b"1".to_vec()));
+    assert_eq!(c.cmd("DBSIZE"), Frame::Integer(3001));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&d);
+}

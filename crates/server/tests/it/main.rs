@@ -8,6 +8,7 @@
 
 mod aof;
 mod blocking;
+mod check_tools;
 mod client_crate;
 mod clients;
 mod differential;

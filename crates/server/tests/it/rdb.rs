@@ -371,7 +371,25 @@ fn bad_files_stop_start_up() {
     let mut newer = good.clone();
     newer[5..9].copy_from_slice(b"0099");
     assert_eq!(exit_code_on(&newer), Some(1), "newer version");
+    newer[5..9].copy_from_slice(b"0012");
+    assert_eq!(exit_code_on(&newer), Some(1), "version 12");
     assert_eq!(exit_code_on(b"garbage!!"), Some(1), "signature");
+    // A damaged checksum: a clear log line, exit code 1.
+    let bad_dir = tmpdir("badcrc");
+    let mut crc = good.clone();
+    *crc.last_mut().unwrap() ^= 0x10;
+    std::fs::write(bad_dir.join("bad.rdb"), &crc).unwrap();
+    let port = free_port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args(["--port", &port, "--dir", bad_dir.to_str().unwrap()])
+        .args(["--dbfilename", "bad.rdb"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Wrong RDB checksum expected: ("), "{text}");
+    let _ = std::fs::remove_dir_all(&bad_dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -527,4 +545,166 @@ fn failed_final_save_refuses_shutdown() {
     // NOSAVE still exits; FORCE exits despite the failed save.
     c.send(&[b"SHUTDOWN".to_vec(), b"FORCE".to_vec()]);
     assert!(c.read().is_none());
+}
+
+/// While the RDB loads at start-up, clients connect and get -LOADING for data commands (INFO
+/// shows loading:1 with progress), then normal replies on the same connection.
+#[test]
+fn clients_get_loading_during_start_up_load() {
+    let dir = tmpdir("loading");
+    let d = dir.to_str().unwrap();
+    {
+        let s = start_cinnabar(&["--dir", d, "--enable-debug-command", "yes"]);
+        let mut c = Conn::connect(s.port);
+        assert_eq!(c.cmd("DEBUG POPULATE 4000"), Frame::Simple(b"OK".to_vec()));
+        assert_eq!(c.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
+    }
+    // key-load-delay (µs per key, a testing aid as in Redis): about 2 s of loading.
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
+        .args(["--port", &port.to_string(), "--save", "", "--dir", d])
+        .args(["--key-load-delay", "500"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            break Conn::connect(port);
+        }
+        assert!(Instant::now() < deadline, "no listener");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let loading = Frame::Error(b"LOADING Redis is loading the dataset in memory".to_vec());
+    assert_eq!(c.cmd("GET key:1"), loading);
+    assert_eq!(c.cmd("PING"), loading);
+    assert_eq!(c.cmd("DBSIZE"), loading);
+    // Commands flagged `loading` run.
+    assert_eq!(c.cmd("SELECT 0"), Frame::Simple(b"OK".to_vec()));
+    assert_eq!(c.cmd("ECHO hi"), Frame::Bulk(b"hi".to_vec()));
+    let info = show(&c.cmd("INFO persistence"));
+    assert!(info.contains("loading:1"), "{info}");
+    assert!(info.contains("loading_total_bytes:"), "{info}");
+    assert!(info.contains("loading_loaded_perc:"), "{info}");
+    // A second client connecting during the load, with a pipeline.
+    let mut c2 = Conn::connect(port);
+    c2.send_raw(b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$5\r\nkey:2\r\n");
+    assert_eq!(c2.read(), Some(loading.clone()));
+    assert_eq!(c2.read(), Some(loading.clone()));
+    // Then normal replies, on the same connections.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match c.cmd("GET key:1") {
+            f if f == loading => {}
+            f => {
+                assert_eq!(f, Frame::Bulk(b"value:1".to_vec()));
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.cmd("DBSIZE"), Frame::Integer(4000));
+    assert_eq!(c2.cmd("GET key:2"), Frame::Bulk(b"value:2".to_vec()));
+    let info = show(&c.cmd("INFO persistence"));
+    assert!(
+        info.contains("loading:0") && !info.contains("loading_total_bytes"),
+        "{info}"
+    );
+    let errs = show(&c.cmd("INFO errorstats"));
+    assert!(errs.contains("errorstat_LOADING:count="), "{errs}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// stop-writes-on-bgsave-error: after a failed BGSAVE (its directory was removed), writes,
+/// PING and EXEC of queued writes get -MISCONF while reads work; turning the option off or a
+/// successful save lifts it. Both servers go through the same steps and must reply alike.
+#[test]
+fn failed_bgsave_stops_writes() {
+    fn scenario(redis: bool, tag: &str) -> Vec<String> {
+        let base = tmpdir(tag);
+        let gone = base.join("gone");
+        std::fs::create_dir_all(&gone).unwrap();
+        let args = [
+            "--dir",
+            gone.to_str().unwrap(),
+            "--save",
+            "3600 1",
+            "--enable-protected-configs",
+            "yes",
+        ];
+        let s = if redis {
+            start_redis(&args)
+        } else {
+            start_cinnabar(&args)
+        };
+        std::fs::remove_dir_all(&gone).unwrap();
+        let mut c = Conn::connect(s.port);
+        let mut log = Vec::new();
+        let mut run = |c: &mut Conn, line: &str| {
+            let r = show(&c.cmd(line));
+            log.push(format!("{line} -> {r}"));
+            r
+        };
+        run(&mut c, "SET a 1");
+        run(&mut c, "BGSAVE");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let info = show(&c.cmd("INFO persistence"));
+            if info.contains("rdb_bgsave_in_progress:0") && info.contains("status:err") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "bgsave did not fail: {info}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for line in [
+            "SET b 2",
+            "GET a",
+            "PING",
+            "INCR n",
+            "DEL a",
+            "EXISTS a",
+            "MULTI",
+            "SET c 1",
+            "EXEC",
+            "MULTI",
+            "GET a",
+            "EXEC",
+            "CONFIG SET stop-writes-on-bgsave-error no",
+            "SET b 2",
+            "CONFIG SET stop-writes-on-bgsave-error yes",
+            "SET b 3",
+            "CONFIG SET save \"\"",
+            "SET b 4",
+            "CONFIG SET save \"3600 1\"",
+            "SET b 5",
+        ] {
+            run(&mut c, line);
+        }
+        run(
+            &mut c,
+            &format!("CONFIG SET dir {}", base.to_str().unwrap()),
+        );
+        run(&mut c, "SAVE");
+        run(&mut c, "SET b 6");
+        run(&mut c, "GET b");
+        drop(s);
+        let _ = std::fs::remove_dir_all(&base);
+        let b = base.to_str().unwrap();
+        log.iter().map(|l| l.replace(b, "<dir>")).collect()
+    }
+    let ours = scenario(false, "misconf-ours");
+    let theirs = scenario(true, "misconf-redis");
+    assert_eq!(ours, theirs);
+    let misconf = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\\r\\n";
+    assert_eq!(ours[2], format!("SET b 2 -> {misconf}"));
+    assert_eq!(ours[4], format!("PING -> {misconf}"));
+    assert!(
+        ours.last().unwrap().ends_with("$1\\r\\n6\\r\\n"),
+        "{ours:?}"
+    );
 }
