@@ -229,13 +229,17 @@ pub async fn serve_admitted(
             break;
         }
     }
+    // The client leaves every registry before the socket closes (as Redis's freeClient), so a
+    // peer that saw the close never finds it still subscribed, blocked or listed.
+    {
+        let mut srv = server.borrow_mut();
+        crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
+        crate::cmd::multi::reset_client(&mut srv, &mut client.borrow_mut());
+        crate::cmd::pubsub::forget_client(&mut srv, &mut client.borrow_mut());
+        crate::tracking::forget_client(&mut srv, &mut client.borrow_mut());
+        srv.clients.remove(&id);
+    }
     let _ = stream.shutdown().await;
-    let mut srv = server.borrow_mut();
-    crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
-    crate::cmd::multi::reset_client(&mut srv, &mut client.borrow_mut());
-    crate::cmd::pubsub::forget_client(&mut srv, &mut client.borrow_mut());
-    crate::tracking::forget_client(&mut srv, &mut client.borrow_mut());
-    srv.clients.remove(&id);
 }
 
 /// Parses and runs every whole request in `inbuf`, then drops the consumed bytes.

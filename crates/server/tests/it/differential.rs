@@ -50,6 +50,20 @@ fn run_file(name: &str, text: &str, ours: u16, theirs: u16, resp3: bool) -> Vec<
             c.cmd("HELLO 3");
         }
     }
+    // The previous file's connections must be gone (their subscriptions counted by PUBSUB
+    // NUMSUB, their names in CLIENT LIST): wait until each server lists only this client.
+    for c in [&mut a, &mut b] {
+        for _ in 0..200 {
+            match c.cmd("CLIENT LIST") {
+                Frame::Bulk(list) | Frame::Verbatim(list)
+                    if list.iter().filter(|&&ch| ch == b'\n').count() <= 1 =>
+                {
+                    break
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    }
     let proto = if resp3 { "RESP3" } else { "RESP2" };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
