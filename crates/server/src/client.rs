@@ -81,6 +81,11 @@ pub struct Client {
     pub self_push_held: Vec<u8>,
     /// Length of `reply` when the running top-level command started.
     pub cmd_reply_start: usize,
+    /// Set by the connection task while it waits for input with nothing unprocessed, so a
+    /// busy script's hook may read this client's socket itself (net/while_busy.rs).
+    pub idle_read: bool,
+    /// Bytes read by net/while_busy.rs that the task must process first.
+    pub pending_input: Vec<u8>,
 }
 
 impl Client {
@@ -119,6 +124,8 @@ impl Client {
             self_push_defer: crate::pubsub::Defer::No,
             self_push_held: Vec::new(),
             cmd_reply_start: 0,
+            idle_read: false,
+            pending_input: Vec::new(),
         }
     }
 

@@ -60,6 +60,7 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
             args,
             read_only,
             is_function: false,
+            argv: Vec::new(),
         },
     )
 }
@@ -199,6 +200,7 @@ fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
             args,
             read_only: ro || fflags & flags::NO_WRITES != 0,
             is_function: true,
+            argv: ctx.argv.to_vec(),
         },
     )
 }
@@ -224,6 +226,8 @@ fn function_load(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(ctx.arity_error()),
     };
     let name = scripting::engine(ctx.srv).function_load(code, replace)?;
+    // Changes the dataset as far as persistence goes (AOF feeds writes that made it dirty).
+    ctx.dirty(1);
     ctx.out().bulk(name.as_bytes());
     Ok(())
 }
@@ -233,6 +237,7 @@ fn function_delete(ctx: &mut Ctx) -> CmdResult {
     if !scripting::engine(ctx.srv).function_delete(&name) {
         return Err(CmdError::err("Library not found"));
     }
+    ctx.dirty(1);
     ctx.out().ok();
     Ok(())
 }
@@ -248,6 +253,7 @@ fn function_flush(ctx: &mut Ctx) -> CmdResult {
         }
     }
     scripting::engine(ctx.srv).function_flush();
+    ctx.dirty(1);
     ctx.out().ok();
     Ok(())
 }
@@ -360,16 +366,40 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
             return Err(e);
         }
     }
+    ctx.dirty(1);
     ctx.out().ok();
     Ok(())
 }
 
 fn function_stats(ctx: &mut Ctx) -> CmdResult {
     let (funcs, libs, _) = scripting::engine(ctx.srv).functions.stats();
+    let running = scripting::with_run(|r| {
+        r.filter(|r| r.is_function).map(|r| {
+            (
+                r.name.clone(),
+                r.argv.clone(),
+                r.start.elapsed().as_millis() as i64,
+            )
+        })
+    });
     let out = ctx.out();
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match running {
+        None => out.null(),
+        Some((name, argv, ms)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(argv.len());
+            for a in &argv {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(ms);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");

@@ -108,6 +108,8 @@ pub struct Run {
     pub killed: bool,
     /// Past busy-reply-threshold: other clients get BUSY.
     pub busy: bool,
+    /// The FCALL command line (FUNCTION STATS shows it).
+    pub argv: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -139,6 +141,7 @@ local rawget, rawset, next = rawget, rawset, next
 local type, tostring, error, xpcall, select, unpack = type, tostring, error, xpcall, select, unpack
 local loadstring_orig, load_orig = loadstring, load
 local internal = '=redis_internal'
+local raw_pcall = pcall
 
 local function handler(err)
   local level, i = 2, nil
@@ -149,7 +152,9 @@ local function handler(err)
     level = level + 1
   end
   if type(err) ~= 'table' then
-    err = {err = 'ERR ' .. tostring(err)}
+    local ok, s = raw_pcall(tostring, err)
+    if not ok then s = 'Lua engine error' end
+    err = {err = 'ERR ' .. s}
   end
   if i then
     err['source'] = i.source
@@ -981,6 +986,8 @@ pub struct Invocation<'a> {
     pub args: &'a [Vec<u8>],
     pub read_only: bool,
     pub is_function: bool,
+    /// The calling command (kept for FUNCTION STATS; empty for EVAL).
+    pub argv: Vec<Vec<u8>>,
 }
 
 fn string_table(lua: &Lua, items: &[Vec<u8>]) -> mlua::Result<Table> {
@@ -1029,6 +1036,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             resp3: false,
             killed: false,
             busy: false,
+            argv: inv.argv,
         })
     });
     // SAFETY: `srv` is not used again until the script returns.
@@ -1045,14 +1053,19 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     }
     let run = run.expect("run state set above");
     finish_aof(srv, aof_mark, run.writes);
+    if run.busy {
+        crate::net::while_busy::after_script(srv);
+    }
     if run.killed {
-        let what = if run.is_function {
-            "FUNCTION"
-        } else {
-            "SCRIPT"
-        };
-        let _ = what;
-        return Err(CmdError::err("Script killed by user with SCRIPT KILL..."));
+        const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+        if let Ok((false, Value::Table(t))) = &result {
+            let _ = t.raw_set("err", KILLED);
+            return Err(CmdError::Raw(error_text(
+                &Value::Table(t.clone()),
+                &run.name,
+            )));
+        }
+        return Err(CmdError::Raw(KILLED.into()));
     }
     match result {
         Ok((true, v)) => {

@@ -1,0 +1,154 @@
+//! Scripting over real connections: busy scripts (BUSY replies to other clients, SCRIPT KILL,
+//! FUNCTION KILL, UNKILLABLE, SHUTDOWN NOSAVE, connections accepted meanwhile), and how
+//! script writes reach the AOF (the commands themselves, MULTI/EXEC around several).
+
+use std::time::Duration;
+
+use cinnabar_resp::Frame;
+
+use super::harness::{show, start_cinnabar, Conn};
+
+fn err_text(f: &Frame) -> String {
+    match f {
+        Frame::Error(e) => String::from_utf8_lossy(e).into_owned(),
+        other => panic!("expected an error, got {}", show(other)),
+    }
+}
+
+fn send_line(c: &mut Conn, line: &str) {
+    let argv = cinnabar_resp::parse::split_args(line.as_bytes()).expect("balanced quotes");
+    c.send(&argv);
+}
+
+const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FN: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+#[test]
+fn busy_script_and_script_kill() {
+    let s = start_cinnabar(&["--busy-reply-threshold", "100"]);
+    let mut a = Conn::connect(s.port);
+    let mut b = Conn::connect(s.port);
+    assert_eq!(b.cmd("SET k v"), Frame::Simple(b"OK".to_vec()));
+    send_line(&mut a, "EVAL \"while true do end\" 0");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(err_text(&b.cmd("PING")), BUSY_EVAL);
+    assert_eq!(err_text(&b.cmd("GET k")), BUSY_EVAL);
+    assert_eq!(err_text(&b.cmd("FUNCTION KILL")), BUSY_EVAL);
+    // A connection opened while the script runs is served too.
+    let mut c = Conn::connect(s.port);
+    assert_eq!(err_text(&c.cmd("PING")), BUSY_EVAL);
+    // A pipeline: both answered, in order.
+    b.send_raw(b"PING\r\nPING\r\n");
+    assert_eq!(err_text(&b.read().unwrap()), BUSY_EVAL);
+    assert_eq!(err_text(&b.read().unwrap()), BUSY_EVAL);
+    assert_eq!(b.cmd("SCRIPT KILL"), Frame::Simple(b"OK".to_vec()));
+    let killed = err_text(&a.read().expect("reply to the killed script"));
+    assert_eq!(
+        killed,
+        "ERR Script killed by user with SCRIPT KILL... script: 694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7, on @user_script:1."
+    );
+    // Everyone is back to normal, the late connection included.
+    assert_eq!(b.cmd("GET k"), Frame::Bulk(b"v".to_vec()));
+    assert_eq!(c.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+    assert_eq!(a.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+    assert_eq!(
+        err_text(&b.cmd("SCRIPT KILL")),
+        "NOTBUSY No scripts in execution right now."
+    );
+}
+
+#[test]
+fn busy_function_kill_and_stats() {
+    let s = start_cinnabar(&["--busy-reply-threshold", "100"]);
+    let mut a = Conn::connect(s.port);
+    let mut b = Conn::connect(s.port);
+    assert_eq!(b.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+    assert_eq!(
+        a.cmd("FUNCTION LOAD \"#!lua name=busy\nredis.register_function('spin', function() while true do end end)\""),
+        Frame::Bulk(b"busy".to_vec())
+    );
+    send_line(&mut a, "FCALL spin 0");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(err_text(&b.cmd("SCRIPT KILL")), BUSY_FN);
+    let stats = show(&b.cmd("FUNCTION STATS"));
+    assert!(
+        stats.contains("spin") && stats.contains("duration_ms"),
+        "{stats}"
+    );
+    assert_eq!(b.cmd("FUNCTION KILL"), Frame::Simple(b"OK".to_vec()));
+    assert_eq!(
+        err_text(&a.read().unwrap()),
+        "ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."
+    );
+}
+
+#[test]
+fn unkillable_then_shutdown_nosave() {
+    let s = start_cinnabar(&["--busy-reply-threshold", "100"]);
+    let mut a = Conn::connect(s.port);
+    let mut b = Conn::connect(s.port);
+    // (b's connection task must have started before the script: see net/while_busy.rs.)
+    assert_eq!(b.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+    send_line(
+        &mut a,
+        "EVAL \"redis.call('set','x','1') while true do end\" 0",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(err_text(&b.cmd("SCRIPT KILL"))
+        .starts_with("UNKILLABLE Sorry the script already executed write commands"));
+    send_line(&mut b, "SHUTDOWN NOSAVE");
+    assert!(b.read().is_none(), "server should close the connection");
+}
+
+#[test]
+fn script_writes_in_the_aof() {
+    let dir = std::env::temp_dir().join(format!("cinnabar-lua-aof-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = start_cinnabar(&[
+        "--appendonly",
+        "yes",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--appendfsync",
+        "always",
+    ]);
+    let mut c = Conn::connect(s.port);
+    assert_eq!(
+        c.cmd("EVAL \"redis.call('set','a','1') redis.call('incr','a') return 1\" 0"),
+        Frame::Integer(1)
+    );
+    assert_eq!(
+        c.cmd("EVAL \"return redis.call('set','b','2')\" 0"),
+        Frame::Simple(b"OK".to_vec())
+    );
+    assert_eq!(
+        c.cmd("EVAL \"return redis.call('get','b')\" 0"),
+        Frame::Bulk(b"2".to_vec())
+    );
+    let incr = std::fs::read_dir(dir.join("appendonlydir"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().ends_with(".incr.aof"))
+        .expect("incr file");
+    let text = String::from_utf8_lossy(&std::fs::read(incr.path()).unwrap()).into_owned();
+    assert!(!text.to_lowercase().contains("eval"), "{text}");
+    let multi = "*1\r\n$5\r\nMULTI\r\n";
+    assert_eq!(text.matches(multi).count(), 1, "{text}");
+    let set_a = text.find("$1\r\na\r\n$1\r\n1").unwrap();
+    let exec = text.find("*1\r\n$4\r\nEXEC\r\n").unwrap();
+    let set_b = text.find("$1\r\nb\r\n$1\r\n2").unwrap();
+    assert!(
+        text.find(multi).unwrap() < set_a && set_a < exec && exec < set_b,
+        "{text}"
+    );
+    drop(s);
+    // Replay gives the same data.
+    let s = start_cinnabar(&["--appendonly", "yes", "--dir", dir.to_str().unwrap()]);
+    let mut c = Conn::connect(s.port);
+    assert_eq!(c.cmd("GET a"), Frame::Bulk(b"2".to_vec()));
+    assert_eq!(c.cmd("GET b"), Frame::Bulk(b"2".to_vec()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
