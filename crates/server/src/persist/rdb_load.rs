@@ -580,6 +580,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
     let mut expire: Option<i64> = None;
     let mut loaded = 0usize;
     let mut expired = 0u64;
+    let mut libraries: Vec<Vec<u8>> = Vec::new();
     loop {
         let op = r.byte()?;
         match op {
@@ -634,12 +635,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
                 r.length()?; // when
                 skip_module(&mut r)?;
             }
-            OP_FUNCTION2 => {
-                r.string()?;
-                crate::warning!(
-                    "Skipping a function library in the RDB file (functions are not supported yet)"
-                );
-            }
+            OP_FUNCTION2 => libraries.push(r.string()?),
             OP_FUNCTION => return Err(bad("pre-GA function format")),
             t => {
                 let key = r.string()?;
@@ -692,6 +688,11 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
         let old = std::mem::replace(&mut srv.dbs[i], d);
         srv.dbs[i].id = i;
         drop(old);
+    }
+    for code in libraries {
+        if let Err(e) = crate::scripting::engine(srv).function_load(&code, true) {
+            crate::warning!("Failed loading a function library from the RDB file: {e}");
+        }
     }
     LOAD_KEYS_LOADED.store(loaded as u64, std::sync::atomic::Ordering::Relaxed);
     LOAD_KEYS_EXPIRED.store(expired, std::sync::atomic::Ordering::Relaxed);

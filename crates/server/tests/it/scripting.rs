@@ -152,3 +152,38 @@ fn script_writes_in_the_aof() {
     assert_eq!(c.cmd("GET b"), Frame::Bulk(b"2".to_vec()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// FUNCTION libraries live in the RDB file (opcode 245): they survive a restart, and files
+/// cross between Cinnabar and redis-server both ways.
+#[test]
+fn functions_in_rdb_files() {
+    use super::harness::start_redis;
+    let dir = std::env::temp_dir().join(format!("cinnabar-lua-rdb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--dir", dir.to_str().unwrap(), "--dbfilename", "fn.rdb"];
+    let lib = "FUNCTION LOAD \"#!lua name=persisted\nredis.register_function('pf', function(keys, args) return 'pf:' .. args[1] end)\"";
+    {
+        let s = start_cinnabar(&args);
+        let mut c = Conn::connect(s.port);
+        assert_eq!(c.cmd(lib), Frame::Bulk(b"persisted".to_vec()));
+        assert_eq!(c.cmd("SET k v"), Frame::Simple(b"OK".to_vec()));
+        assert_eq!(c.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
+    }
+    for round in 0..2 {
+        let s = if round == 0 {
+            start_redis(&args)
+        } else {
+            start_cinnabar(&args)
+        };
+        let mut c = Conn::connect(s.port);
+        assert_eq!(
+            c.cmd("FCALL pf 0 x"),
+            Frame::Bulk(b"pf:x".to_vec()),
+            "round {round}"
+        );
+        assert_eq!(c.cmd("GET k"), Frame::Bulk(b"v".to_vec()));
+        assert_eq!(c.cmd("SAVE"), Frame::Simple(b"OK".to_vec()));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
