@@ -530,4 +530,37 @@ mod tests {
             ":525\r\n"
         );
     }
+
+    #[test]
+    fn lua_memory_is_capped() {
+        let mut t = TestServer::new();
+        assert_eq!(t.exec("EVAL \"return 1\" 0"), ":1\r\n");
+        let eng = crate::scripting::engine(&mut t.srv);
+        eng.lua
+            .set_memory_limit(eng.lua.used_memory() + (8 << 20))
+            .unwrap();
+        let r = t.exec("EVAL \"local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 100) .. i end return #t\" 0");
+        assert!(r.starts_with("-ERR"), "{r}");
+        // The state still works afterwards.
+        assert_eq!(t.exec("EVAL \"return 2\" 0"), ":2\r\n");
+    }
+
+    #[test]
+    fn functions_survive_script_flush() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.exec("FUNCTION LOAD \"#!lua name=l\nredis.register_function('f', function() return 7 end)\""),
+            "$1\r\nl\r\n"
+        );
+        assert_eq!(
+            t.exec("SCRIPT LOAD \"return 1\""),
+            "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n"
+        );
+        assert_eq!(t.exec("SCRIPT FLUSH"), "+OK\r\n");
+        assert_eq!(
+            t.exec("SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db"),
+            "*1\r\n:0\r\n"
+        );
+        assert_eq!(t.exec("FCALL f 0"), ":7\r\n");
+    }
 }

@@ -123,15 +123,19 @@ pub fn frame_to_lua(lua: &Lua, f: Frame, resp3: bool) -> mlua::Result<Value> {
 /// Writes a Lua value as a reply in `out`'s protocol (Redis's luaReplyToRedisReply).
 /// Booleans follow the script's protocol (`script_resp3`, set by redis.setresp): `:1`/null
 /// under RESP2 even for a RESP3 caller, as Redis 7.0 does.
-pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_resp3: bool) {
-    write_value(v, out, 0, script_resp3)
+/// Return value: the texts of the error replies written that errorstats must count (those
+/// not made from a command's own error reply, which was counted when the command failed).
+pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_resp3: bool) -> Vec<String> {
+    let mut errors = Vec::new();
+    write_value(v, out, 0, script_resp3, &mut errors);
+    errors
 }
 
-fn write_value(v: &Value, out: &mut ReplyBuf, depth: usize, r3: bool) {
+fn write_value(v: &Value, out: &mut ReplyBuf, depth: usize, r3: bool, errs: &mut Vec<String>) {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Boolean(b) => {
-            if r3 && out.is_resp3() {
+            if r3 {
                 out.boolean(*b);
             } else if *b {
                 out.int(1);
@@ -146,7 +150,7 @@ fn write_value(v: &Value, out: &mut ReplyBuf, depth: usize, r3: bool) {
                 out.error("ERR reached lua stack limit");
                 return;
             }
-            write_table(t, out, depth, r3)
+            write_table(t, out, depth, r3, errs)
         }
         _ => out.null(),
     }
@@ -162,10 +166,13 @@ pub fn num_to_i64(n: f64) -> i64 {
     }
 }
 
-fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
+fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool, errs: &mut Vec<String>) {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         let text = String::from_utf8_lossy(&e.as_bytes()).into_owned();
         out.error(&text);
+        if !t.raw_get::<bool>("ignore_stats_update").unwrap_or(false) {
+            errs.push(text);
+        }
         return;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
@@ -176,12 +183,10 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
         out.simple(&text);
         return;
     }
-    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
+    if let Ok(Value::Number(_) | Value::Integer(_)) = t.raw_get::<Value>("double") {
+        // Read as f64 directly: mlua turns an integral -0.0 into Integer(0).
+        let d = t.raw_get::<f64>("double").unwrap_or(0.0);
         out.double_str(crate::util::fmt_double(d).as_bytes());
-        return;
-    }
-    if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
-        out.double_str(crate::util::fmt_double(d as f64).as_bytes());
         return;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
@@ -199,8 +204,8 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
         let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
         out.map(pairs.len());
         for (k, v) in &pairs {
-            write_value(k, out, depth + 1, r3);
-            write_value(v, out, depth + 1, r3);
+            write_value(k, out, depth + 1, r3, errs);
+            write_value(v, out, depth + 1, r3, errs);
         }
         return;
     }
@@ -212,7 +217,7 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
             .collect();
         out.set(keys.len());
         for k in &keys {
-            write_value(k, out, depth + 1, r3);
+            write_value(k, out, depth + 1, r3, errs);
         }
         return;
     }
@@ -246,7 +251,7 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
     }
     out.array(items.len());
     for v in &items {
-        write_value(v, out, depth + 1, r3);
+        write_value(v, out, depth + 1, r3, errs);
     }
 }
 
@@ -258,7 +263,7 @@ mod tests {
     fn reply(lua: &Lua, code: &str, proto: Proto) -> String {
         let v: Value = lua.load(code).eval().unwrap();
         let mut out = ReplyBuf::new(proto);
-        lua_to_reply(&v, &mut out, true);
+        let _ = lua_to_reply(&v, &mut out, proto == Proto::Resp3);
         String::from_utf8_lossy(&out.buf).into_owned()
     }
 

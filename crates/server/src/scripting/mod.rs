@@ -542,11 +542,10 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     client.reply.buf.clear();
     if let Frame::Error(e) = frame {
         let field = convert::error_field(&e);
-        return Ok(Err(Value::Table(convert::single_field(
-            lua,
-            "err",
-            lua.create_string(field)?,
-        )?)));
+        let t = convert::single_field(lua, "err", lua.create_string(field)?)?;
+        // Counted in errorstats when the command failed; not again when the script returns it.
+        t.raw_set("ignore_stats_update", true)?;
+        return Ok(Err(Value::Table(t)));
     }
     Ok(Ok(convert::frame_to_lua(lua, frame, resp3)?))
 }
@@ -1048,6 +1047,12 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     };
     let run = RUN.with(|r| r.borrow_mut().take());
     srv.call_depth -= 1;
+    if !matches!(result, Ok((true, _))) {
+        // A failed script may leave a large heap behind (e.g. it hit the memory cap): free it
+        // now so the next script does not fail for want of memory.
+        let _ = lua.gc_collect();
+        let _ = lua.gc_collect();
+    }
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
     }
@@ -1069,10 +1074,22 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     }
     match result {
         Ok((true, v)) => {
-            convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            let errors = convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            for e in errors {
+                let code = e.split(' ').next().unwrap_or("ERR").to_string();
+                *srv.stats.errors.entry(code).or_default() += 1;
+                srv.stats.total_error_replies += 1;
+            }
             Ok(())
         }
-        Ok((false, v)) => Err(CmdError::Raw(error_text(&v, &run.name))),
+        Ok((false, v)) => {
+            let text = error_text(&v, &run.name);
+            if ignores_stats(&v) {
+                caller.reply.error(&text);
+                return Ok(());
+            }
+            Err(CmdError::Raw(text))
+        }
         Err(e) => Err(CmdError::err(format!(
             "Error running script (call to {}): @{}",
             run.name, e
@@ -1099,6 +1116,11 @@ fn finish_aof(srv: &mut Server, mark: Option<(usize, bool)>, writes: u32) {
         }
     }
     crate::persist::aof::exec_done(srv);
+}
+
+/// True for an error table made from a command's error reply (already counted).
+fn ignores_stats(v: &Value) -> bool {
+    matches!(v, Value::Table(t) if t.raw_get::<bool>("ignore_stats_update").unwrap_or(false))
 }
 
 /// The reply text of a failed script: the error table's `err`, plus where it failed.

@@ -187,3 +187,23 @@ fn functions_in_rdb_files() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client blocked on a key a script pushes to is served after the script, seeing its
+/// final state.
+#[test]
+fn blocked_client_served_after_script() {
+    let s = start_cinnabar(&[]);
+    let mut a = Conn::connect(s.port);
+    let mut b = Conn::connect(s.port);
+    send_line(&mut b, "BLPOP l 5");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        a.cmd("EVAL \"redis.call('rpush','l','x') redis.call('rpush','l','y') return redis.call('llen','l')\" 0"),
+        Frame::Integer(2)
+    );
+    assert_eq!(
+        b.read().unwrap(),
+        Frame::Array(vec![Frame::Bulk(b"l".to_vec()), Frame::Bulk(b"x".to_vec())])
+    );
+    assert_eq!(a.cmd("LLEN l"), Frame::Integer(1));
+}
