@@ -167,12 +167,12 @@ fn script_help(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
-    let name = String::from_utf8_lossy(ctx.arg(1)).into_owned();
+    let key = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
     let eng = scripting::engine(ctx.srv);
-    let Some(f) = eng.functions.funcs.get(&name) else {
+    let Some(f) = eng.functions.funcs.get(&key) else {
         return Err(CmdError::err("Function not found"));
     };
-    let (func, fflags) = (f.func.clone(), f.flags);
+    let (func, fflags, name) = (f.func.clone(), f.flags, f.name.clone());
     let n = crate::util::parse_int(ctx.arg(2))
         .ok_or_else(|| CmdError::err("Bad number of keys provided"))?;
     let rest = &ctx.argv[3..];
@@ -285,7 +285,7 @@ fn function_list(ctx: &mut Ctx) -> CmdResult {
     let libs: Vec<_> = reg
         .libs
         .iter()
-        .filter(|(n, _)| pattern.is_none_or(|p| crate::util::glob_match(p, n.as_bytes(), false)))
+        .filter(|(n, _)| pattern.is_none_or(|p| crate::util::glob_match(p, n.as_bytes(), true)))
         .collect();
     let mut out = std::mem::take(&mut ctx.client.reply);
     out.array(libs.len());
@@ -301,7 +301,7 @@ fn function_list(ctx: &mut Ctx) -> CmdResult {
             let Some(e) = reg.funcs.get(f) else { continue };
             out.map(3);
             out.bulk(b"name");
-            out.bulk(f.as_bytes());
+            out.bulk(e.name.as_bytes());
             out.bulk(b"description");
             match &e.desc {
                 Some(d) => out.bulk(d),
@@ -359,7 +359,7 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
         eng.function_flush();
     }
     for code in &codes {
-        if let Err(e) = eng.function_load(code, policy != Policy::Append) {
+        if let Err(e) = eng.function_load_as(code, policy != Policy::Append, true) {
             // All or nothing: put the previous libraries back.
             eng.function_flush();
             let _ = eng.functions_restore(saved);
