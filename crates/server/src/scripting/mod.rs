@@ -165,15 +165,23 @@ end
 
 local proxies = setmetatable({}, {__mode = 'k'})
 local function ro_error() error('Attempt to modify a readonly table', 2) end
+-- getmetatable() on a read-only table gives a read-only view of its metatable.
+local function protect_mt(mt)
+  local view = {}
+  setmetatable(view, {__index = mt, __newindex = ro_error, __metatable = false})
+  proxies[view] = mt
+  mt.__metatable = view
+  return mt
+end
 local function readonly(t)
   local p = {}
-  setmetatable(p, {__index = t, __newindex = ro_error, __metatable = false})
+  setmetatable(p, protect_mt({__index = t, __newindex = ro_error}))
   proxies[p] = t
   return p
 end
 
 local env = {}
-setmetatable(env, {
+setmetatable(env, protect_mt({
   __index = function(_, k)
     local v = rawget(G, k)
     if v == nil then
@@ -182,8 +190,7 @@ setmetatable(env, {
     return v
   end,
   __newindex = ro_error,
-  __metatable = false,
-})
+}))
 proxies[env] = G
 
 G.rawset = function(t, k, v)
@@ -216,6 +223,11 @@ local function pcall_result(ok, ...)
 end
 G.pcall = function(...) return pcall_result(pcall_orig(...)) end
 G.loadstring = function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    -- Binary chunks are refused: Redis's Lua reads them as text.
+    local id = name or ('[string "' .. (s:match('^[^%z\r\n]*')) .. '"]')
+    return nil, id .. ":1: unexpected symbol near 'char(27)'"
+  end
   local f, e = loadstring_orig(s, name)
   if f then setfenv(f, env) end
   return f, e
@@ -301,7 +313,7 @@ return env, run_eval, run_fn, fn_env, set_loading, load_redis_real
 "#;
 
 /// Registry names of the Rust callbacks behind the raising trampolines.
-const TRAMP_NAMES: [&std::ffi::CStr; 8] = [
+const TRAMP_NAMES: [&std::ffi::CStr; 9] = [
     c"__cinnabar_t0",
     c"__cinnabar_t1",
     c"__cinnabar_t2",
@@ -310,6 +322,7 @@ const TRAMP_NAMES: [&std::ffi::CStr; 8] = [
     c"__cinnabar_t5",
     c"__cinnabar_t6",
     c"__cinnabar_t7",
+    c"__cinnabar_t8",
 ];
 
 /// A C function that calls the Rust callback registered as `TRAMP_NAMES[N]` with its own
@@ -348,7 +361,8 @@ fn tramp_fn(n: usize) -> ffi::lua_CFunction {
         4 => tramp::<4>,
         5 => tramp::<5>,
         6 => tramp::<6>,
-        _ => tramp::<7>,
+        7 => tramp::<7>,
+        _ => tramp::<8>,
     }
 }
 
@@ -512,7 +526,7 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
             "ERR This Redis command is not allowed from script",
         )?));
     }
-    if read_only && entry.has_flag("write") {
+    if read_only && (entry.has_flag("write") || entry.has_flag("may_replicate")) {
         return Ok(Err(err_table(
             lua,
             "ERR Write commands are not allowed from read-only scripts.",
@@ -623,6 +637,54 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
         }
         _ => raise_at(lua, "wrong number of arguments"),
     }
+}
+
+/// Lua's C stack limit (LUAI_MAXCSTACK): `unpack` refuses more results than fit.
+const MAX_C_STACK: i64 = 8000;
+
+/// `unpack(t [, i [, j]])` with the bound checks done in 64 bits (the C version's `int`
+/// arithmetic overflows on huge ranges, which Redis patched).
+fn lua_unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let t = match a.first() {
+        Some(Value::Table(t)) => t.clone(),
+        other => {
+            let got = match other {
+                None => "no value",
+                Some(v) => v.type_name(),
+            };
+            return raise_at(
+                lua,
+                &format!("bad argument #1 to 'unpack' (table expected, got {got})"),
+            );
+        }
+    };
+    let i = match a.get(1) {
+        None | Some(Value::Nil) => 1,
+        v => match check_int(lua, v, 2, "unpack") {
+            Ok(i) => i,
+            Err(e) => return Ok(e),
+        },
+    };
+    let j = match a.get(2) {
+        None | Some(Value::Nil) => t.raw_len() as i64,
+        v => match check_int(lua, v, 3, "unpack") {
+            Ok(j) => j,
+            Err(e) => return Ok(e),
+        },
+    };
+    if i > j {
+        return ok_vals(lua, vec![]);
+    }
+    let n = j - i + 1;
+    if n > MAX_C_STACK - a.len() as i64 {
+        return raise_at(lua, "too many results to unpack");
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for k in i..=j {
+        out.push(t.raw_get::<Value>(k)?);
+    }
+    ok_vals(lua, out)
 }
 
 fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
@@ -818,6 +880,7 @@ impl Engine {
         let math: Table = g.get("math")?;
         math.set("random", raising(&lua, 5, math_random)?)?;
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
+        g.set("unpack", raising(&lua, 8, lua_unpack)?)?;
         libs::register(&lua)?;
         #[allow(clippy::type_complexity)]
         let (env, run_eval, run_fn, fn_env, set_loading, load_redis): (
@@ -1050,8 +1113,11 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     if !matches!(result, Ok((true, _))) {
         // A failed script may leave a large heap behind (e.g. it hit the memory cap): free it
         // now so the next script does not fail for want of memory.
+        // The collector itself may allocate (string table resize): lift the cap meanwhile.
+        let cap = lua.set_memory_limit(0).unwrap_or(LUA_MEMORY_LIMIT);
         let _ = lua.gc_collect();
         let _ = lua.gc_collect();
+        let _ = lua.set_memory_limit(cap);
     }
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
