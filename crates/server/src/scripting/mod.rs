@@ -447,7 +447,7 @@ fn lua_num_str(n: f64) -> String {
 fn value_bytes(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        Value::Integer(n) => Some(lua_num_str(*n as f64).into_bytes()),
         Value::Number(n) => Some(lua_num_str(*n).into_bytes()),
         _ => None,
     }
@@ -475,7 +475,8 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     for a in args.iter() {
         let b = match a {
             Value::String(s) => s.as_bytes().to_vec(),
-            Value::Integer(n) => n.to_string().into_bytes(),
+            // mlua hands integral numbers over as Integer: format them as the double they are.
+            Value::Integer(n) => fmt_g17(*n as f64).into_bytes(),
             Value::Number(n) => fmt_g17(*n).into_bytes(),
             _ => {
                 return Ok(Err(err_table(

@@ -207,3 +207,27 @@ fn blocked_client_served_after_script() {
     );
     assert_eq!(a.cmd("LLEN l"), Frame::Integer(1));
 }
+
+/// A cyclic table converts like Redis: 7995 nested arrays, then an error element (compared
+/// as raw bytes: the frame decoder would recurse too deep).
+#[test]
+fn cyclic_table_reply() {
+    use std::io::{Read, Write};
+    let s = start_cinnabar(&[]);
+    let mut c = Conn::connect(s.port);
+    c.stream
+        .write_all(b"EVAL \"local a = {} a[1] = a return a\" 0\r\nPING\r\n")
+        .unwrap();
+    let mut expected = b"*1\r\n".repeat(7995);
+    expected.extend_from_slice(b"-ERR reached lua stack limit\r\n+PONG\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while got.len() < expected.len() {
+        match c.stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected);
+}
