@@ -241,8 +241,16 @@ impl Engine {
         LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
         let _ = self.set_loading.call::<()>(true);
         super::LOAD_START.with(|s| s.set(Some(std::time::Instant::now())));
+        super::LOAD_TIMED_OUT.with(|f| f.set(false));
         let result = self.run_eval.call::<(bool, Value)>(func);
         super::LOAD_START.with(|s| s.set(None));
+        if super::LOAD_TIMED_OUT.with(|f| f.replace(false)) {
+            let _ = self.set_loading.call::<()>(false);
+            LOADING.with(|l| l.borrow_mut().take());
+            return Err(CmdError::err(
+                "Error registering functions: ERR FUNCTION LOAD timeout",
+            ));
+        }
         let _ = self.set_loading.call::<()>(false);
         let pending = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
         match result {

@@ -118,6 +118,8 @@ thread_local! {
     static RAND48: Cell<u64> = const { Cell::new(0x330E) };
     /// When the running FUNCTION LOAD started (its code gets 500 ms, as in Redis).
     static LOAD_START: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The running FUNCTION LOAD ran out of time (its error text is Redis's, not mlua's).
+    static LOAD_TIMED_OUT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` on the running script's state (None when no script runs).
@@ -1007,6 +1009,7 @@ pub fn engine(srv: &mut Server) -> &mut Engine {
 fn hook() -> mlua::Result<VmState> {
     if let Some(t) = LOAD_START.with(|s| s.get()) {
         if t.elapsed().as_millis() >= 500 {
+            LOAD_TIMED_OUT.with(|f| f.set(true));
             return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
         }
         return Ok(VmState::Continue);
