@@ -133,6 +133,21 @@ fn script_kill(_ctx: &mut Ctx) -> CmdResult {
     ))
 }
 
+/// SCRIPT DEBUG: the Lua debugger is not implemented; NO (the default) is accepted.
+fn script_debug(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.arg(2);
+    if eq_ic(a, "no") {
+        ctx.out().ok();
+        return Ok(());
+    }
+    if eq_ic(a, "yes") || eq_ic(a, "sync") {
+        return Err(CmdError::err(
+            "SCRIPT DEBUG (the Lua debugger) is not supported by this server",
+        ));
+    }
+    Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"))
+}
+
 fn help(ctx: &mut Ctx, lines: &[&str]) -> CmdResult {
     ctx.out().array(lines.len());
     for l in lines {
@@ -486,6 +501,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("script|flush", script_flush),
     ("script|kill", script_kill),
     ("script|help", script_help),
+    ("script|debug", script_debug),
 ];
 
 #[cfg(test)]

@@ -315,7 +315,7 @@ return env, run_eval, run_fn, fn_env, set_loading, load_redis_real
 "#;
 
 /// Registry names of the Rust callbacks behind the raising trampolines.
-const TRAMP_NAMES: [&std::ffi::CStr; 9] = [
+const TRAMP_NAMES: [&std::ffi::CStr; 10] = [
     c"__cinnabar_t0",
     c"__cinnabar_t1",
     c"__cinnabar_t2",
@@ -325,6 +325,7 @@ const TRAMP_NAMES: [&std::ffi::CStr; 9] = [
     c"__cinnabar_t6",
     c"__cinnabar_t7",
     c"__cinnabar_t8",
+    c"__cinnabar_t9",
 ];
 
 /// A C function that calls the Rust callback registered as `TRAMP_NAMES[N]` with its own
@@ -336,6 +337,23 @@ const TRAMP_NAMES: [&std::ffi::CStr; 9] = [
 /// Called by Lua only. It holds no Rust values with destructors when `lua_error` unwinds.
 unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_int {
     let nargs = ffi::lua_gettop(l);
+    if N == 0 || N == 9 {
+        // redis.call / redis.pcall: numbers become strings here, formatted as Redis does
+        // (`%.17g`), before mlua sees them (it would turn an integral -0.0 into 0).
+        for i in 1..=nargs {
+            if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
+                let mut buf = [0 as libc::c_char; 64];
+                libc::snprintf(
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    c"%.17g".as_ptr(),
+                    ffi::lua_tonumber(l, i),
+                );
+                ffi::lua_pushstring(l, buf.as_ptr());
+                ffi::lua_replace(l, i);
+            }
+        }
+    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, TRAMP_NAMES[N].as_ptr());
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
@@ -364,7 +382,8 @@ fn tramp_fn(n: usize) -> ffi::lua_CFunction {
         5 => tramp::<5>,
         6 => tramp::<6>,
         7 => tramp::<7>,
-        _ => tramp::<8>,
+        8 => tramp::<8>,
+        _ => tramp::<9>,
     }
 }
 
@@ -719,10 +738,7 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
     )?;
     redis.set(
         "pcall",
-        lua.create_function(|lua, args: MultiValue| {
-            let mv = redis_call(lua, args, false)?;
-            Ok(mv.into_iter().nth(1).unwrap_or(Value::Nil))
-        })?,
+        raising(lua, 9, |lua, args| redis_call(lua, args, false))?,
     )?;
     redis.set(
         "sha1hex",
