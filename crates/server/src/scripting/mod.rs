@@ -33,9 +33,7 @@ use std::ffi::c_int;
 use std::time::Instant;
 
 use cinnabar_resp::Frame;
-use mlua::{
-    ffi, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
-};
+use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 use crate::client::Client;
 use crate::cmd::CmdError;
@@ -144,13 +142,15 @@ local type, tostring, error, xpcall, select, unpack = type, tostring, error, xpc
 local loadstring_orig, load_orig = loadstring, load
 local internal = '=redis_internal'
 local raw_pcall = pcall
+local install_hook = G.__cinnabar_install_hook
+G.__cinnabar_install_hook = nil
 
 local function handler(err)
   local level, i = 2, nil
   while true do
     i = getinfo(level, 'Sl')
     if not i then break end
-    if i.what ~= 'C' and i.source ~= internal then break end
+    if i.what ~= 'C' and i.what ~= 'tail' and i.source ~= internal then break end
     level = level + 1
   end
   if type(err) ~= 'table' then
@@ -214,9 +214,13 @@ G.next = function(t, k)
 end
 G.pairs = function(t) return G.next, t, nil end
 local pcall_orig = pcall
+local killed = G.__cinnabar_killed
+G.__cinnabar_killed = nil
 local function pcall_result(ok, ...)
   if ok then return ok, ... end
   local e = ...
+  -- A killed script must not survive by catching the kill.
+  if killed() then error(e, 0) end
   if type(e) == 'table' then
     local m = e.err
     if type(m) == 'string' or type(m) == 'number' then return false, m end
@@ -224,6 +228,12 @@ local function pcall_result(ok, ...)
   return false, e
 end
 G.pcall = function(...) return pcall_result(pcall_orig(...)) end
+local xpcall_orig = xpcall
+local function xpcall_result(ok, ...)
+  if not ok and killed() then error((...), 0) end
+  return ok, ...
+end
+G.xpcall = function(f, h) return xpcall_result(xpcall_orig(f, h)) end
 G.loadstring = function(s, name)
   if type(s) == 'string' and s:byte(1) == 27 then
     -- Binary chunks are refused: Redis's Lua reads them as text.
@@ -238,6 +248,25 @@ G.load = function(fn, name)
   local f, e = load_orig(fn, name)
   if f then setfenv(f, env) end
   return f, e
+end
+
+do
+  local co = G.coroutine
+  local create, resume_orig = co.create, co.resume
+  local function resume_result(ok, ...)
+    if not ok and killed() then error((...), 0) end
+    return ok, ...
+  end
+  local function resume(c, ...) return resume_result(resume_orig(c, ...)) end
+  co.resume = resume
+  local function wrap_result(ok, ...)
+    if not ok then error((...), 2) end
+    return ...
+  end
+  co.wrap = function(f)
+    local c = create(f)
+    return function(...) return wrap_result(resume(c, ...)) end
+  end
 end
 
 local redis = G.redis
@@ -306,9 +335,11 @@ proxies[fn_env] = G
 local function set_loading(b) loading = b end
 
 local function run_eval(f)
+  install_hook()
   return xpcall(f, handler)
 end
 local function run_fn(f, keys, args)
+  install_hook()
   return xpcall(function() return f(keys, args) end, handler)
 end
 return env, run_eval, run_fn, fn_env, set_loading, load_redis_real
@@ -880,6 +911,9 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
     Ok(redis)
 }
 
+/// Instructions between two runs of the hook (Redis uses the same count).
+const HOOK_EVERY: u32 = 100_000;
+
 /// Lua memory cap: a runaway script gets "not enough memory", not an OOM kill.
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
@@ -900,6 +934,13 @@ impl Engine {
         math.set("random", raising(&lua, 5, math_random)?)?;
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
         g.set("unpack", raising(&lua, 8, lua_unpack)?)?;
+        g.set(
+            "__cinnabar_killed",
+            lua.create_function(|_, ()| Ok(with_run(|r| r.is_some_and(|r| r.killed))))?,
+        )?;
+        // SAFETY: a C function that only calls lua_sethook on the state it runs on.
+        let install = unsafe { lua.create_c_function(install_hook)? };
+        g.set("__cinnabar_install_hook", install)?;
         libs::register(&lua)?;
         #[allow(clippy::type_complexity)]
         let (env, run_eval, run_fn, fn_env, set_loading, load_redis): (
@@ -911,10 +952,6 @@ impl Engine {
             Table,
         ) = lua.load(SETUP).set_name(INTERNAL_SOURCE).eval()?;
         functions::setup_load_api(&lua, &load_redis)?;
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(100_000),
-            |_, _| hook(),
-        );
         let mut client = Client::detached(0);
         client.authenticated = true;
         client.in_exec = true;
@@ -1021,17 +1058,39 @@ pub fn engine(srv: &mut Server) -> &mut Engine {
     srv.scripting.as_mut().expect("just created")
 }
 
-/// The instruction-count hook: busy handling and SCRIPT KILL.
-fn hook() -> mlua::Result<VmState> {
+/// The instruction-count hook, installed with `lua_sethook` directly (not mlua's hook, which
+/// follows one thread only: coroutines inherit this one). Past busy-reply-threshold it lets
+/// `net::while_busy` serve other clients; it aborts a killed script and a FUNCTION LOAD
+/// that ran out of time by raising a plain Lua error.
+///
+/// # Safety
+/// Called by Lua. `hook_check` returns before `lua_error` unwinds, so no Rust value with a
+/// destructor lives across it.
+unsafe extern "C-unwind" fn raw_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    if let Some(msg) = hook_check() {
+        ffi::lua_pushstring(l, msg.as_ptr());
+        ffi::lua_error(l);
+    }
+}
+
+/// `lua_sethook` for the running thread (called by the runners before user code).
+unsafe extern "C-unwind" fn install_hook(l: *mut ffi::lua_State) -> c_int {
+    ffi::lua_sethook(l, Some(raw_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY as c_int);
+    0
+}
+
+/// The hook's work. Return value: the error to raise, if the code must stop.
+fn hook_check() -> Option<&'static std::ffi::CStr> {
     if let Some(t) = LOAD_START.with(|s| s.get()) {
         if t.elapsed().as_millis() >= 500 {
             LOAD_TIMED_OUT.with(|f| f.set(true));
-            return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+            return Some(c"FUNCTION LOAD timeout");
         }
-        return Ok(VmState::Continue);
+        return None;
     }
     let state = with_run(|r| {
         r.map(|r| {
+            // SAFETY: see call_command; the server is parked while the script runs.
             let threshold = unsafe { (*r.srv).config.get("busy-reply-threshold") }
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(5000);
@@ -1042,9 +1101,7 @@ fn hook() -> mlua::Result<VmState> {
             )
         })
     });
-    let Some((srv, caller, busy)) = state else {
-        return Ok(VmState::Continue);
-    };
+    let (srv, caller, busy) = state?;
     if busy {
         with_run(|r| {
             if let Some(r) = r {
@@ -1055,9 +1112,9 @@ fn hook() -> mlua::Result<VmState> {
         crate::net::while_busy::serve(unsafe { &mut *srv }, caller);
     }
     if with_run(|r| r.is_some_and(|r| r.killed)) {
-        return Err(mlua::Error::RuntimeError("Script killed by user".into()));
+        return Some(c"Script killed by user with SCRIPT KILL...");
     }
-    Ok(VmState::Continue)
+    None
 }
 
 /// What to run: an EVAL script or a FUNCTION's callback.

@@ -231,3 +231,30 @@ fn cyclic_table_reply() {
     assert_eq!(got.len(), expected.len());
     assert!(got == expected);
 }
+
+/// A killed script can't survive by catching the kill (pcall, xpcall, coroutines), and busy
+/// loops inside coroutines are interrupted too.
+#[test]
+fn kill_is_not_catchable() {
+    let s = start_cinnabar(&["--busy-reply-threshold", "100"]);
+    let mut a = Conn::connect(s.port);
+    let mut b = Conn::connect(s.port);
+    assert_eq!(b.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+    for script in [
+        "while true do pcall(function() while true do end end) end",
+        "while true do xpcall(function() while true do end end, function(e) return e end) end",
+        "local co = coroutine.create(function() while true do end end) coroutine.resume(co) return 1",
+        "local f = coroutine.wrap(function() while true do end end) f() return 1",
+    ] {
+        a.send(&[b"EVAL".to_vec(), script.as_bytes().to_vec(), b"0".to_vec()]);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(err_text(&b.cmd("PING")), BUSY_EVAL, "{script}");
+        assert_eq!(b.cmd("SCRIPT KILL"), Frame::Simple(b"OK".to_vec()));
+        let e = err_text(&a.read().unwrap());
+        assert!(
+            e.starts_with("ERR Script killed by user with SCRIPT KILL... script: "),
+            "{script}: {e}"
+        );
+    }
+    assert_eq!(a.cmd("PING"), Frame::Simple(b"PONG".to_vec()));
+}
