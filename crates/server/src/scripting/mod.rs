@@ -297,6 +297,12 @@ for _, name in ipairs({'redis', 'string', 'math', 'table', 'coroutine', 'cjson',
   if type(t) == 'table' then rawset(G, name, readonly(t)) end
 end
 rawset(G, '_G', env)
+-- The string metatable (methods on string values) is read-only too.
+do
+  local smt = getmetatable('')
+  smt.__index = rawget(G, 'string')
+  protect_mt(smt)
+end
 
 -- Functions: a shared environment whose `redis` is a restricted table while a library loads.
 local loading = false
