@@ -108,6 +108,8 @@ pub struct Run {
     pub busy: bool,
     /// The FCALL command line (FUNCTION STATS shows it).
     pub argv: Vec<Vec<u8>>,
+    /// `redis.set_repl` flags (1: AOF, 2: replicas); writes are not logged without AOF.
+    pub repl: i64,
 }
 
 thread_local! {
@@ -545,8 +547,8 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
         };
         argv.push(b);
     }
-    let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3)));
-    let Some((srv, client, read_only, resp3)) = ptrs else {
+    let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3, r.repl)));
+    let Some((srv, client, read_only, resp3, repl)) = ptrs else {
         return Ok(Err(err_table(
             lua,
             "ERR redis.call is not available in this context",
@@ -598,7 +600,12 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
         cinnabar_resp::Proto::Resp2
     };
     let dirty = srv.dirty;
+    // redis.set_repl without REPL_AOF: this command's effects stay out of the AOF.
+    let hidden_aof = if repl & 1 == 0 { srv.aof.take() } else { None };
     crate::cmd::call(srv, client, &argv);
+    if hidden_aof.is_some() {
+        srv.aof = hidden_aof;
+    }
     if srv.dirty != dirty {
         with_run(|r| {
             if let Some(r) = r {
@@ -887,6 +894,11 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
                     "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
                 )?);
             }
+            with_run(|r| {
+                if let Some(r) = r {
+                    r.repl = v;
+                }
+            });
             ok_vals(lua, vec![])
         })?,
     )?;
@@ -1182,6 +1194,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             killed: false,
             busy: false,
             argv: inv.argv,
+            repl: 3,
         })
     });
     // SAFETY: `srv` is not used again until the script returns.

@@ -128,6 +128,11 @@ fn script_writes_in_the_aof() {
         c.cmd("EVAL \"return redis.call('get','b')\" 0"),
         Frame::Bulk(b"2".to_vec())
     );
+    // redis.set_repl(REPL_NONE): the write is not logged.
+    assert_eq!(
+        c.cmd("EVAL \"redis.set_repl(redis.REPL_NONE) return redis.call('set','hidden','1')\" 0"),
+        Frame::Simple(b"OK".to_vec())
+    );
     let incr = std::fs::read_dir(dir.join("appendonlydir"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -135,6 +140,7 @@ fn script_writes_in_the_aof() {
         .expect("incr file");
     let text = String::from_utf8_lossy(&std::fs::read(incr.path()).unwrap()).into_owned();
     assert!(!text.to_lowercase().contains("eval"), "{text}");
+    assert!(!text.contains("hidden"), "{text}");
     let multi = "*1\r\n$5\r\nMULTI\r\n";
     assert_eq!(text.matches(multi).count(), 1, "{text}");
     let set_a = text.find("$1\r\na\r\n$1\r\n1").unwrap();
