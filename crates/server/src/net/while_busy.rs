@@ -42,7 +42,11 @@ struct NewConn {
     closed: bool,
 }
 
+/// Least time between two passes over the clients (each pass is a `recv` per idle client).
+const PASS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
 thread_local! {
+    static LAST_PASS: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
     static NEW_CONNS: RefCell<Vec<NewConn>> = const { RefCell::new(Vec::new()) };
     /// Clients served during the current busy period (to wake afterwards).
     static TOUCHED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
@@ -235,6 +239,14 @@ fn accept_new(srv: &Server) {
 
 /// Called from the script hook past busy-reply-threshold: serves everyone but `caller`.
 pub fn serve(srv: &mut Server, caller: u64) {
+    let now = std::time::Instant::now();
+    if LAST_PASS.with(|l| {
+        l.get()
+            .is_some_and(|t| now.duration_since(t) < PASS_INTERVAL)
+    }) {
+        return;
+    }
+    LAST_PASS.with(|l| l.set(Some(now)));
     accept_new(srv);
     let ids: Vec<u64> = srv
         .clients
@@ -291,6 +303,7 @@ pub fn serve(srv: &mut Server, caller: u64) {
 /// After a script that went busy: wakes the clients served meanwhile (their tasks process
 /// leftover input and output) and starts tasks for the connections accepted meanwhile.
 pub fn after_script(srv: &mut Server) {
+    LAST_PASS.with(|l| l.set(None));
     let touched = TOUCHED.with(|t| std::mem::take(&mut *t.borrow_mut()));
     for id in touched {
         if let Some(rc) = srv.clients.get(&id) {
