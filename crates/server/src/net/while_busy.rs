@@ -115,6 +115,12 @@ fn send_some(fd: i32, data: &[u8]) -> usize {
 /// during it.
 fn answer(srv: &mut Server, client: Option<&mut Client>, argv: &[Vec<u8>]) -> Vec<u8> {
     let is_fn = scripting::with_run(|r| r.is_some_and(|r| r.is_function));
+    let entry = crate::cmd::table().resolve(argv);
+    // Authentication comes first, as in Redis's command processing.
+    let authed = client.as_ref().is_none_or(|c| c.authenticated) || !srv.auth_required();
+    if !authed && !entry.is_some_and(|e| e.has_flag("no_auth")) {
+        return b"-NOAUTH Authentication required.\r\n".to_vec();
+    }
     let name = crate::util::lower(&argv[0]);
     let sub = argv
         .get(1)
@@ -146,7 +152,6 @@ fn answer(srv: &mut Server, client: Option<&mut Client>, argv: &[Vec<u8>]) -> Ve
         }
         _ => {}
     }
-    let entry = crate::cmd::table().resolve(argv);
     let allowed = entry.is_some_and(|e| {
         e.has_flag("allow_busy")
             && !matches!(
