@@ -99,16 +99,18 @@ fn admit(
 
 /// Serves one connection until it closes.
 pub async fn serve(server: Rc<RefCell<Server>>, stream: TcpStream, peer: SocketAddr) {
-    serve_with_input(server, stream, peer, Vec::new()).await
+    serve_with_input(server, stream, peer, Vec::new(), None).await
 }
 
 /// [`serve`] for a connection whose first bytes were already read (accepted while a script
-/// was busy: net/while_busy.rs).
+/// was busy: net/while_busy.rs), with the state its stand-in client got meanwhile (AUTH,
+/// HELLO, SELECT, CLIENT SETNAME).
 pub async fn serve_with_input(
     server: Rc<RefCell<Server>>,
     mut stream: TcpStream,
     peer: SocketAddr,
     input: Vec<u8>,
+    carry: Option<Box<Client>>,
 ) {
     let _ = stream.set_nodelay(true);
     let admitted = {
@@ -131,6 +133,13 @@ pub async fn serve_with_input(
     };
     let (id, wake) = {
         let mut c = client.borrow_mut();
+        if let Some(prev) = carry {
+            c.authenticated = prev.authenticated;
+            c.user = prev.user;
+            c.reply.proto = prev.reply.proto;
+            c.db = prev.db;
+            c.name = prev.name;
+        }
         if !input.is_empty() {
             c.pending_input = input;
             c.wake.notify_one();

@@ -335,6 +335,7 @@ pub fn after_script(srv: &mut Server) {
                 ts,
                 nc.peer,
                 nc.buf,
+                Some(nc.client),
             ));
         }
     }
