@@ -83,6 +83,11 @@ pub struct Client {
     pub cmd_reply_start: usize,
     /// CLIENT TRACKING state (tracking.rs).
     pub tracking: crate::tracking::ClientTracking,
+    /// Set by the connection task while it waits for input with nothing unprocessed, so a
+    /// busy script's hook may read this client's socket itself (net/while_busy.rs).
+    pub idle_read: bool,
+    /// Bytes read by net/while_busy.rs that the task must process first.
+    pub pending_input: Vec<u8>,
 }
 
 impl Client {
@@ -122,6 +127,8 @@ impl Client {
             self_push_held: Vec::new(),
             cmd_reply_start: 0,
             tracking: Default::default(),
+            idle_read: false,
+            pending_input: Vec::new(),
         }
     }
 

@@ -175,7 +175,12 @@ pub fn run(args: Vec<String>) -> i32 {
         warning!("{e}");
         return 1;
     }
+    {
+        use std::os::fd::AsRawFd;
+        server.listener_fds = listeners.iter().map(|l| l.as_raw_fd()).collect();
+    }
     let server = Rc::new(RefCell::new(server));
+    server.borrow_mut().self_ref = Some(Rc::downgrade(&server));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -161,6 +161,10 @@ pub struct Server {
     pub cron_paused: bool,
     /// The Lua engine and script cache (scripting/), created on first use.
     pub scripting: Option<Box<crate::scripting::Engine>>,
+    /// Listening sockets (a busy script's hook accepts connections itself: net/while_busy.rs).
+    pub listener_fds: Vec<i32>,
+    /// The `Rc` this server lives in, to start connection tasks from inside a command.
+    pub self_ref: Option<std::rc::Weak<RefCell<Server>>>,
 }
 
 /// Current unix time in milliseconds.
@@ -212,6 +216,8 @@ impl Server {
             last_inst_sample_ms: 0,
             cron_paused: false,
             scripting: None,
+            listener_fds: Vec::new(),
+            self_ref: None,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();
         s.replid = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();

@@ -60,6 +60,7 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
             args,
             read_only,
             is_function: false,
+            argv: Vec::new(),
         },
     )
 }
@@ -132,6 +133,21 @@ fn script_kill(_ctx: &mut Ctx) -> CmdResult {
     ))
 }
 
+/// SCRIPT DEBUG: the Lua debugger is not implemented; NO (the default) is accepted.
+fn script_debug(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.arg(2);
+    if eq_ic(a, "no") {
+        ctx.out().ok();
+        return Ok(());
+    }
+    if eq_ic(a, "yes") || eq_ic(a, "sync") {
+        return Err(CmdError::err(
+            "SCRIPT DEBUG (the Lua debugger) is not supported by this server",
+        ));
+    }
+    Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"))
+}
+
 fn help(ctx: &mut Ctx, lines: &[&str]) -> CmdResult {
     ctx.out().array(lines.len());
     for l in lines {
@@ -166,12 +182,12 @@ fn script_help(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
-    let name = String::from_utf8_lossy(ctx.arg(1)).into_owned();
+    let key = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
     let eng = scripting::engine(ctx.srv);
-    let Some(f) = eng.functions.funcs.get(&name) else {
+    let Some(f) = eng.functions.funcs.get(&key) else {
         return Err(CmdError::err("Function not found"));
     };
-    let (func, fflags) = (f.func.clone(), f.flags);
+    let (func, fflags, name) = (f.func.clone(), f.flags, f.name.clone());
     let n = crate::util::parse_int(ctx.arg(2))
         .ok_or_else(|| CmdError::err("Bad number of keys provided"))?;
     let rest = &ctx.argv[3..];
@@ -199,6 +215,7 @@ fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
             args,
             read_only: ro || fflags & flags::NO_WRITES != 0,
             is_function: true,
+            argv: ctx.argv.to_vec(),
         },
     )
 }
@@ -224,6 +241,8 @@ fn function_load(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(ctx.arity_error()),
     };
     let name = scripting::engine(ctx.srv).function_load(code, replace)?;
+    // Changes the dataset as far as persistence goes (AOF feeds writes that made it dirty).
+    ctx.dirty(1);
     ctx.out().bulk(name.as_bytes());
     Ok(())
 }
@@ -233,6 +252,7 @@ fn function_delete(ctx: &mut Ctx) -> CmdResult {
     if !scripting::engine(ctx.srv).function_delete(&name) {
         return Err(CmdError::err("Library not found"));
     }
+    ctx.dirty(1);
     ctx.out().ok();
     Ok(())
 }
@@ -248,6 +268,7 @@ fn function_flush(ctx: &mut Ctx) -> CmdResult {
         }
     }
     scripting::engine(ctx.srv).function_flush();
+    ctx.dirty(1);
     ctx.out().ok();
     Ok(())
 }
@@ -279,7 +300,7 @@ fn function_list(ctx: &mut Ctx) -> CmdResult {
     let libs: Vec<_> = reg
         .libs
         .iter()
-        .filter(|(n, _)| pattern.is_none_or(|p| crate::util::glob_match(p, n.as_bytes(), false)))
+        .filter(|(n, _)| pattern.is_none_or(|p| crate::util::glob_match(p, n.as_bytes(), true)))
         .collect();
     let mut out = std::mem::take(&mut ctx.client.reply);
     out.array(libs.len());
@@ -295,7 +316,7 @@ fn function_list(ctx: &mut Ctx) -> CmdResult {
             let Some(e) = reg.funcs.get(f) else { continue };
             out.map(3);
             out.bulk(b"name");
-            out.bulk(f.as_bytes());
+            out.bulk(e.name.as_bytes());
             out.bulk(b"description");
             match &e.desc {
                 Some(d) => out.bulk(d),
@@ -353,23 +374,47 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
         eng.function_flush();
     }
     for code in &codes {
-        if let Err(e) = eng.function_load(code, policy != Policy::Append) {
+        if let Err(e) = eng.function_load_as(code, policy != Policy::Append, true) {
             // All or nothing: put the previous libraries back.
             eng.function_flush();
             let _ = eng.functions_restore(saved);
             return Err(e);
         }
     }
+    ctx.dirty(1);
     ctx.out().ok();
     Ok(())
 }
 
 fn function_stats(ctx: &mut Ctx) -> CmdResult {
     let (funcs, libs, _) = scripting::engine(ctx.srv).functions.stats();
+    let running = scripting::with_run(|r| {
+        r.filter(|r| r.is_function).map(|r| {
+            (
+                r.name.clone(),
+                r.argv.clone(),
+                r.start.elapsed().as_millis() as i64,
+            )
+        })
+    });
     let out = ctx.out();
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match running {
+        None => out.null(),
+        Some((name, argv, ms)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(argv.len());
+            for a in &argv {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(ms);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");
@@ -456,6 +501,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("script|flush", script_flush),
     ("script|kill", script_kill),
     ("script|help", script_help),
+    ("script|debug", script_debug),
 ];
 
 #[cfg(test)]
@@ -499,5 +545,38 @@ mod tests {
             t.exec("EVAL \"math.randomseed(5) return math.random(1000)\" 0"),
             ":525\r\n"
         );
+    }
+
+    #[test]
+    fn lua_memory_is_capped() {
+        let mut t = TestServer::new();
+        assert_eq!(t.exec("EVAL \"return 1\" 0"), ":1\r\n");
+        let eng = crate::scripting::engine(&mut t.srv);
+        eng.lua
+            .set_memory_limit(eng.lua.used_memory() + (8 << 20))
+            .unwrap();
+        let r = t.exec("EVAL \"local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 100) .. i end return #t\" 0");
+        assert!(r.starts_with("-ERR"), "{r}");
+        // The state still works afterwards.
+        assert_eq!(t.exec("EVAL \"return 2\" 0"), ":2\r\n");
+    }
+
+    #[test]
+    fn functions_survive_script_flush() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.exec("FUNCTION LOAD \"#!lua name=l\nredis.register_function('f', function() return 7 end)\""),
+            "$1\r\nl\r\n"
+        );
+        assert_eq!(
+            t.exec("SCRIPT LOAD \"return 1\""),
+            "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n"
+        );
+        assert_eq!(t.exec("SCRIPT FLUSH"), "+OK\r\n");
+        assert_eq!(
+            t.exec("SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db"),
+            "*1\r\n:0\r\n"
+        );
+        assert_eq!(t.exec("FCALL f 0"), ":7\r\n");
     }
 }

@@ -95,7 +95,20 @@ pub(crate) fn admit(
 }
 
 /// Serves one connection until it closes.
-pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: SocketAddr) {
+pub async fn serve(server: Rc<RefCell<Server>>, stream: TcpStream, peer: SocketAddr) {
+    serve_with_input(server, stream, peer, Vec::new(), None).await
+}
+
+/// [`serve`] for a connection whose first bytes were already read (accepted while a script
+/// was busy: net/while_busy.rs), with the state its stand-in client got meanwhile (AUTH,
+/// HELLO, SELECT, CLIENT SETNAME).
+pub async fn serve_with_input(
+    server: Rc<RefCell<Server>>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    input: Vec<u8>,
+    carry: Option<Box<Client>>,
+) {
     let _ = stream.set_nodelay(true);
     let admitted = {
         let mut srv = server.borrow_mut();
@@ -120,6 +133,20 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Soc
             return;
         }
     };
+    {
+        let mut c = client.borrow_mut();
+        if let Some(prev) = carry {
+            c.authenticated = prev.authenticated;
+            c.user = prev.user;
+            c.reply.proto = prev.reply.proto;
+            c.db = prev.db;
+            c.name = prev.name;
+        }
+        if !input.is_empty() {
+            c.pending_input = input;
+            c.wake.notify_one();
+        }
+    }
     serve_admitted(server, stream, client, Vec::with_capacity(READ_CHUNK)).await;
 }
 
@@ -160,6 +187,10 @@ pub async fn serve_admitted(
             tokio::time::sleep(std::time::Duration::from_millis(wait.max(0) as u64)).await;
         };
         let mut timed_out = false;
+        {
+            let mut c = client.borrow_mut();
+            c.idle_read = inbuf.is_empty();
+        }
         tokio::select! {
             r = stream.read_buf(&mut inbuf) => match r {
                 Ok(0) | Err(_) => break,
@@ -171,8 +202,16 @@ pub async fn serve_admitted(
         let close = {
             let mut srv = server.borrow_mut();
             let mut c = client.borrow_mut();
+            c.idle_read = false;
             if c.killed {
                 break;
+            }
+            if !c.pending_input.is_empty() {
+                // Bytes a busy script's hook read from our socket come before ours.
+                let mut p = std::mem::take(&mut c.pending_input);
+                p.extend_from_slice(&inbuf);
+                inbuf.clear();
+                inbuf.extend_from_slice(&p);
             }
             if timed_out {
                 crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);

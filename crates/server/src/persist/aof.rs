@@ -584,6 +584,12 @@ fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) ->
 /// The dataset as RESP commands (a `.base.aof` when the RDB preamble is off).
 fn dataset_as_commands(srv: &Server) -> Vec<u8> {
     let mut out = Vec::new();
+    // FUNCTION libraries first, as Redis's rewrite does.
+    if let Some(eng) = srv.scripting.as_ref() {
+        for code in eng.functions.sources() {
+            encode(&mut out, &[b"FUNCTION", b"LOAD", &code]);
+        }
+    }
     for db in &srv.dbs {
         if db.is_empty() {
             continue;

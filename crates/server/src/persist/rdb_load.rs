@@ -574,8 +574,8 @@ pub enum Event {
     },
     /// An empty collection (skipped by a load, as Redis 7.0 does).
     EmptyKey(Vec<u8>),
-    /// A function library (not supported yet: skipped).
-    Function,
+    /// A function library: its source code (loaded after the keys, as FUNCTION LOAD).
+    Function(Vec<u8>),
 }
 
 /// Where and why a walk stopped.
@@ -694,8 +694,8 @@ pub fn walk(
             }
             OP_FUNCTION2 => {
                 st.doing = "read-functions";
-                tryr!(r.string());
-                tryr!(on(r.pos, Event::Function));
+                let code = tryr!(r.string());
+                tryr!(on(r.pos, Event::Function(code)));
             }
             OP_FUNCTION => {
                 st.doing = "read-functions";
@@ -784,6 +784,7 @@ pub fn load_dataset_with(
     let mut db = 0usize;
     let mut loaded = 0usize;
     let mut expired = 0u64;
+    let mut libraries: Vec<Vec<u8>> = Vec::new();
     let res = walk(data, &lim, allow_tail, &mut |off, ev| {
         match ev {
             Event::SelectDb(id) => {
@@ -803,9 +804,7 @@ pub fn load_dataset_with(
                     );
                 }
             }
-            Event::Function => crate::warning!(
-                "Skipping a function library in the RDB file (functions are not supported yet)"
-            ),
+            Event::Function(code) => libraries.push(code),
             Event::EmptyKey(key) => crate::warning!(
                 "rdbLoadObject skipping empty key: {}",
                 String::from_utf8_lossy(&key)
@@ -855,6 +854,11 @@ pub fn load_dataset_with(
         let old = std::mem::replace(&mut srv.dbs[i], d);
         srv.dbs[i].id = i;
         drop(old);
+    }
+    for code in libraries {
+        if let Err(e) = crate::scripting::engine(srv).function_load(&code, true) {
+            crate::warning!("Failed loading a function library from the RDB file: {e}");
+        }
     }
     LOAD_KEYS_LOADED.store(loaded as u64, std::sync::atomic::Ordering::Relaxed);
     LOAD_KEYS_EXPIRED.store(expired, std::sync::atomic::Ordering::Relaxed);

@@ -423,6 +423,13 @@ pub fn write_dataset(srv: &Server, out: &mut dyn std::io::Write) -> std::io::Res
     w.aux_int("ctime", crate::server::unix_ms() / 1000);
     w.aux_int("used-mem", crate::info::used_memory() as i64);
     w.aux_int("aof-base", 0);
+    // FUNCTION libraries (scripting/functions.rs), before the databases as Redis writes them.
+    if let Some(eng) = srv.scripting.as_ref() {
+        for code in eng.functions.sources() {
+            w.byte(OP_FUNCTION2);
+            w.string(&code);
+        }
+    }
     for db in &srv.dbs {
         if db.is_empty() {
             continue;

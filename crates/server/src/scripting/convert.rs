@@ -10,9 +10,10 @@
 use cinnabar_resp::{Frame, ReplyBuf};
 use mlua::{Lua, Table, Value};
 
-/// Deepest table nesting converted to a reply; deeper levels become an error element (Redis
-/// stops at the Lua stack limit in the same way), so cyclic tables cannot recurse forever.
-const MAX_DEPTH: usize = 500;
+/// Deepest table nesting converted to a reply; deeper levels become an error element where
+/// Redis runs out of Lua stack (7995 nested arrays), so cyclic tables end. The conversion is
+/// iterative: no Rust recursion.
+const MAX_DEPTH: usize = 7995;
 
 /// Turns an error reply's text ("-ERR msg\r\n" minus framing) into the `err` field Redis puts
 /// in Lua error tables: "CODE msg", with `ERR` added when there is no code.
@@ -123,15 +124,30 @@ pub fn frame_to_lua(lua: &Lua, f: Frame, resp3: bool) -> mlua::Result<Value> {
 /// Writes a Lua value as a reply in `out`'s protocol (Redis's luaReplyToRedisReply).
 /// Booleans follow the script's protocol (`script_resp3`, set by redis.setresp): `:1`/null
 /// under RESP2 even for a RESP3 caller, as Redis 7.0 does.
-pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_resp3: bool) {
-    write_value(v, out, 0, script_resp3)
+/// Return value: the texts of the error replies written that errorstats must count (those
+/// not made from a command's own error reply, which was counted when the command failed).
+pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_resp3: bool) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut stack: Vec<(Value, usize)> = vec![(v.clone(), 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children = write_value(&v, out, depth, script_resp3, &mut errors);
+        stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+    }
+    errors
 }
 
-fn write_value(v: &Value, out: &mut ReplyBuf, depth: usize, r3: bool) {
+/// Writes one value (for a table, its header); returns the elements to write after it.
+fn write_value(
+    v: &Value,
+    out: &mut ReplyBuf,
+    depth: usize,
+    r3: bool,
+    errs: &mut Vec<String>,
+) -> Vec<Value> {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Boolean(b) => {
-            if r3 && out.is_resp3() {
+            if r3 {
                 out.boolean(*b);
             } else if *b {
                 out.int(1);
@@ -144,12 +160,13 @@ fn write_value(v: &Value, out: &mut ReplyBuf, depth: usize, r3: bool) {
         Value::Table(t) => {
             if depth >= MAX_DEPTH {
                 out.error("ERR reached lua stack limit");
-                return;
+                return Vec::new();
             }
-            write_table(t, out, depth, r3)
+            return write_table(t, out, errs);
         }
         _ => out.null(),
     }
+    Vec::new()
 }
 
 /// Lua number to integer as C's `(long long)` cast does on x86-64 for in-range values;
@@ -162,11 +179,14 @@ pub fn num_to_i64(n: f64) -> i64 {
     }
 }
 
-fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
+fn write_table(t: &Table, out: &mut ReplyBuf, errs: &mut Vec<String>) -> Vec<Value> {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         let text = String::from_utf8_lossy(&e.as_bytes()).into_owned();
         out.error(&text);
-        return;
+        if !t.raw_get::<bool>("ignore_stats_update").unwrap_or(false) {
+            errs.push(text);
+        }
+        return Vec::new();
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
         let text: String = String::from_utf8_lossy(&s.as_bytes())
@@ -174,15 +194,13 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
             .collect();
         out.simple(&text);
-        return;
+        return Vec::new();
     }
-    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
+    if let Ok(Value::Number(_) | Value::Integer(_)) = t.raw_get::<Value>("double") {
+        // Read as f64 directly: mlua turns an integral -0.0 into Integer(0).
+        let d = t.raw_get::<f64>("double").unwrap_or(0.0);
         out.double_str(crate::util::fmt_double(d).as_bytes());
-        return;
-    }
-    if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
-        out.double_str(crate::util::fmt_double(d as f64).as_bytes());
-        return;
+        return Vec::new();
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
         let b = s.as_bytes();
@@ -193,16 +211,12 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
         } else {
             out.bulk(&b);
         }
-        return;
+        return Vec::new();
     }
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
         let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
         out.map(pairs.len());
-        for (k, v) in &pairs {
-            write_value(k, out, depth + 1, r3);
-            write_value(v, out, depth + 1, r3);
-        }
-        return;
+        return pairs.into_iter().flat_map(|(k, v)| [k, v]).collect();
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
         let keys: Vec<Value> = s
@@ -211,10 +225,7 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
             .map(|(k, _)| k)
             .collect();
         out.set(keys.len());
-        for k in &keys {
-            write_value(k, out, depth + 1, r3);
-        }
-        return;
+        return keys;
     }
     if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string") {
         if let (Ok(Value::String(f)), Ok(Value::String(s))) =
@@ -231,7 +242,7 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
             } else {
                 out.bulk(&s);
             }
-            return;
+            return Vec::new();
         }
     }
     // A plain array: elements 1.. up to the first nil.
@@ -245,9 +256,7 @@ fn write_table(t: &Table, out: &mut ReplyBuf, depth: usize, r3: bool) {
         i += 1;
     }
     out.array(items.len());
-    for v in &items {
-        write_value(v, out, depth + 1, r3);
-    }
+    items
 }
 
 #[cfg(test)]
@@ -258,7 +267,7 @@ mod tests {
     fn reply(lua: &Lua, code: &str, proto: Proto) -> String {
         let v: Value = lua.load(code).eval().unwrap();
         let mut out = ReplyBuf::new(proto);
-        lua_to_reply(&v, &mut out, true);
+        let _ = lua_to_reply(&v, &mut out, proto == Proto::Resp3);
         String::from_utf8_lossy(&out.buf).into_owned()
     }
 

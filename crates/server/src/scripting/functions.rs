@@ -24,13 +24,15 @@ pub const OP_FUNCTION2: u8 = 245;
 
 /// One registered function.
 pub struct FuncEntry {
+    /// The name as registered (the map key is its lowercase form: FCALL is case-insensitive).
+    pub name: String,
     pub lib: String,
     pub func: Function,
     pub flags: u32,
     pub desc: Option<Vec<u8>>,
 }
 
-/// One library: its code and the names of its functions (in registration order).
+/// One library: its code and the (lowercase) names of its functions, in registration order.
 pub struct Library {
     pub code: Vec<u8>,
     pub funcs: Vec<String>,
@@ -214,9 +216,23 @@ pub(super) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Mul
 impl Engine {
     /// FUNCTION LOAD: compiles and runs a library; returns its name.
     pub fn function_load(&mut self, code: &[u8], replace: bool) -> Result<String, CmdError> {
+        self.function_load_as(code, replace, false)
+    }
+
+    /// FUNCTION LOAD, or one library of FUNCTION RESTORE (`restoring`: its collision text).
+    pub fn function_load_as(
+        &mut self,
+        code: &[u8],
+        replace: bool,
+        restoring: bool,
+    ) -> Result<String, CmdError> {
         let (name, skip) = parse_metadata(code)?;
         if self.functions.libs.contains_key(&name) && !replace {
-            return Err(CmdError::err(format!("Library '{name}' already exists")));
+            return Err(CmdError::err(if restoring {
+                format!("Library {name} already exists")
+            } else {
+                format!("Library '{name}' already exists")
+            }));
         }
         let body = &code[skip..];
         let func = self
@@ -225,8 +241,16 @@ impl Engine {
         LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
         let _ = self.set_loading.call::<()>(true);
         super::LOAD_START.with(|s| s.set(Some(std::time::Instant::now())));
+        super::LOAD_TIMED_OUT.with(|f| f.set(false));
         let result = self.run_eval.call::<(bool, Value)>(func);
         super::LOAD_START.with(|s| s.set(None));
+        if super::LOAD_TIMED_OUT.with(|f| f.replace(false)) {
+            let _ = self.set_loading.call::<()>(false);
+            LOADING.with(|l| l.borrow_mut().take());
+            return Err(CmdError::err(
+                "Error registering functions: ERR FUNCTION LOAD timeout",
+            ));
+        }
         let _ = self.set_loading.call::<()>(false);
         let pending = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
         match result {
@@ -249,7 +273,7 @@ impl Engine {
             return Err(CmdError::err("No functions registered"));
         }
         for p in &pending {
-            if let Some(f) = self.functions.funcs.get(&p.name) {
+            if let Some(f) = self.functions.funcs.get(&p.name.to_ascii_lowercase()) {
                 if f.lib != name {
                     return Err(CmdError::err(format!("Function {} already exists", p.name)));
                 }
@@ -258,10 +282,12 @@ impl Engine {
         self.functions.remove_lib(&name);
         let mut names = Vec::new();
         for p in pending {
-            names.push(p.name.clone());
+            let key = p.name.to_ascii_lowercase();
+            names.push(key.clone());
             self.functions.funcs.insert(
-                p.name,
+                key,
                 FuncEntry {
+                    name: p.name,
                     lib: name.clone(),
                     func: p.func,
                     flags: p.flags,

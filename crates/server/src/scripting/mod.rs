@@ -33,9 +33,7 @@ use std::ffi::c_int;
 use std::time::Instant;
 
 use cinnabar_resp::Frame;
-use mlua::{
-    ffi, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
-};
+use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 use crate::client::Client;
 use crate::cmd::CmdError;
@@ -108,6 +106,10 @@ pub struct Run {
     pub killed: bool,
     /// Past busy-reply-threshold: other clients get BUSY.
     pub busy: bool,
+    /// The FCALL command line (FUNCTION STATS shows it).
+    pub argv: Vec<Vec<u8>>,
+    /// `redis.set_repl` flags (1: AOF, 2: replicas); writes are not logged without AOF.
+    pub repl: i64,
 }
 
 thread_local! {
@@ -116,6 +118,8 @@ thread_local! {
     static RAND48: Cell<u64> = const { Cell::new(0x330E) };
     /// When the running FUNCTION LOAD started (its code gets 500 ms, as in Redis).
     static LOAD_START: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The running FUNCTION LOAD ran out of time (its error text is Redis's, not mlua's).
+    static LOAD_TIMED_OUT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` on the running script's state (None when no script runs).
@@ -139,17 +143,22 @@ local rawget, rawset, next = rawget, rawset, next
 local type, tostring, error, xpcall, select, unpack = type, tostring, error, xpcall, select, unpack
 local loadstring_orig, load_orig = loadstring, load
 local internal = '=redis_internal'
+local raw_pcall = pcall
+local install_hook = G.__cinnabar_install_hook
+G.__cinnabar_install_hook = nil
 
 local function handler(err)
   local level, i = 2, nil
   while true do
     i = getinfo(level, 'Sl')
     if not i then break end
-    if i.what ~= 'C' and i.source ~= internal then break end
+    if i.what ~= 'C' and i.what ~= 'tail' and i.source ~= internal then break end
     level = level + 1
   end
   if type(err) ~= 'table' then
-    err = {err = 'ERR ' .. tostring(err)}
+    local ok, s = raw_pcall(tostring, err)
+    if not ok then s = 'Lua engine error' end
+    err = {err = 'ERR ' .. s}
   end
   if i then
     err['source'] = i.source
@@ -160,15 +169,23 @@ end
 
 local proxies = setmetatable({}, {__mode = 'k'})
 local function ro_error() error('Attempt to modify a readonly table', 2) end
+-- getmetatable() on a read-only table gives a read-only view of its metatable.
+local function protect_mt(mt)
+  local view = {}
+  setmetatable(view, {__index = mt, __newindex = ro_error, __metatable = false})
+  proxies[view] = mt
+  mt.__metatable = view
+  return mt
+end
 local function readonly(t)
   local p = {}
-  setmetatable(p, {__index = t, __newindex = ro_error, __metatable = false})
+  setmetatable(p, protect_mt({__index = t, __newindex = ro_error}))
   proxies[p] = t
   return p
 end
 
 local env = {}
-setmetatable(env, {
+setmetatable(env, protect_mt({
   __index = function(_, k)
     local v = rawget(G, k)
     if v == nil then
@@ -177,8 +194,7 @@ setmetatable(env, {
     return v
   end,
   __newindex = ro_error,
-  __metatable = false,
-})
+}))
 proxies[env] = G
 
 G.rawset = function(t, k, v)
@@ -200,9 +216,13 @@ G.next = function(t, k)
 end
 G.pairs = function(t) return G.next, t, nil end
 local pcall_orig = pcall
+local killed = G.__cinnabar_killed
+G.__cinnabar_killed = nil
 local function pcall_result(ok, ...)
   if ok then return ok, ... end
   local e = ...
+  -- A killed script must not survive by catching the kill.
+  if killed() then error(e, 0) end
   if type(e) == 'table' then
     local m = e.err
     if type(m) == 'string' or type(m) == 'number' then return false, m end
@@ -210,7 +230,18 @@ local function pcall_result(ok, ...)
   return false, e
 end
 G.pcall = function(...) return pcall_result(pcall_orig(...)) end
+local xpcall_orig = xpcall
+local function xpcall_result(ok, ...)
+  if not ok and killed() then error((...), 0) end
+  return ok, ...
+end
+G.xpcall = function(f, h) return xpcall_result(xpcall_orig(f, h)) end
 G.loadstring = function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    -- Binary chunks are refused: Redis's Lua reads them as text.
+    local id = name or ('[string "' .. (s:match('^[^%z\r\n]*')) .. '"]')
+    return nil, id .. ":1: unexpected symbol near 'char(27)'"
+  end
   local f, e = loadstring_orig(s, name)
   if f then setfenv(f, env) end
   return f, e
@@ -219,6 +250,25 @@ G.load = function(fn, name)
   local f, e = load_orig(fn, name)
   if f then setfenv(f, env) end
   return f, e
+end
+
+do
+  local co = G.coroutine
+  local create, resume_orig = co.create, co.resume
+  local function resume_result(ok, ...)
+    if not ok and killed() then error((...), 0) end
+    return ok, ...
+  end
+  local function resume(c, ...) return resume_result(resume_orig(c, ...)) end
+  co.resume = resume
+  local function wrap_result(ok, ...)
+    if not ok then error((...), 2) end
+    return ...
+  end
+  co.wrap = function(f)
+    local c = create(f)
+    return function(...) return wrap_result(resume(c, ...)) end
+  end
 end
 
 local redis = G.redis
@@ -249,6 +299,12 @@ for _, name in ipairs({'redis', 'string', 'math', 'table', 'coroutine', 'cjson',
   if type(t) == 'table' then rawset(G, name, readonly(t)) end
 end
 rawset(G, '_G', env)
+-- The string metatable (methods on string values) is read-only too.
+do
+  local smt = getmetatable('')
+  smt.__index = rawget(G, 'string')
+  protect_mt(smt)
+end
 
 -- Functions: a shared environment whose `redis` is a restricted table while a library loads.
 local loading = false
@@ -287,16 +343,18 @@ proxies[fn_env] = G
 local function set_loading(b) loading = b end
 
 local function run_eval(f)
+  install_hook()
   return xpcall(f, handler)
 end
 local function run_fn(f, keys, args)
+  install_hook()
   return xpcall(function() return f(keys, args) end, handler)
 end
 return env, run_eval, run_fn, fn_env, set_loading, load_redis_real
 "#;
 
 /// Registry names of the Rust callbacks behind the raising trampolines.
-const TRAMP_NAMES: [&std::ffi::CStr; 8] = [
+const TRAMP_NAMES: [&std::ffi::CStr; 10] = [
     c"__cinnabar_t0",
     c"__cinnabar_t1",
     c"__cinnabar_t2",
@@ -305,6 +363,8 @@ const TRAMP_NAMES: [&std::ffi::CStr; 8] = [
     c"__cinnabar_t5",
     c"__cinnabar_t6",
     c"__cinnabar_t7",
+    c"__cinnabar_t8",
+    c"__cinnabar_t9",
 ];
 
 /// A C function that calls the Rust callback registered as `TRAMP_NAMES[N]` with its own
@@ -316,6 +376,23 @@ const TRAMP_NAMES: [&std::ffi::CStr; 8] = [
 /// Called by Lua only. It holds no Rust values with destructors when `lua_error` unwinds.
 unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_int {
     let nargs = ffi::lua_gettop(l);
+    if N == 0 || N == 9 {
+        // redis.call / redis.pcall: numbers become strings here, formatted as Redis does
+        // (`%.17g`), before mlua sees them (it would turn an integral -0.0 into 0).
+        for i in 1..=nargs {
+            if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
+                let mut buf = [0 as libc::c_char; 64];
+                libc::snprintf(
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    c"%.17g".as_ptr(),
+                    ffi::lua_tonumber(l, i),
+                );
+                ffi::lua_pushstring(l, buf.as_ptr());
+                ffi::lua_replace(l, i);
+            }
+        }
+    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, TRAMP_NAMES[N].as_ptr());
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
@@ -343,7 +420,9 @@ fn tramp_fn(n: usize) -> ffi::lua_CFunction {
         4 => tramp::<4>,
         5 => tramp::<5>,
         6 => tramp::<6>,
-        _ => tramp::<7>,
+        7 => tramp::<7>,
+        8 => tramp::<8>,
+        _ => tramp::<9>,
     }
 }
 
@@ -428,7 +507,7 @@ fn lua_num_str(n: f64) -> String {
 fn value_bytes(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        Value::Integer(n) => Some(lua_num_str(*n as f64).into_bytes()),
         Value::Number(n) => Some(lua_num_str(*n).into_bytes()),
         _ => None,
     }
@@ -456,7 +535,8 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     for a in args.iter() {
         let b = match a {
             Value::String(s) => s.as_bytes().to_vec(),
-            Value::Integer(n) => n.to_string().into_bytes(),
+            // mlua hands integral numbers over as Integer: format them as the double they are.
+            Value::Integer(n) => fmt_g17(*n as f64).into_bytes(),
             Value::Number(n) => fmt_g17(*n).into_bytes(),
             _ => {
                 return Ok(Err(err_table(
@@ -467,8 +547,8 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
         };
         argv.push(b);
     }
-    let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3)));
-    let Some((srv, client, read_only, resp3)) = ptrs else {
+    let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3, r.repl)));
+    let Some((srv, client, read_only, resp3, repl)) = ptrs else {
         return Ok(Err(err_table(
             lua,
             "ERR redis.call is not available in this context",
@@ -507,7 +587,7 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
             "ERR This Redis command is not allowed from script",
         )?));
     }
-    if read_only && entry.has_flag("write") {
+    if read_only && (entry.has_flag("write") || entry.has_flag("may_replicate")) {
         return Ok(Err(err_table(
             lua,
             "ERR Write commands are not allowed from read-only scripts.",
@@ -520,7 +600,12 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
         cinnabar_resp::Proto::Resp2
     };
     let dirty = srv.dirty;
+    // redis.set_repl without REPL_AOF: this command's effects stay out of the AOF.
+    let hidden_aof = if repl & 1 == 0 { srv.aof.take() } else { None };
     crate::cmd::call(srv, client, &argv);
+    if hidden_aof.is_some() {
+        srv.aof = hidden_aof;
+    }
     if srv.dirty != dirty {
         with_run(|r| {
             if let Some(r) = r {
@@ -537,11 +622,10 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     client.reply.buf.clear();
     if let Frame::Error(e) = frame {
         let field = convert::error_field(&e);
-        return Ok(Err(Value::Table(convert::single_field(
-            lua,
-            "err",
-            lua.create_string(field)?,
-        )?)));
+        let t = convert::single_field(lua, "err", lua.create_string(field)?)?;
+        // Counted in errorstats when the command failed; not again when the script returns it.
+        t.raw_set("ignore_stats_update", true)?;
+        return Ok(Err(Value::Table(t)));
     }
     Ok(Ok(convert::frame_to_lua(lua, frame, resp3)?))
 }
@@ -621,6 +705,54 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     }
 }
 
+/// Lua's C stack limit (LUAI_MAXCSTACK): `unpack` refuses more results than fit.
+const MAX_C_STACK: i64 = 8000;
+
+/// `unpack(t [, i [, j]])` with the bound checks done in 64 bits (the C version's `int`
+/// arithmetic overflows on huge ranges, which Redis patched).
+fn lua_unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let t = match a.first() {
+        Some(Value::Table(t)) => t.clone(),
+        other => {
+            let got = match other {
+                None => "no value",
+                Some(v) => v.type_name(),
+            };
+            return raise_at(
+                lua,
+                &format!("bad argument #1 to 'unpack' (table expected, got {got})"),
+            );
+        }
+    };
+    let i = match a.get(1) {
+        None | Some(Value::Nil) => 1,
+        v => match check_int(lua, v, 2, "unpack") {
+            Ok(i) => i,
+            Err(e) => return Ok(e),
+        },
+    };
+    let j = match a.get(2) {
+        None | Some(Value::Nil) => t.raw_len() as i64,
+        v => match check_int(lua, v, 3, "unpack") {
+            Ok(j) => j,
+            Err(e) => return Ok(e),
+        },
+    };
+    if i > j {
+        return ok_vals(lua, vec![]);
+    }
+    let n = j - i + 1;
+    if n > MAX_C_STACK - a.len() as i64 {
+        return raise_at(lua, "too many results to unpack");
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for k in i..=j {
+        out.push(t.raw_get::<Value>(k)?);
+    }
+    ok_vals(lua, out)
+}
+
 fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
     match check_int(lua, a.first(), 1, "randomseed") {
@@ -650,10 +782,7 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
     )?;
     redis.set(
         "pcall",
-        lua.create_function(|lua, args: MultiValue| {
-            let mv = redis_call(lua, args, false)?;
-            Ok(mv.into_iter().nth(1).unwrap_or(Value::Nil))
-        })?,
+        raising(lua, 9, |lua, args| redis_call(lua, args, false))?,
     )?;
     redis.set(
         "sha1hex",
@@ -765,6 +894,11 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
                     "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
                 )?);
             }
+            with_run(|r| {
+                if let Some(r) = r {
+                    r.repl = v;
+                }
+            });
             ok_vals(lua, vec![])
         })?,
     )?;
@@ -795,6 +929,9 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
     Ok(redis)
 }
 
+/// Instructions between two runs of the hook (Redis uses the same count).
+const HOOK_EVERY: u32 = 100_000;
+
 /// Lua memory cap: a runaway script gets "not enough memory", not an OOM kill.
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
@@ -814,6 +951,14 @@ impl Engine {
         let math: Table = g.get("math")?;
         math.set("random", raising(&lua, 5, math_random)?)?;
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
+        g.set("unpack", raising(&lua, 8, lua_unpack)?)?;
+        g.set(
+            "__cinnabar_killed",
+            lua.create_function(|_, ()| Ok(with_run(|r| r.is_some_and(|r| r.killed))))?,
+        )?;
+        // SAFETY: a C function that only calls lua_sethook on the state it runs on.
+        let install = unsafe { lua.create_c_function(install_hook)? };
+        g.set("__cinnabar_install_hook", install)?;
         libs::register(&lua)?;
         #[allow(clippy::type_complexity)]
         let (env, run_eval, run_fn, fn_env, set_loading, load_redis): (
@@ -825,10 +970,6 @@ impl Engine {
             Table,
         ) = lua.load(SETUP).set_name(INTERNAL_SOURCE).eval()?;
         functions::setup_load_api(&lua, &load_redis)?;
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(100_000),
-            |_, _| hook(),
-        );
         let mut client = Client::detached(0);
         client.authenticated = true;
         client.in_exec = true;
@@ -935,16 +1076,39 @@ pub fn engine(srv: &mut Server) -> &mut Engine {
     srv.scripting.as_mut().expect("just created")
 }
 
-/// The instruction-count hook: busy handling and SCRIPT KILL.
-fn hook() -> mlua::Result<VmState> {
+/// The instruction-count hook, installed with `lua_sethook` directly (not mlua's hook, which
+/// follows one thread only: coroutines inherit this one). Past busy-reply-threshold it lets
+/// `net::while_busy` serve other clients; it aborts a killed script and a FUNCTION LOAD
+/// that ran out of time by raising a plain Lua error.
+///
+/// # Safety
+/// Called by Lua. `hook_check` returns before `lua_error` unwinds, so no Rust value with a
+/// destructor lives across it.
+unsafe extern "C-unwind" fn raw_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    if let Some(msg) = hook_check() {
+        ffi::lua_pushstring(l, msg.as_ptr());
+        ffi::lua_error(l);
+    }
+}
+
+/// `lua_sethook` for the running thread (called by the runners before user code).
+unsafe extern "C-unwind" fn install_hook(l: *mut ffi::lua_State) -> c_int {
+    ffi::lua_sethook(l, Some(raw_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY as c_int);
+    0
+}
+
+/// The hook's work. Return value: the error to raise, if the code must stop.
+fn hook_check() -> Option<&'static std::ffi::CStr> {
     if let Some(t) = LOAD_START.with(|s| s.get()) {
         if t.elapsed().as_millis() >= 500 {
-            return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+            LOAD_TIMED_OUT.with(|f| f.set(true));
+            return Some(c"FUNCTION LOAD timeout");
         }
-        return Ok(VmState::Continue);
+        return None;
     }
     let state = with_run(|r| {
         r.map(|r| {
+            // SAFETY: see call_command; the server is parked while the script runs.
             let threshold = unsafe { (*r.srv).config.get("busy-reply-threshold") }
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(5000);
@@ -955,9 +1119,7 @@ fn hook() -> mlua::Result<VmState> {
             )
         })
     });
-    let Some((srv, caller, busy)) = state else {
-        return Ok(VmState::Continue);
-    };
+    let (srv, caller, busy) = state?;
     if busy {
         with_run(|r| {
             if let Some(r) = r {
@@ -968,9 +1130,9 @@ fn hook() -> mlua::Result<VmState> {
         crate::net::while_busy::serve(unsafe { &mut *srv }, caller);
     }
     if with_run(|r| r.is_some_and(|r| r.killed)) {
-        return Err(mlua::Error::RuntimeError("Script killed by user".into()));
+        return Some(c"Script killed by user with SCRIPT KILL...");
     }
-    Ok(VmState::Continue)
+    None
 }
 
 /// What to run: an EVAL script or a FUNCTION's callback.
@@ -981,6 +1143,8 @@ pub struct Invocation<'a> {
     pub args: &'a [Vec<u8>],
     pub read_only: bool,
     pub is_function: bool,
+    /// The calling command (kept for FUNCTION STATS; empty for EVAL).
+    pub argv: Vec<Vec<u8>>,
 }
 
 fn string_table(lua: &Lua, items: &[Vec<u8>]) -> mlua::Result<Table> {
@@ -1029,6 +1193,8 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             resp3: false,
             killed: false,
             busy: false,
+            argv: inv.argv,
+            repl: 3,
         })
     });
     // SAFETY: `srv` is not used again until the script returns.
@@ -1040,26 +1206,52 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     };
     let run = RUN.with(|r| r.borrow_mut().take());
     srv.call_depth -= 1;
+    if !matches!(result, Ok((true, _))) {
+        // A failed script may leave a large heap behind (e.g. it hit the memory cap): free it
+        // now so the next script does not fail for want of memory.
+        // The collector itself may allocate (string table resize): lift the cap meanwhile.
+        let cap = lua.set_memory_limit(0).unwrap_or(LUA_MEMORY_LIMIT);
+        let _ = lua.gc_collect();
+        let _ = lua.gc_collect();
+        let _ = lua.set_memory_limit(cap);
+    }
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
     }
     let run = run.expect("run state set above");
     finish_aof(srv, aof_mark, run.writes);
+    if run.busy {
+        crate::net::while_busy::after_script(srv);
+    }
     if run.killed {
-        let what = if run.is_function {
-            "FUNCTION"
-        } else {
-            "SCRIPT"
-        };
-        let _ = what;
-        return Err(CmdError::err("Script killed by user with SCRIPT KILL..."));
+        const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+        if let Ok((false, Value::Table(t))) = &result {
+            let _ = t.raw_set("err", KILLED);
+            return Err(CmdError::Raw(error_text(
+                &Value::Table(t.clone()),
+                &run.name,
+            )));
+        }
+        return Err(CmdError::Raw(KILLED.into()));
     }
     match result {
         Ok((true, v)) => {
-            convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            let errors = convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            for e in errors {
+                let code = e.split(' ').next().unwrap_or("ERR").to_string();
+                *srv.stats.errors.entry(code).or_default() += 1;
+                srv.stats.total_error_replies += 1;
+            }
             Ok(())
         }
-        Ok((false, v)) => Err(CmdError::Raw(error_text(&v, &run.name))),
+        Ok((false, v)) => {
+            let text = error_text(&v, &run.name);
+            if ignores_stats(&v) {
+                caller.reply.error(&text);
+                return Ok(());
+            }
+            Err(CmdError::Raw(text))
+        }
         Err(e) => Err(CmdError::err(format!(
             "Error running script (call to {}): @{}",
             run.name, e
@@ -1086,6 +1278,11 @@ fn finish_aof(srv: &mut Server, mark: Option<(usize, bool)>, writes: u32) {
         }
     }
     crate::persist::aof::exec_done(srv);
+}
+
+/// True for an error table made from a command's error reply (already counted).
+fn ignores_stats(v: &Value) -> bool {
+    matches!(v, Value::Table(t) if t.raw_get::<bool>("ignore_stats_update").unwrap_or(false))
 }
 
 /// The reply text of a failed script: the error table's `err`, plus where it failed.

@@ -17,4 +17,5 @@ mod multi;
 mod protocol;
 mod pubsub;
 mod rdb;
+mod scripting;
 mod tracking;
