@@ -206,15 +206,11 @@ pub fn prefix_collision(c: &Client, prefixes: &[Vec<u8>]) -> Option<String> {
 // Remembering reads
 
 /// Called by `cmd::call` after a handler ran: records the keys of a read-only command for a
-/// tracking client in default mode (Redis's `trackingRememberKeys`). Scripts must run their
-/// commands with the calling client so its reads are remembered (Redis's `script_caller`);
-/// EVAL_RO and friends themselves are skipped.
+/// tracking client in default mode (Redis's `trackingRememberKeys`). EVAL_RO and friends
+/// themselves are skipped: the read-only commands their scripts run remember the keys.
 pub fn after_handler(srv: &mut Server, c: &mut Client, entry: &CommandEntry, argv: &[Vec<u8>]) {
-    let t = &c.tracking;
-    if !t.on || t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) {
-        return;
-    }
-    if !entry.has_flag("readonly")
+    if !remembers_reads(c)
+        || !entry.has_flag("readonly")
         || entry.has_flag("pubsub")
         || matches!(
             entry.full_name.as_str(),
@@ -227,12 +223,27 @@ pub fn after_handler(srv: &mut Server, c: &mut Client, entry: &CommandEntry, arg
     if keys.is_empty() {
         return;
     }
+    remember_keys(srv, c, keys.iter().filter_map(|k| argv.get(k.pos)));
+}
+
+/// True if `c` tracks in default mode and its next reads are to be remembered (OPTIN needs
+/// CLIENT CACHING yes, OPTOUT skips after CLIENT CACHING no).
+pub fn remembers_reads(c: &Client) -> bool {
+    let t = &c.tracking;
+    let opted_out = if t.optin { !t.caching } else { t.optout && t.caching };
+    t.on && !t.bcast && !opted_out
+}
+
+/// Remembers that `c` read `keys`. A script's read-only commands remember the keys its caller
+/// declared (Redis's `trackingRememberKeys(script_caller)`), see scripting's `redis.call`.
+pub fn remember_keys<'k>(
+    srv: &mut Server,
+    c: &mut Client,
+    keys: impl Iterator<Item = &'k Vec<u8>>,
+) {
     // Keys the command expired on access are invalidated before they are remembered again.
     crate::db::notify::flush_lazy_expired(srv, c);
-    for k in keys {
-        let Some(key) = argv.get(k.pos) else {
-            continue;
-        };
+    for key in keys {
         let ids = srv.tracking.table.entry(key.clone()).or_default();
         // Redis keeps ids in a radix tree of their little-endian bytes; same order here.
         let order = |id: u64| id.swap_bytes();
@@ -424,6 +435,16 @@ pub fn invalidate_key(
 ) {
     if !srv.tracking.active {
         return;
+    }
+    // A script's commands run on a detached client; the modifying client is its caller
+    // (Redis's current_client), for NOLOOP and for holding the caller's own invalidations
+    // until its reply.
+    if let Some(caller) = crate::scripting::caller_of(me) {
+        // SAFETY: the script's `run` took this pointer from its live `&mut` caller and does
+        // not use the caller until the script returns; `me` is the script's own client.
+        let caller = unsafe { &mut *caller };
+        let bcast = bcast.map(|_| caller.id);
+        return invalidate_key(srv, caller, cause, key, bcast);
     }
     if let Some(modifier) = bcast.filter(|_| !srv.tracking.prefixes.is_empty()) {
         for (p, e) in srv.tracking.prefixes.iter_mut() {

@@ -110,6 +110,10 @@ pub struct Run {
     pub argv: Vec<Vec<u8>>,
     /// `redis.set_repl` flags (1: AOF, 2: replicas); writes are not logged without AOF.
     pub repl: i64,
+    /// The calling client, and the keys it declared when it tracks reads (CLIENT TRACKING):
+    /// each read-only command of the script remembers them for it, as Redis does.
+    pub caller: *mut Client,
+    pub tracked_keys: Option<Vec<Vec<u8>>>,
 }
 
 thread_local! {
@@ -606,6 +610,9 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     if hidden_aof.is_some() {
         srv.aof = hidden_aof;
     }
+    if entry.has_flag("readonly") {
+        remember_caller_keys(srv);
+    }
     if srv.dirty != dirty {
         with_run(|r| {
             if let Some(r) = r {
@@ -628,6 +635,32 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
         return Ok(Err(Value::Table(t)));
     }
     Ok(Ok(convert::frame_to_lua(lua, frame, resp3)?))
+}
+
+/// The caller of the running script when `c` is that script's own client (client tracking
+/// treats the caller as the client that modified keys).
+pub fn caller_of(c: &Client) -> Option<*mut Client> {
+    with_run(|r| {
+        r.filter(|r| std::ptr::eq(r.client as *const Client, c))
+            .map(|r| r.caller)
+    })
+}
+
+/// A read-only command ran in the script: the caller, if it tracks reads, remembers the keys
+/// it declared (Redis's `trackingRememberKeys(script_caller)`).
+fn remember_caller_keys(srv: &mut Server) {
+    let Some((caller, keys)) =
+        with_run(|r| r.and_then(|r| Some((r.caller, r.tracked_keys.clone()?))))
+    else {
+        return;
+    };
+    if keys.is_empty() {
+        return;
+    }
+    // SAFETY: `run` took this pointer from its live `&mut` caller and does not touch the
+    // caller until the script returns; nothing else holds it meanwhile.
+    let caller = unsafe { &mut *caller };
+    crate::tracking::remember_keys(srv, caller, keys.iter());
 }
 
 const LRAND48_MAX: u64 = i32::MAX as u64;
@@ -1180,6 +1213,8 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     let aof_mark = srv.aof.as_ref().map(|a| (a.buf.len(), a.multi_open));
     let srv_ptr: *mut Server = srv;
     let client_ptr: *mut Client = &mut *client;
+    let tracked_keys = crate::tracking::remembers_reads(caller).then(|| inv.keys.to_vec());
+    let caller_ptr: *mut Client = &mut *caller;
     RUN.with(|r| {
         *r.borrow_mut() = Some(Run {
             srv: srv_ptr,
@@ -1195,6 +1230,8 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             busy: false,
             argv: inv.argv,
             repl: 3,
+            caller: caller_ptr,
+            tracked_keys,
         })
     });
     // SAFETY: `srv` is not used again until the script returns.
