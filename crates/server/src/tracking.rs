@@ -230,7 +230,11 @@ pub fn after_handler(srv: &mut Server, c: &mut Client, entry: &CommandEntry, arg
 /// CLIENT CACHING yes, OPTOUT skips after CLIENT CACHING no).
 pub fn remembers_reads(c: &Client) -> bool {
     let t = &c.tracking;
-    let opted_out = if t.optin { !t.caching } else { t.optout && t.caching };
+    let opted_out = if t.optin {
+        !t.caching
+    } else {
+        t.optout && t.caching
+    };
     t.on && !t.bcast && !opted_out
 }
 
