@@ -16,3 +16,4 @@ mod multi;
 mod protocol;
 mod pubsub;
 mod rdb;
+mod script_abuse;
