@@ -235,6 +235,14 @@ fn string_metatable_is_read_only() {
     );
     assert!(err_text(&r).contains("Attempt to modify a readonly table"));
     assert_eq!(show(&eval(&mut c, "return ('abc'):len()")), ":3\\r\\n");
+    // The real string library must not be reachable for writing through the metatable.
+    let r = eval(
+        &mut c,
+        "local s = getmetatable('').__index s.evil = function() return 'pwned' end return 1",
+    );
+    assert!(err_text(&r).contains("Attempt to modify a readonly table"));
+    let r = eval(&mut c, "return string.evil()");
+    assert!(err_text(&r).contains("attempt to call field 'evil'"));
 }
 
 #[test]
