@@ -19,3 +19,4 @@ mod pubsub;
 mod rdb;
 mod scripting;
 mod tracking;
+mod script_abuse;
