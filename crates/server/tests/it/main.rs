@@ -17,6 +17,6 @@ mod multi;
 mod protocol;
 mod pubsub;
 mod rdb;
+mod script_abuse;
 mod scripting;
 mod tracking;
-mod script_abuse;
