@@ -346,6 +346,40 @@ impl<K: Hash + Eq, V, S: BuildHasher> Dict<K, V, S> {
         t.used += 1;
     }
 
+    /// Makes room for `n` entries: an empty dict gets its final table at once, so filling it
+    /// never grows or rehashes (Redis's `dictExpand` before loading a file whose RESIZEDB
+    /// gives the key count). A non-empty dict starts an ordinary incremental resize.
+    pub fn reserve(&mut self, n: usize) {
+        if !self.is_rehashing() && n > self.tables[0].buckets.len() {
+            self.resize_to(n);
+        }
+    }
+
+    /// Inserts a key unless it is present, with one hash computation and one probe.
+    /// Return value: `Err` with the key and value given back when the key was already there
+    /// (the dict is unchanged then).
+    pub fn try_insert(&mut self, key: K, val: V) -> Result<(), (K, V)> {
+        self.grow_if_needed();
+        if self.is_rehashing() {
+            self.rehash_step(1);
+        }
+        let h = self.hash(&key);
+        let rehashing = self.is_rehashing();
+        if self.find_in(0, h, &key).is_some() || (rehashing && self.find_in(1, h, &key).is_some()) {
+            return Err((key, val));
+        }
+        let t = &mut self.tables[usize::from(rehashing)];
+        let b = h & t.mask();
+        let node = Box::new(Node {
+            next: t.buckets[b].take(),
+            key,
+            val,
+        });
+        t.buckets[b] = Some(node);
+        t.used += 1;
+        Ok(())
+    }
+
     /// Removes a key. Return value: the stored key and value.
     pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
     where
@@ -635,6 +669,31 @@ mod tests {
             }
             for k in stable { prop_assert!(seen.contains(&k)); }
         }
+    }
+
+    #[test]
+    fn reserve_and_try_insert() {
+        let mut d: Dict<u32, u32> = Dict::new();
+        d.reserve(1000);
+        assert_eq!(d.buckets(), 1024);
+        for i in 0..1000 {
+            assert!(d.try_insert(i, i).is_ok());
+            assert!(
+                !d.is_rehashing(),
+                "a reserved dict never rehashes while filling"
+            );
+        }
+        assert_eq!(d.buckets(), 1024);
+        assert_eq!(d.try_insert(7, 70), Err((7, 70)));
+        assert_eq!(d.get(&7), Some(&7));
+        // Past the reservation it grows as usual, and duplicates are found in both tables.
+        for i in 1000..3000 {
+            assert!(d.try_insert(i, i).is_ok());
+            assert!(d.try_insert(i / 2, 0).is_err());
+        }
+        assert_eq!(d.len(), 3000);
+        d.reserve(10);
+        assert_eq!(d.len(), 3000);
     }
 
     #[test]

@@ -29,6 +29,51 @@ pub struct Reader<'a> {
     pub pos: usize,
 }
 
+/// A string read from the file: borrowed from the image when it is stored plainly, so keys
+/// and values are built straight from the file's bytes without a temporary buffer.
+pub enum RStr<'a> {
+    Slice(&'a [u8]),
+    /// An integer-encoded string.
+    Int(i64),
+    /// An LZF-compressed string, decompressed.
+    Owned(Vec<u8>),
+}
+
+impl RStr<'_> {
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            RStr::Slice(s) => s.to_vec(),
+            RStr::Int(i) => itoa::Buffer::new().format(i).as_bytes().to_vec(),
+            RStr::Owned(v) => v,
+        }
+    }
+
+    /// Calls `f` with the bytes (integers are formatted on the stack).
+    pub fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            RStr::Slice(s) => f(s),
+            RStr::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+            RStr::Owned(v) => f(v),
+        }
+    }
+
+    pub fn into_key(self) -> crate::db::Key {
+        match self {
+            RStr::Owned(v) => v.into(),
+            other => other.with(crate::db::Key::new),
+        }
+    }
+
+    /// A string value, encoded as Redis encodes a loaded string (int, embstr or raw).
+    fn into_str_value(self) -> StrValue {
+        match self {
+            RStr::Slice(s) => StrValue::from_bytes(s),
+            RStr::Int(i) => StrValue::Int(i),
+            RStr::Owned(v) => StrValue::from_vec(v),
+        }
+    }
+}
+
 /// A length or a special string encoding.
 enum Len {
     Plain(u64),
@@ -96,23 +141,28 @@ impl<'a> Reader<'a> {
     }
 
     pub fn string(&mut self) -> LoadResult<Vec<u8>> {
+        self.string_ref().map(RStr::into_vec)
+    }
+
+    /// A string, borrowed from the image unless it is compressed.
+    pub fn string_ref(&mut self) -> LoadResult<RStr<'a>> {
         match self.len_or_enc()? {
             Len::Plain(n) => {
                 if n > self.left() as u64 {
                     return Err(short());
                 }
-                Ok(self.take(n as usize)?.to_vec())
+                Ok(RStr::Slice(self.take(n as usize)?))
             }
-            Len::Enc(0) => Ok((self.byte()? as i8).to_string().into_bytes()),
+            Len::Enc(0) => Ok(RStr::Int(self.byte()? as i8 as i64)),
             Len::Enc(1) => {
                 let s = self.take(2)?;
-                Ok(i16::from_le_bytes([s[0], s[1]]).to_string().into_bytes())
+                Ok(RStr::Int(i16::from_le_bytes([s[0], s[1]]) as i64))
             }
             Len::Enc(2) => {
                 let s = self.take(4)?;
-                Ok(i32::from_le_bytes([s[0], s[1], s[2], s[3]])
-                    .to_string()
-                    .into_bytes())
+                Ok(RStr::Int(
+                    i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64
+                ))
             }
             Len::Enc(3) => {
                 let clen = self.length()?;
@@ -126,6 +176,7 @@ impl<'a> Reader<'a> {
                 }
                 let c = self.take(clen as usize)?;
                 lzf::decompress(c, ulen as usize)
+                    .map(RStr::Owned)
                     .ok_or_else(|| bad("invalid LZF compressed string"))
             }
             Len::Enc(_) => Err(bad("unknown string encoding")),
@@ -402,18 +453,18 @@ fn add_set_member(s: &mut Option<Set>, m: &[u8], lim: &Limits) -> LoadResult<()>
 /// Reads one value of type `t`. Empty collections are an error, as in Redis.
 pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
     let v = match t {
-        T_STRING => Value::Str(StrValue::from_vec(r.string()?)),
+        T_STRING => Value::Str(r.string_ref()?.into_str_value()),
         T_LIST => {
             let n = r.count(1)?;
             let mut l = List::new(lim.list_fill);
             for _ in 0..n {
-                l.push_back(&r.string()?);
+                r.string_ref()?.with(|e| l.push_back(e));
             }
             Value::List(Box::new(l))
         }
         T_LIST_ZIPLIST => {
             let mut l = List::new(lim.list_fill);
-            for e in ziplist_entries(&r.string()?)? {
+            for e in r.string_ref()?.with(ziplist_entries)? {
                 l.push_back(&e);
             }
             Value::List(Box::new(l))
@@ -427,14 +478,14 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 } else {
                     2
                 };
-                let blob = r.string()?;
+                let blob = r.string_ref()?;
                 match container {
-                    1 => l.push_back(&blob),
+                    1 => blob.with(|b| l.push_back(b)),
                     2 => {
                         let items = if t == T_LIST_QUICKLIST_2 {
-                            listpack_entries(&blob)?
+                            blob.with(listpack_entries)?
                         } else {
-                            ziplist_entries(&blob)?
+                            blob.with(ziplist_entries)?
                         };
                         for e in items {
                             l.push_back(&e);
@@ -451,17 +502,17 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 T_SET => {
                     let n = r.count(1)?;
                     for _ in 0..n {
-                        add_set_member(&mut s, &r.string()?, lim)?;
+                        r.string_ref()?.with(|m| add_set_member(&mut s, m, lim))?;
                     }
                 }
                 T_SET_LISTPACK => {
-                    for m in listpack_entries(&r.string()?)? {
+                    for m in r.string_ref()?.with(listpack_entries)? {
                         add_set_member(&mut s, &m, lim)?;
                     }
                 }
                 _ => {
                     let mut set = Set::new_intset();
-                    for v in intset_entries(&r.string()?)? {
+                    for v in r.string_ref()?.with(intset_entries)? {
                         set.add_member(crate::types::set::Member::Int(v), lim.max_intset);
                     }
                     s = Some(set);
@@ -473,7 +524,7 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             let n = r.count(2)?;
             let mut z = ZSet::with_hint(n, 0, lim.zset);
             for _ in 0..n {
-                let m = r.string()?;
+                let m = r.string_ref()?;
                 let s = if t == T_ZSET_2 {
                     r.f64_bin()?
                 } else {
@@ -482,18 +533,18 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 if s.is_nan() {
                     return Err(bad("zset NaN score"));
                 }
-                if z.add(&m, s, lim.zset) != crate::types::zset::AddResult::Added {
+                if m.with(|m| z.add(m, s, lim.zset)) != crate::types::zset::AddResult::Added {
                     return Err(bad("duplicate zset member"));
                 }
             }
             Value::ZSet(Box::new(z))
         }
         T_ZSET_LISTPACK => Value::ZSet(Box::new(pairs_to_zset(
-            listpack_entries(&r.string()?)?,
+            r.string_ref()?.with(listpack_entries)?,
             lim,
         )?)),
         T_ZSET_ZIPLIST => Value::ZSet(Box::new(pairs_to_zset(
-            ziplist_entries(&r.string()?)?,
+            r.string_ref()?.with(ziplist_entries)?,
             lim,
         )?)),
         T_HASH => {
@@ -506,11 +557,11 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             Value::Hash(Box::new(pairs_to_hash(items, lim)?))
         }
         T_HASH_LISTPACK => Value::Hash(Box::new(pairs_to_hash(
-            listpack_entries(&r.string()?)?,
+            r.string_ref()?.with(listpack_entries)?,
             lim,
         )?)),
         T_HASH_ZIPLIST => Value::Hash(Box::new(pairs_to_hash(
-            ziplist_entries(&r.string()?)?,
+            r.string_ref()?.with(ziplist_entries)?,
             lim,
         )?)),
         15 | 19 | 21 => return Err(bad("stream values are not supported yet")),
@@ -564,9 +615,15 @@ fn check_file(data: &[u8]) -> LoadResult<u16> {
 pub enum Event {
     Aux(Vec<u8>, Vec<u8>),
     SelectDb(u64),
+    /// RESIZEDB: the number of keys and of keys with a TTL in the db just selected (each
+    /// capped by what the rest of the file can hold, so a corrupt file cannot claim more).
+    ResizeDb {
+        keys: u64,
+        expires: u64,
+    },
     /// A key with its value; `idle` / `freq` come from OP_IDLE / OP_FREQ before it.
     Key {
-        key: Vec<u8>,
+        key: crate::db::Key,
         val: Value,
         expire: Option<i64>,
         idle: Option<u64>,
@@ -625,14 +682,18 @@ pub fn walk(
         key: None,
         typ: None,
     };
-    let fail = |mut st: WalkError, pos: usize, msg: String| {
+    // Where the last key read starts: its bytes are copied into the error only on failure,
+    // so a successful walk does not clone every key.
+    let mut key_at: Option<usize> = None;
+    let fail = |mut st: WalkError, pos: usize, msg: String, key_at: Option<usize>| {
         st.offset = pos;
         st.msg = msg;
+        st.key = key_at.and_then(|p| Reader { data, pos: p }.string().ok());
         st
     };
     let ver = match check_file(data) {
         Ok(v) => v,
-        Err(e) => return Err(fail(st, data.len().min(9), e)),
+        Err(e) => return Err(fail(st, data.len().min(9), e, None)),
     };
     let mut r = Reader::new(data);
     r.pos = 9;
@@ -643,7 +704,7 @@ pub fn walk(
         ($e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(m) => return Err(fail(st, r.pos, m)),
+                Err(m) => return Err(fail(st, r.pos, m, key_at)),
             }
         };
     }
@@ -659,8 +720,15 @@ pub fn walk(
             }
             OP_RESIZEDB => {
                 st.doing = "read-len";
-                tryr!(r.length());
-                tryr!(r.length());
+                let keys = tryr!(r.length());
+                let expires = tryr!(r.length());
+                // A key takes at least 3 bytes (type, key length, value).
+                let cap = (r.left() / 3) as u64;
+                let ev = Event::ResizeDb {
+                    keys: keys.min(cap),
+                    expires: expires.min(cap),
+                };
+                tryr!(on(r.pos, ev));
             }
             OP_AUX => {
                 st.doing = "read-auxiliary-field";
@@ -699,13 +767,14 @@ pub fn walk(
             }
             OP_FUNCTION => {
                 st.doing = "read-functions";
-                return Err(fail(st, r.pos, bad("pre-GA function format")));
+                return Err(fail(st, r.pos, bad("pre-GA function format"), key_at));
             }
             t => {
                 st.typ = Some(t);
                 st.doing = "read-key";
-                let key = tryr!(r.string());
-                st.key = Some(key.clone());
+                let at = r.pos;
+                let key = tryr!(r.string_ref()).into_key();
+                key_at = Some(at);
                 st.doing = "read-object-value";
                 let ev = match read_value(&mut r, t, lim) {
                     Ok(val) => Event::Key {
@@ -717,9 +786,9 @@ pub fn walk(
                     },
                     Err(e) if e == EMPTY_KEY => {
                         (expire, idle, freq) = (None, None, None);
-                        Event::EmptyKey(key)
+                        Event::EmptyKey(key.to_vec())
                     }
-                    Err(e) => return Err(fail(st, r.pos, e)),
+                    Err(e) => return Err(fail(st, r.pos, e, key_at)),
                 };
                 tryr!(on(r.pos, ev));
             }
@@ -739,6 +808,7 @@ pub fn walk(
                     format!(
                         "Wrong RDB checksum expected: ({stored:x}) got: ({crc:x}). Aborting now."
                     ),
+                    key_at,
                 ));
             }
         }
@@ -749,6 +819,7 @@ pub fn walk(
             st,
             r.pos,
             "Unexpected data after the end of the RDB file".into(),
+            key_at,
         ));
     }
     Ok(WalkEnd {
@@ -765,7 +836,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
 }
 
 /// [`load_dataset`]; `allow_tail`: the RDB may be followed by other bytes (an AOF preamble).
-/// After every key it calls `loading::tick`, which serves clients (-LOADING) during a
+/// Every few keys it calls `loading::tick_n`, which serves clients (-LOADING) during a
 /// start-up load. Return value: keys loaded and the offset where the RDB ends.
 pub fn load_dataset_with(
     srv: &mut Server,
@@ -785,6 +856,8 @@ pub fn load_dataset_with(
     let mut loaded = 0usize;
     let mut expired = 0u64;
     let mut libraries: Vec<Vec<u8>> = Vec::new();
+    let stride = super::loading::keys_per_tick();
+    let mut since_tick = 0u32;
     let res = walk(data, &lim, allow_tail, &mut |off, ev| {
         match ev {
             Event::SelectDb(id) => {
@@ -796,6 +869,9 @@ pub fn load_dataset_with(
                 }
                 db = id as usize;
             }
+            // Size the dicts once, as Redis's dictExpand does: no growing or rehashing while
+            // the keys go in.
+            Event::ResizeDb { keys, expires } => dbs[db].reserve(keys as usize, expires as usize),
             Event::Aux(k, v) => {
                 if k == b"redis-ver" {
                     crate::notice!(
@@ -816,7 +892,11 @@ pub fn load_dataset_with(
                 idle,
                 freq,
             } => {
-                super::loading::tick(srv, off as u64);
+                since_tick += 1;
+                if since_tick >= stride {
+                    super::loading::tick_n(srv, off as u64, since_tick);
+                    since_tick = 0;
+                }
                 let lru = match (lfu, idle, freq) {
                     (false, Some(idle), _) => {
                         let clock = base_lru as i64;
@@ -830,16 +910,11 @@ pub fn load_dataset_with(
                     expired += 1;
                     return Ok(());
                 }
-                let d = &mut dbs[db];
-                if d.dict.contains_key(&key[..]) {
+                if let Err(key) = dbs[db].add_loaded(key, Obj { val, lru }, expire) {
                     return Err(format!(
                         "Duplicate key '{}' found in RDB file",
                         String::from_utf8_lossy(&key)
                     ));
-                }
-                d.add_obj(&key, Obj { val, lru });
-                if let Some(e) = expire {
-                    d.set_expire(&key, e);
                 }
                 loaded += 1;
             }
