@@ -230,6 +230,33 @@ pub enum LpEntry<'a> {
 
 /// Decodes every entry of a Redis listpack blob, validating its framing.
 pub fn listpack_entries(lp: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    listpack_each(lp, |e| {
+        out.push(entry_bytes(e));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+impl LpEntry<'_> {
+    /// Calls `f` with the entry's bytes (integers formatted on the stack).
+    fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            LpEntry::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+            LpEntry::Str(s) => f(s),
+        }
+    }
+}
+
+/// The entry count a listpack header declares, if it knows it (65535 means "count them").
+fn listpack_declared(lp: &[u8]) -> Option<usize> {
+    let n = u16::from_le_bytes([*lp.get(4)?, *lp.get(5)?]);
+    (n != u16::MAX).then_some(n as usize)
+}
+
+/// Walks the entries of a Redis listpack blob, validating its framing, and hands each to `f`
+/// without copying it (an `Err` from `f` stops the walk). Return value: the number of entries.
+fn listpack_each(lp: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) -> LoadResult<usize> {
     let err = || bad("listpack");
     if lp.len() < 7 {
         return Err(err());
@@ -240,7 +267,7 @@ pub fn listpack_entries(lp: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
     }
     let declared = u16::from_le_bytes([lp[4], lp[5]]) as usize;
     let body = &lp[6..total - 1];
-    let mut out = Vec::new();
+    let mut count = 0usize;
     let mut p = 0usize;
     while p < body.len() {
         let b = body[p];
@@ -300,13 +327,14 @@ pub fn listpack_entries(lp: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
         if p + size + bl > body.len() {
             return Err(err());
         }
-        out.push(entry_bytes(e));
+        f(e)?;
+        count += 1;
         p += size + bl;
     }
-    if declared != 65535 && declared != out.len() {
+    if declared != 65535 && declared != count {
         return Err(err());
     }
-    Ok(out)
+    Ok(count)
 }
 
 /// Decodes every entry of a (legacy) ziplist blob.
@@ -412,6 +440,73 @@ fn intset_entries(b: &[u8]) -> LoadResult<Vec<i64>> {
     Ok(out)
 }
 
+/// A hash from a listpack of field / value entries, without a copy per entry (the field waits
+/// in one reused buffer for its value).
+fn listpack_to_hash(lp: &[u8], lim: &Limits) -> LoadResult<Hash> {
+    let mut h = Hash::new();
+    let mut field: Vec<u8> = Vec::new();
+    let mut have_field = false;
+    listpack_each(lp, |e| {
+        if !have_field {
+            field.clear();
+            e.with(|b| field.extend_from_slice(b));
+        } else if !e.with(|v| h.set(&field, v, lim.hash)) {
+            return Err(bad("duplicate hash field"));
+        }
+        have_field = !have_field;
+        Ok(())
+    })?;
+    if have_field {
+        return Err(bad("odd hash listpack"));
+    }
+    Ok(h)
+}
+
+/// A zset score from a listpack entry: integers convert exactly as strtod would round their
+/// decimal form; plain decimal strings go through Rust's (correctly rounded) parser, anything
+/// else (inf, hex, out-of-range) through `parse_f64`'s strtod rules.
+fn lp_score(e: &LpEntry) -> Option<f64> {
+    match e {
+        LpEntry::Int(i) => Some(*i as f64),
+        LpEntry::Str(s) => {
+            let plain = !s.is_empty()
+                && s.iter()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'));
+            let fast = plain
+                .then(|| std::str::from_utf8(s).ok()?.parse::<f64>().ok())
+                .flatten()
+                .filter(|v| v.is_finite() && *v != 0.0);
+            fast.or_else(|| crate::util::parse_f64(s))
+                .filter(|v| !v.is_nan())
+        }
+    }
+}
+
+/// A zset from a listpack of member / score entries.
+fn listpack_to_zset(lp: &[u8], lim: &Limits) -> LoadResult<ZSet> {
+    let hint = listpack_declared(lp).unwrap_or(0) / 2;
+    let mut z = ZSet::with_hint(hint, 0, lim.zset);
+    let mut member: Vec<u8> = Vec::new();
+    let mut have_member = false;
+    listpack_each(lp, |e| {
+        if !have_member {
+            member.clear();
+            e.with(|b| member.extend_from_slice(b));
+        } else {
+            let s = lp_score(&e).ok_or_else(|| bad("zset score"))?;
+            if z.add(&member, s, lim.zset) != crate::types::zset::AddResult::Added {
+                return Err(bad("duplicate zset member"));
+            }
+        }
+        have_member = !have_member;
+        Ok(())
+    })?;
+    if have_member {
+        return Err(bad("odd zset listpack"));
+    }
+    Ok(z)
+}
+
 fn pairs_to_hash(items: Vec<Vec<u8>>, lim: &Limits) -> LoadResult<Hash> {
     if !items.len().is_multiple_of(2) {
         return Err(bad("odd hash listpack"));
@@ -482,13 +577,17 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 match container {
                     1 => blob.with(|b| l.push_back(b)),
                     2 => {
-                        let items = if t == T_LIST_QUICKLIST_2 {
-                            blob.with(listpack_entries)?
+                        if t == T_LIST_QUICKLIST_2 {
+                            blob.with(|b| {
+                                listpack_each(b, |e| {
+                                    e.with(|v| l.push_back(v));
+                                    Ok(())
+                                })
+                            })?;
                         } else {
-                            blob.with(ziplist_entries)?
-                        };
-                        for e in items {
-                            l.push_back(&e);
+                            for e in blob.with(ziplist_entries)? {
+                                l.push_back(&e);
+                            }
                         }
                     }
                     _ => return Err(bad("quicklist container")),
@@ -506,9 +605,9 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                     }
                 }
                 T_SET_LISTPACK => {
-                    for m in r.string_ref()?.with(listpack_entries)? {
-                        add_set_member(&mut s, &m, lim)?;
-                    }
+                    r.string_ref()?.with(|b| {
+                        listpack_each(b, |e| e.with(|m| add_set_member(&mut s, m, lim)))
+                    })?;
                 }
                 _ => {
                     let mut set = Set::new_intset();
@@ -539,10 +638,9 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             }
             Value::ZSet(Box::new(z))
         }
-        T_ZSET_LISTPACK => Value::ZSet(Box::new(pairs_to_zset(
-            r.string_ref()?.with(listpack_entries)?,
-            lim,
-        )?)),
+        T_ZSET_LISTPACK => Value::ZSet(Box::new(
+            r.string_ref()?.with(|b| listpack_to_zset(b, lim))?,
+        )),
         T_ZSET_ZIPLIST => Value::ZSet(Box::new(pairs_to_zset(
             r.string_ref()?.with(ziplist_entries)?,
             lim,
@@ -556,10 +654,9 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             }
             Value::Hash(Box::new(pairs_to_hash(items, lim)?))
         }
-        T_HASH_LISTPACK => Value::Hash(Box::new(pairs_to_hash(
-            r.string_ref()?.with(listpack_entries)?,
-            lim,
-        )?)),
+        T_HASH_LISTPACK => Value::Hash(Box::new(
+            r.string_ref()?.with(|b| listpack_to_hash(b, lim))?,
+        )),
         T_HASH_ZIPLIST => Value::Hash(Box::new(pairs_to_hash(
             r.string_ref()?.with(ziplist_entries)?,
             lim,
