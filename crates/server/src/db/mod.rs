@@ -254,7 +254,12 @@ impl Db {
     /// keys dict first, the expires dict with what is left).
     /// Return value: true if there was rehashing work to do, so the cron can stop after the
     /// first db that needed it, as Redis's `databasesCron` does.
+    /// While a fork child runs (resizing paused) the cron neither shrinks nor rehashes, as
+    /// Redis's `databasesCron` skips both then: moving entries would copy their pages.
     pub fn rehash_for(&mut self, budget: std::time::Duration) -> bool {
+        if cinnabar_ds::dict::resizing_paused() {
+            return false;
+        }
         self.dict.shrink_if_needed();
         self.expires.shrink_if_needed();
         let worked = self.dict.is_rehashing() || self.expires.is_rehashing();
