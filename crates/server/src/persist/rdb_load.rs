@@ -248,12 +248,6 @@ impl LpEntry<'_> {
     }
 }
 
-/// The entry count a listpack header declares, if it knows it (65535 means "count them").
-fn listpack_declared(lp: &[u8]) -> Option<usize> {
-    let n = u16::from_le_bytes([*lp.get(4)?, *lp.get(5)?]);
-    (n != u16::MAX).then_some(n as usize)
-}
-
 /// Walks the entries of a Redis listpack blob, validating its framing, and hands each to `f`
 /// without copying it (an `Err` from `f` stops the walk). Return value: the number of entries.
 fn listpack_each(lp: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) -> LoadResult<usize> {
@@ -440,24 +434,63 @@ fn intset_entries(b: &[u8]) -> LoadResult<Vec<i64>> {
     Ok(out)
 }
 
-/// A hash from a listpack of field / value entries, without a copy per entry (the field waits
-/// in one reused buffer for its value).
+/// The entries of a listpack copied into one buffer: (start, end) of each entry in `bytes`,
+/// plus a parsed zset score for every second entry when `scores` is set.
+struct Flat {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    scores: Vec<f64>,
+}
+
+impl Flat {
+    fn of(lp: &[u8], scores: bool) -> LoadResult<Flat> {
+        // Sized once: the entries' bytes are about the blob's, and the header declares the
+        // count (65535 when it does not know; the capacity is then only a hint).
+        let n = lp
+            .get(4..6)
+            .map_or(0, |c| u16::from_le_bytes([c[0], c[1]]) as usize);
+        let mut f = Flat {
+            bytes: Vec::with_capacity(lp.len() + 16),
+            spans: Vec::with_capacity(n.min(1024)),
+            scores: Vec::with_capacity(if scores { n.min(1024) / 2 } else { 0 }),
+        };
+        listpack_each(lp, |e| {
+            if scores && f.spans.len() % 2 == 1 {
+                f.scores
+                    .push(lp_score(&e).ok_or_else(|| bad("zset score"))?);
+            }
+            let start = f.bytes.len();
+            e.with(|b| f.bytes.extend_from_slice(b));
+            f.spans.push((start, f.bytes.len()));
+            Ok(())
+        })?;
+        Ok(f)
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let (a, b) = self.spans[i];
+        &self.bytes[a..b]
+    }
+}
+
+/// A hash from a listpack of field / value entries: built in one allocation when it stays a
+/// listpack, else field by field.
 fn listpack_to_hash(lp: &[u8], lim: &Limits) -> LoadResult<Hash> {
+    let flat = Flat::of(lp, false)?;
+    if !flat.spans.len().is_multiple_of(2) {
+        return Err(bad("odd hash listpack"));
+    }
+    let pairs: Vec<(&[u8], &[u8])> = (0..flat.spans.len() / 2)
+        .map(|i| (flat.get(2 * i), flat.get(2 * i + 1)))
+        .collect();
+    if let Some(h) = Hash::from_pairs(&pairs, lim.hash) {
+        return Ok(h);
+    }
     let mut h = Hash::new();
-    let mut field: Vec<u8> = Vec::new();
-    let mut have_field = false;
-    listpack_each(lp, |e| {
-        if !have_field {
-            field.clear();
-            e.with(|b| field.extend_from_slice(b));
-        } else if !e.with(|v| h.set(&field, v, lim.hash)) {
+    for (f, v) in pairs {
+        if !h.set(f, v, lim.hash) {
             return Err(bad("duplicate hash field"));
         }
-        have_field = !have_field;
-        Ok(())
-    })?;
-    if have_field {
-        return Err(bad("odd hash listpack"));
     }
     Ok(h)
 }
@@ -482,27 +515,24 @@ fn lp_score(e: &LpEntry) -> Option<f64> {
     }
 }
 
-/// A zset from a listpack of member / score entries.
+/// A zset from a listpack of member / score entries: built in one allocation when they are
+/// in order and stay a listpack (what Redis writes), else member by member.
 fn listpack_to_zset(lp: &[u8], lim: &Limits) -> LoadResult<ZSet> {
-    let hint = listpack_declared(lp).unwrap_or(0) / 2;
-    let mut z = ZSet::with_hint(hint, 0, lim.zset);
-    let mut member: Vec<u8> = Vec::new();
-    let mut have_member = false;
-    listpack_each(lp, |e| {
-        if !have_member {
-            member.clear();
-            e.with(|b| member.extend_from_slice(b));
-        } else {
-            let s = lp_score(&e).ok_or_else(|| bad("zset score"))?;
-            if z.add(&member, s, lim.zset) != crate::types::zset::AddResult::Added {
-                return Err(bad("duplicate zset member"));
-            }
-        }
-        have_member = !have_member;
-        Ok(())
-    })?;
-    if have_member {
+    let flat = Flat::of(lp, true)?;
+    if !flat.spans.len().is_multiple_of(2) {
         return Err(bad("odd zset listpack"));
+    }
+    let entries: Vec<(&[u8], f64)> = (0..flat.scores.len())
+        .map(|i| (flat.get(2 * i), flat.scores[i]))
+        .collect();
+    if let Some(z) = ZSet::from_sorted(&entries, lim.zset) {
+        return Ok(z);
+    }
+    let mut z = ZSet::with_hint(entries.len(), 0, lim.zset);
+    for (m, s) in entries {
+        if z.add(m, s, lim.zset) != crate::types::zset::AddResult::Added {
+            return Err(bad("duplicate zset member"));
+        }
     }
     Ok(z)
 }
@@ -1116,6 +1146,69 @@ mod tests {
             intset_entries(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 5, 0]).unwrap(),
             vec![1, 5]
         );
+    }
+
+    /// The one-allocation listpack paths for zsets and hashes give exactly what inserting
+    /// entry by entry gives, and fall back to it for unordered, oversized or repeated entries.
+    #[test]
+    fn listpack_fast_paths_match_insertion() {
+        use crate::types::{Hash, ZSet};
+        let lim = Limits::defaults();
+        let payload = |t: u8, items: &[String]| {
+            let mut lp = crate::persist::rdb_save::LpBuilder::new();
+            for i in items {
+                lp.push(i.as_bytes());
+            }
+            let blob = lp.finish();
+            let mut p = vec![t];
+            assert!(blob.len() < 1 << 14);
+            p.extend_from_slice(&[0x40 | (blob.len() >> 8) as u8, blob.len() as u8]);
+            p.extend_from_slice(&blob);
+            p
+        };
+        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let dump = |v: &Value| crate::persist::rdb_save::dump_payload(v, false);
+        let mut want = ZSet::default();
+        for (m, s) in [
+            ("c", f64::NEG_INFINITY),
+            ("a", 1.0),
+            ("b", 2.5),
+            ("d", 3.0),
+            ("e", 3.0),
+        ] {
+            want.add(m.as_bytes(), s, lim.zset);
+        }
+        let want = dump(&Value::ZSet(Box::new(want)));
+        let sorted = strs(&["c", "-inf", "a", "1", "b", "2.5", "d", "3", "e", "3"]);
+        let unsorted = strs(&["e", "3", "b", "2.5", "c", "-inf", "d", "3.0", "a", "1"]);
+        for items in [&sorted, &unsorted] {
+            let v = restore_value(&payload(T_ZSET_LISTPACK, items), &lim).unwrap();
+            assert_eq!(dump(&v), want);
+        }
+        let dup = strs(&["a", "1", "a", "2"]);
+        assert!(restore_value(&payload(T_ZSET_LISTPACK, &dup), &lim).is_err());
+        let odd = strs(&["a", "1", "b"]);
+        assert!(restore_value(&payload(T_ZSET_LISTPACK, &odd), &lim).is_err());
+        let big: Vec<String> = (0..200)
+            .flat_map(|i| [format!("m{i:03}"), i.to_string()])
+            .collect();
+        let v = restore_value(&payload(T_ZSET_LISTPACK, &big), &lim).unwrap();
+        assert!(matches!(&v, Value::ZSet(z) if z.encoding() == "skiplist" && z.len() == 200));
+
+        let pairs = strs(&["f", "v", "n", "12", "g", "", "x", "-7"]);
+        let mut h = Hash::new();
+        for p in pairs.chunks(2) {
+            h.set(p[0].as_bytes(), p[1].as_bytes(), lim.hash);
+        }
+        let v = restore_value(&payload(T_HASH_LISTPACK, &pairs), &lim).unwrap();
+        assert_eq!(dump(&v), dump(&Value::Hash(Box::new(h))));
+        let dup = strs(&["f", "1", "g", "2", "f", "3"]);
+        assert!(restore_value(&payload(T_HASH_LISTPACK, &dup), &lim).is_err());
+        let big: Vec<String> = (0..600)
+            .flat_map(|i| [format!("f{i}"), "v".into()])
+            .collect();
+        let v = restore_value(&payload(T_HASH_LISTPACK, &big), &lim).unwrap();
+        assert!(matches!(&v, Value::Hash(h) if !h.is_listpack() && h.len() == 600));
     }
 
     /// Empty collections in a file are skipped with a log line; RESTORE refuses them.
