@@ -1,11 +1,17 @@
 //! RDB reader: parses versions 9 to 11 from a byte slice and rebuilds values.
 //!
-//! The whole file is read into memory and checked (CRC-64) before any key is inserted, so a
-//! bad file never leaves a half-loaded dataset. Every length read from the file is checked
+//! The file is parsed into fresh databases that replace the live ones only once the whole walk,
+//! CRC-64 included, has succeeded, so a bad file never leaves a half-loaded dataset. Every length read from the file is checked
 //! against the bytes left before anything is allocated, and listpack / ziplist / intset
 //! blobs are fully decoded (never trusted), so corrupt input yields an error, not a panic.
 //! Values are rebuilt through the types' normal insert paths with the configured limits,
 //! which gives the encodings Redis picks when it loads (and converts) the same data.
+//!
+//! Speed (a start-up load of 1 M keys is dominated by per-key costs): strings are borrowed
+//! from the (mapped) image instead of copied into temporaries ([`RStr`]); RESIZEDB sizes the
+//! new dicts once, so nothing grows or rehashes during the load; each key costs one dict probe
+//! (duplicate check and insert together); listpacks are walked in place, and small hashes and
+//! zsets are built in one allocation when the file's entries allow it.
 
 use super::*;
 use crate::types::{Hash, List, Obj, Set, StrValue, Value, ZSet};
