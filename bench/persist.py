@@ -7,7 +7,7 @@ For each server (same arguments, its own temp dir, port on 127.0.0.1):
     -LOADING), with DBSIZE checked afterwards;
   - memory during BGSAVE under a write load: the parent's RSS rise plus the child's private
     (copy-on-write) pages at their peak, sampled every 10 ms from /proc while redis-benchmark
-    overwrites random keys;
+    writes random keys (`key:000000NNNNNN`: mostly new keys next to POPULATE's `key:N`);
   - SET throughput with `appendonly yes`, `appendfsync always`, 50 clients
     (`redis-benchmark -c 50 -n 200000 -t set`).
 

@@ -15,9 +15,35 @@
 //!
 //! Entries are boxed nodes in singly linked bucket chains: one allocation per entry and no
 //! moving of entries on resize (only their bucket pointers are relinked).
+//!
+//! While a fork child (BGSAVE, AOF rewrite) shares the parent's pages, a resize would relink
+//! every node and copy nearly every page of the dataset. [`pause_resizing`] (Redis's
+//! `dict_can_resize = 0`) stops growth until a table holds more than [`FORCE_RESIZE_RATIO`]
+//! entries per bucket, and stops shrinking; the flag is per thread (the data thread's).
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::hash::{BuildHasher, Hash};
+
+/// Entries per bucket past which a dict grows even while resizing is paused (as Redis's
+/// `dict_force_resize_ratio`).
+pub const FORCE_RESIZE_RATIO: usize = 5;
+
+thread_local! {
+    static RESIZE_PAUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Pauses (or resumes) growing and shrinking of this thread's dicts, for as long as a fork
+/// child shares memory with the process. Lookups keep moving buckets of a resize already
+/// under way, as in Redis.
+pub fn pause_resizing(paused: bool) {
+    RESIZE_PAUSED.with(|p| p.set(paused));
+}
+
+/// True while [`pause_resizing`] is in effect on this thread.
+pub fn resizing_paused() -> bool {
+    RESIZE_PAUSED.with(|p| p.get())
+}
 
 type Link<K, V> = Option<Box<Node<K, V>>>;
 
@@ -188,7 +214,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Dict<K, V, S> {
         let t = &self.tables[0];
         if t.buckets.is_empty() {
             self.resize_to(INITIAL_SIZE);
-        } else if t.used >= t.buckets.len() {
+        } else if t.used >= t.buckets.len()
+            && (t.used / t.buckets.len() > FORCE_RESIZE_RATIO || !resizing_paused())
+        {
             self.resize_to(t.used + 1);
         }
     }
@@ -200,6 +228,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Dict<K, V, S> {
         if !self.is_rehashing()
             && t.buckets.len() > INITIAL_SIZE
             && t.used * 100 / t.buckets.len() < MIN_FILL_PERCENT
+            && !resizing_paused()
         {
             self.resize_to(t.used);
         }
@@ -344,6 +373,40 @@ impl<K: Hash + Eq, V, S: BuildHasher> Dict<K, V, S> {
         });
         t.buckets[b] = Some(node);
         t.used += 1;
+    }
+
+    /// Makes room for `n` entries: an empty dict gets its final table at once, so filling it
+    /// never grows or rehashes (Redis's `dictExpand` before loading a file whose RESIZEDB
+    /// gives the key count). A non-empty dict starts an ordinary incremental resize.
+    pub fn reserve(&mut self, n: usize) {
+        if !self.is_rehashing() && n > self.tables[0].buckets.len() {
+            self.resize_to(n);
+        }
+    }
+
+    /// Inserts a key unless it is present, with one hash computation and one probe.
+    /// Return value: `Err` with the key and value given back when the key was already there
+    /// (the dict is unchanged then).
+    pub fn try_insert(&mut self, key: K, val: V) -> Result<(), (K, V)> {
+        self.grow_if_needed();
+        if self.is_rehashing() {
+            self.rehash_step(1);
+        }
+        let h = self.hash(&key);
+        let rehashing = self.is_rehashing();
+        if self.find_in(0, h, &key).is_some() || (rehashing && self.find_in(1, h, &key).is_some()) {
+            return Err((key, val));
+        }
+        let t = &mut self.tables[usize::from(rehashing)];
+        let b = h & t.mask();
+        let node = Box::new(Node {
+            next: t.buckets[b].take(),
+            key,
+            val,
+        });
+        t.buckets[b] = Some(node);
+        t.used += 1;
+        Ok(())
     }
 
     /// Removes a key. Return value: the stored key and value.
@@ -635,6 +698,57 @@ mod tests {
             }
             for k in stable { prop_assert!(seen.contains(&k)); }
         }
+    }
+
+    #[test]
+    fn paused_resizing_waits_for_the_force_ratio() {
+        let mut d: Dict<u32, ()> = Dict::new();
+        for i in 0..64 {
+            d.insert(i, ());
+        }
+        while d.rehash_step(100) {}
+        let b = d.buckets();
+        pause_resizing(true);
+        for i in 64..(b * FORCE_RESIZE_RATIO) as u32 {
+            d.insert(i, ());
+        }
+        assert_eq!(d.buckets(), b, "no growth up to the force ratio");
+        for i in 0..(b * FORCE_RESIZE_RATIO) as u32 {
+            d.remove(&i);
+        }
+        d.shrink_if_needed();
+        assert_eq!(d.buckets(), b, "no shrinking while paused");
+        for i in 0..(b * (FORCE_RESIZE_RATIO + 1) + 1) as u32 {
+            d.insert(i, ());
+        }
+        assert!(d.buckets() > b, "past the force ratio it grows anyway");
+        pause_resizing(false);
+        assert!(!resizing_paused());
+    }
+
+    #[test]
+    fn reserve_and_try_insert() {
+        let mut d: Dict<u32, u32> = Dict::new();
+        d.reserve(1000);
+        assert_eq!(d.buckets(), 1024);
+        for i in 0..1000 {
+            assert!(d.try_insert(i, i).is_ok());
+            assert!(
+                !d.is_rehashing(),
+                "a reserved dict never rehashes while filling"
+            );
+        }
+        assert_eq!(d.buckets(), 1024);
+        assert_eq!(d.try_insert(7, 70), Err((7, 70)));
+        assert_eq!(d.get(&7), Some(&7));
+        // Past the reservation it grows as usual, and duplicates are found in both tables.
+        for i in 1000..3000 {
+            assert!(d.try_insert(i, i).is_ok());
+            assert!(d.try_insert(i / 2, 0).is_err());
+        }
+        assert_eq!(d.len(), 3000);
+        d.reserve(10);
+        assert_eq!(d.len(), 3000);
     }
 
     #[test]

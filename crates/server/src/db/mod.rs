@@ -123,6 +123,23 @@ impl Db {
         self.dict.insert_new(Key::new(key), obj);
     }
 
+    /// Sizes both dicts for a load that will add `keys` keys, `expires` of them with a TTL.
+    pub fn reserve(&mut self, keys: usize, expires: usize) {
+        self.dict.reserve(keys);
+        self.expires.reserve(expires);
+    }
+
+    /// Adds a key read from a file, with its TTL: one probe finds a duplicate and inserts.
+    /// Return value: `Err` with the key when it already exists (nothing is changed then).
+    pub fn add_loaded(&mut self, key: Key, obj: Obj, expire: Option<i64>) -> Result<(), Key> {
+        let ttl = expire.map(|at| (key.clone(), at));
+        self.dict.try_insert(key, obj).map_err(|(k, _)| k)?;
+        if let Some((k, at)) = ttl {
+            self.expires.insert_new(k, at);
+        }
+        Ok(())
+    }
+
     /// Deletes a key and its TTL (DEL, UNLINK). With `lazy`, a large value is freed on the
     /// lazyfree thread (Redis's `dbAsyncDelete`); otherwise it is freed here.
     /// Return value: true if the key existed (expired-but-present keys count: callers expire
@@ -237,7 +254,12 @@ impl Db {
     /// keys dict first, the expires dict with what is left).
     /// Return value: true if there was rehashing work to do, so the cron can stop after the
     /// first db that needed it, as Redis's `databasesCron` does.
+    /// While a fork child runs (resizing paused) the cron neither shrinks nor rehashes, as
+    /// Redis's `databasesCron` skips both then: moving entries would copy their pages.
     pub fn rehash_for(&mut self, budget: std::time::Duration) -> bool {
+        if cinnabar_ds::dict::resizing_paused() {
+            return false;
+        }
         self.dict.shrink_if_needed();
         self.expires.shrink_if_needed();
         let worked = self.dict.is_rehashing() || self.expires.is_rehashing();

@@ -1145,6 +1145,7 @@ pub fn bgrewrite_start(srv: &mut Server) -> Result<(), String> {
     }
     REWRITE_START_MS.store(started, Ordering::Relaxed);
     CHILD_PID.store(pid, Ordering::Relaxed);
+    super::update_resize_policy();
     std::thread::spawn(move || {
         let mut status = 0;
         // SAFETY: waiting for our own child.

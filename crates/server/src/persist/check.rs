@@ -81,6 +81,7 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
                 }
             }
             Event::EmptyKey(_) => keys += 1,
+            Event::ResizeDb { .. } => {}
             Event::Function(_) => {}
         }
         Ok(())

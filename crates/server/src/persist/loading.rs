@@ -7,8 +7,9 @@
 //! work. We do the same, synchronously, on the data thread:
 //!
 //! - `runtime` binds the listeners first, then calls [`begin`] with clones of them;
-//! - the loaders (`rdb_load::load_dataset_with` per key, the AOF replay per command) call
-//!   [`tick`]; every 64 calls it looks at the clock, and after 2 ms it [`pump`]s: accepts
+//! - the loaders (`rdb_load::load_dataset_with` every [`keys_per_tick`] keys, the AOF replay
+//!   per command) call [`tick`]; every 64 keys it looks at the clock, and after 2 ms it
+//!   [`pump`]s: accepts
 //!   pending connections (non-blocking std sockets), reads what they sent, runs each whole
 //!   request through `cmd::call` (which refuses commands without the `loading` flag while
 //!   [`refuse_now`] is set) and writes the replies;
@@ -135,6 +136,21 @@ pub fn file_done(bytes: u64) {
 /// Called by the loaders after each key or command, `offset` bytes into the current file.
 /// Cheap when no start-up load runs (DEBUG RELOAD, tests).
 pub fn tick(srv: &mut Server, offset: u64) {
+    tick_n(srv, offset, 1);
+}
+
+/// How many keys the RDB loader reads between two calls to [`tick_n`]: one with
+/// `key-load-delay` (it sleeps per key), otherwise a batch, so the per-key cost of serving
+/// clients is a counter increment (the clock is still read about every 64 keys).
+pub fn keys_per_tick() -> u32 {
+    SERVICE.with(|s| match s.try_borrow() {
+        Ok(g) if g.as_ref().is_some_and(|svc| svc.delay_us > 0) => 1,
+        _ => 16,
+    })
+}
+
+/// [`tick`] after `n` keys or commands.
+pub fn tick_n(srv: &mut Server, offset: u64, n: u32) {
     if !LOADING.load(Ordering::Relaxed) {
         return;
     }
@@ -151,12 +167,15 @@ pub fn tick(srv: &mut Server, offset: u64) {
             return;
         };
         if svc.delay_us > 0 {
-            std::thread::sleep(Duration::from_micros(svc.delay_us));
+            std::thread::sleep(Duration::from_micros(svc.delay_us * n as u64));
         }
-        svc.calls = svc.calls.wrapping_add(1);
-        if svc.calls % 64 == 0 && svc.last.elapsed() >= PUMP_EVERY {
-            svc.pump(srv);
-            svc.last = Instant::now();
+        svc.calls += n;
+        if svc.calls >= 64 {
+            svc.calls = 0;
+            if svc.last.elapsed() >= PUMP_EVERY {
+                svc.pump(srv);
+                svc.last = Instant::now();
+            }
         }
     });
 }

@@ -445,6 +445,7 @@ pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
     }
     crate::notice!("Background saving started by pid {pid}");
     CHILD_PID.store(pid, Ordering::Relaxed);
+    update_resize_policy();
     BGSAVE_START_MS.store(started, Ordering::Relaxed);
     DIRTY_AT_BGSAVE.store(srv.dirty, Ordering::Relaxed);
     std::thread::spawn(move || {
@@ -468,6 +469,19 @@ pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
     Ok(pid)
 }
 
+/// True while a BGSAVE or AOF rewrite child runs.
+pub fn child_alive() -> bool {
+    CHILD_PID.load(Ordering::Relaxed) != 0 || aof::CHILD_PID.load(Ordering::Relaxed) != 0
+}
+
+/// Pauses dict resizing while a fork child shares our pages (Redis's
+/// `updateDictResizePolicy`): a resize relinks every entry, which would copy almost every page
+/// of the dataset. Called right after a fork and by the cron, which resumes resizing once the
+/// child is gone.
+pub fn update_resize_policy() {
+    cinnabar_ds::dict::pause_resizing(child_alive());
+}
+
 /// Save points (`save <seconds> <changes> ...`): parsed pairs.
 fn save_points(srv: &Server) -> Vec<(i64, u64)> {
     let words: Vec<&str> = srv
@@ -486,6 +500,7 @@ fn save_points(srv: &Server) -> Vec<(i64, u64)> {
 /// reached (enough changes and enough time since the last save), as Redis's serverCron does.
 /// Skipped with a test clock, so in-process tests never fork.
 pub fn cron(srv: &mut Server) {
+    update_resize_policy();
     if srv.clock_override.is_some() {
         return;
     }

@@ -1,11 +1,17 @@
 //! RDB reader: parses versions 9 to 11 from a byte slice and rebuilds values.
 //!
-//! The whole file is read into memory and checked (CRC-64) before any key is inserted, so a
-//! bad file never leaves a half-loaded dataset. Every length read from the file is checked
+//! The file is parsed into fresh databases that replace the live ones only once the whole walk,
+//! CRC-64 included, has succeeded, so a bad file never leaves a half-loaded dataset. Every length read from the file is checked
 //! against the bytes left before anything is allocated, and listpack / ziplist / intset
 //! blobs are fully decoded (never trusted), so corrupt input yields an error, not a panic.
 //! Values are rebuilt through the types' normal insert paths with the configured limits,
 //! which gives the encodings Redis picks when it loads (and converts) the same data.
+//!
+//! Speed (a start-up load of 1 M keys is dominated by per-key costs): strings are borrowed
+//! from the (mapped) image instead of copied into temporaries ([`RStr`]); RESIZEDB sizes the
+//! new dicts once, so nothing grows or rehashes during the load; each key costs one dict probe
+//! (duplicate check and insert together); listpacks are walked in place, and small hashes and
+//! zsets are built in one allocation when the file's entries allow it.
 
 use super::*;
 use crate::types::{Hash, List, Obj, Set, StrValue, Value, ZSet};
@@ -27,6 +33,51 @@ fn bad(what: &str) -> String {
 pub struct Reader<'a> {
     pub data: &'a [u8],
     pub pos: usize,
+}
+
+/// A string read from the file: borrowed from the image when it is stored plainly, so keys
+/// and values are built straight from the file's bytes without a temporary buffer.
+pub enum RStr<'a> {
+    Slice(&'a [u8]),
+    /// An integer-encoded string.
+    Int(i64),
+    /// An LZF-compressed string, decompressed.
+    Owned(Vec<u8>),
+}
+
+impl RStr<'_> {
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            RStr::Slice(s) => s.to_vec(),
+            RStr::Int(i) => itoa::Buffer::new().format(i).as_bytes().to_vec(),
+            RStr::Owned(v) => v,
+        }
+    }
+
+    /// Calls `f` with the bytes (integers are formatted on the stack).
+    pub fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            RStr::Slice(s) => f(s),
+            RStr::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+            RStr::Owned(v) => f(v),
+        }
+    }
+
+    pub fn into_key(self) -> crate::db::Key {
+        match self {
+            RStr::Owned(v) => v.into(),
+            other => other.with(crate::db::Key::new),
+        }
+    }
+
+    /// A string value, encoded as Redis encodes a loaded string (int, embstr or raw).
+    fn into_str_value(self) -> StrValue {
+        match self {
+            RStr::Slice(s) => StrValue::from_bytes(s),
+            RStr::Int(i) => StrValue::Int(i),
+            RStr::Owned(v) => StrValue::from_vec(v),
+        }
+    }
 }
 
 /// A length or a special string encoding.
@@ -96,23 +147,28 @@ impl<'a> Reader<'a> {
     }
 
     pub fn string(&mut self) -> LoadResult<Vec<u8>> {
+        self.string_ref().map(RStr::into_vec)
+    }
+
+    /// A string, borrowed from the image unless it is compressed.
+    pub fn string_ref(&mut self) -> LoadResult<RStr<'a>> {
         match self.len_or_enc()? {
             Len::Plain(n) => {
                 if n > self.left() as u64 {
                     return Err(short());
                 }
-                Ok(self.take(n as usize)?.to_vec())
+                Ok(RStr::Slice(self.take(n as usize)?))
             }
-            Len::Enc(0) => Ok((self.byte()? as i8).to_string().into_bytes()),
+            Len::Enc(0) => Ok(RStr::Int(self.byte()? as i8 as i64)),
             Len::Enc(1) => {
                 let s = self.take(2)?;
-                Ok(i16::from_le_bytes([s[0], s[1]]).to_string().into_bytes())
+                Ok(RStr::Int(i16::from_le_bytes([s[0], s[1]]) as i64))
             }
             Len::Enc(2) => {
                 let s = self.take(4)?;
-                Ok(i32::from_le_bytes([s[0], s[1], s[2], s[3]])
-                    .to_string()
-                    .into_bytes())
+                Ok(RStr::Int(
+                    i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64
+                ))
             }
             Len::Enc(3) => {
                 let clen = self.length()?;
@@ -126,6 +182,7 @@ impl<'a> Reader<'a> {
                 }
                 let c = self.take(clen as usize)?;
                 lzf::decompress(c, ulen as usize)
+                    .map(RStr::Owned)
                     .ok_or_else(|| bad("invalid LZF compressed string"))
             }
             Len::Enc(_) => Err(bad("unknown string encoding")),
@@ -179,6 +236,27 @@ pub enum LpEntry<'a> {
 
 /// Decodes every entry of a Redis listpack blob, validating its framing.
 pub fn listpack_entries(lp: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    listpack_each(lp, |e| {
+        out.push(entry_bytes(e));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+impl LpEntry<'_> {
+    /// Calls `f` with the entry's bytes (integers formatted on the stack).
+    fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            LpEntry::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+            LpEntry::Str(s) => f(s),
+        }
+    }
+}
+
+/// Walks the entries of a Redis listpack blob, validating its framing, and hands each to `f`
+/// without copying it (an `Err` from `f` stops the walk). Return value: the number of entries.
+fn listpack_each(lp: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) -> LoadResult<usize> {
     let err = || bad("listpack");
     if lp.len() < 7 {
         return Err(err());
@@ -189,7 +267,7 @@ pub fn listpack_entries(lp: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
     }
     let declared = u16::from_le_bytes([lp[4], lp[5]]) as usize;
     let body = &lp[6..total - 1];
-    let mut out = Vec::new();
+    let mut count = 0usize;
     let mut p = 0usize;
     while p < body.len() {
         let b = body[p];
@@ -249,13 +327,14 @@ pub fn listpack_entries(lp: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
         if p + size + bl > body.len() {
             return Err(err());
         }
-        out.push(entry_bytes(e));
+        f(e)?;
+        count += 1;
         p += size + bl;
     }
-    if declared != 65535 && declared != out.len() {
+    if declared != 65535 && declared != count {
         return Err(err());
     }
-    Ok(out)
+    Ok(count)
 }
 
 /// Decodes every entry of a (legacy) ziplist blob.
@@ -361,6 +440,109 @@ fn intset_entries(b: &[u8]) -> LoadResult<Vec<i64>> {
     Ok(out)
 }
 
+/// The entries of a listpack copied into one buffer: (start, end) of each entry in `bytes`,
+/// plus a parsed zset score for every second entry when `scores` is set.
+struct Flat {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    scores: Vec<f64>,
+}
+
+impl Flat {
+    fn of(lp: &[u8], scores: bool) -> LoadResult<Flat> {
+        // Sized once: the entries' bytes are about the blob's, and the header declares the
+        // count (65535 when it does not know; the capacity is then only a hint).
+        let n = lp
+            .get(4..6)
+            .map_or(0, |c| u16::from_le_bytes([c[0], c[1]]) as usize);
+        let mut f = Flat {
+            bytes: Vec::with_capacity(lp.len() + 16),
+            spans: Vec::with_capacity(n.min(1024)),
+            scores: Vec::with_capacity(if scores { n.min(1024) / 2 } else { 0 }),
+        };
+        listpack_each(lp, |e| {
+            if scores && f.spans.len() % 2 == 1 {
+                f.scores
+                    .push(lp_score(&e).ok_or_else(|| bad("zset score"))?);
+            }
+            let start = f.bytes.len();
+            e.with(|b| f.bytes.extend_from_slice(b));
+            f.spans.push((start, f.bytes.len()));
+            Ok(())
+        })?;
+        Ok(f)
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let (a, b) = self.spans[i];
+        &self.bytes[a..b]
+    }
+}
+
+/// A hash from a listpack of field / value entries: built in one allocation when it stays a
+/// listpack, else field by field.
+fn listpack_to_hash(lp: &[u8], lim: &Limits) -> LoadResult<Hash> {
+    let flat = Flat::of(lp, false)?;
+    if !flat.spans.len().is_multiple_of(2) {
+        return Err(bad("odd hash listpack"));
+    }
+    let pairs: Vec<(&[u8], &[u8])> = (0..flat.spans.len() / 2)
+        .map(|i| (flat.get(2 * i), flat.get(2 * i + 1)))
+        .collect();
+    if let Some(h) = Hash::from_pairs(&pairs, lim.hash) {
+        return Ok(h);
+    }
+    let mut h = Hash::new();
+    for (f, v) in pairs {
+        if !h.set(f, v, lim.hash) {
+            return Err(bad("duplicate hash field"));
+        }
+    }
+    Ok(h)
+}
+
+/// A zset score from a listpack entry: integers convert exactly as strtod would round their
+/// decimal form; plain decimal strings go through Rust's (correctly rounded) parser, anything
+/// else (inf, hex, out-of-range) through `parse_f64`'s strtod rules.
+fn lp_score(e: &LpEntry) -> Option<f64> {
+    match e {
+        LpEntry::Int(i) => Some(*i as f64),
+        LpEntry::Str(s) => {
+            let plain = !s.is_empty()
+                && s.iter()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'));
+            let fast = plain
+                .then(|| std::str::from_utf8(s).ok()?.parse::<f64>().ok())
+                .flatten()
+                .filter(|v| v.is_finite() && *v != 0.0);
+            fast.or_else(|| crate::util::parse_f64(s))
+                .filter(|v| !v.is_nan())
+        }
+    }
+}
+
+/// A zset from a listpack of member / score entries: built in one allocation when they are
+/// in order and stay a listpack (what Redis writes), else member by member.
+fn listpack_to_zset(lp: &[u8], lim: &Limits) -> LoadResult<ZSet> {
+    let flat = Flat::of(lp, true)?;
+    if !flat.spans.len().is_multiple_of(2) {
+        return Err(bad("odd zset listpack"));
+    }
+    let entries: Vec<(&[u8], f64)> = (0..flat.scores.len())
+        .map(|i| (flat.get(2 * i), flat.scores[i]))
+        .collect();
+    if let Some(z) = ZSet::from_sorted(&entries, lim.zset) {
+        return Ok(z);
+    }
+    let mut z = ZSet::with_hint(entries.len(), 0, lim.zset);
+    for (m, s) in entries {
+        if z.add(m, s, lim.zset) != crate::types::zset::AddResult::Added {
+            return Err(bad("duplicate zset member"));
+        }
+    }
+    Ok(z)
+}
+
 fn pairs_to_hash(items: Vec<Vec<u8>>, lim: &Limits) -> LoadResult<Hash> {
     if !items.len().is_multiple_of(2) {
         return Err(bad("odd hash listpack"));
@@ -402,18 +584,18 @@ fn add_set_member(s: &mut Option<Set>, m: &[u8], lim: &Limits) -> LoadResult<()>
 /// Reads one value of type `t`. Empty collections are an error, as in Redis.
 pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
     let v = match t {
-        T_STRING => Value::Str(StrValue::from_vec(r.string()?)),
+        T_STRING => Value::Str(r.string_ref()?.into_str_value()),
         T_LIST => {
             let n = r.count(1)?;
             let mut l = List::new(lim.list_fill);
             for _ in 0..n {
-                l.push_back(&r.string()?);
+                r.string_ref()?.with(|e| l.push_back(e));
             }
             Value::List(Box::new(l))
         }
         T_LIST_ZIPLIST => {
             let mut l = List::new(lim.list_fill);
-            for e in ziplist_entries(&r.string()?)? {
+            for e in r.string_ref()?.with(ziplist_entries)? {
                 l.push_back(&e);
             }
             Value::List(Box::new(l))
@@ -427,17 +609,21 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 } else {
                     2
                 };
-                let blob = r.string()?;
+                let blob = r.string_ref()?;
                 match container {
-                    1 => l.push_back(&blob),
+                    1 => blob.with(|b| l.push_back(b)),
                     2 => {
-                        let items = if t == T_LIST_QUICKLIST_2 {
-                            listpack_entries(&blob)?
+                        if t == T_LIST_QUICKLIST_2 {
+                            blob.with(|b| {
+                                listpack_each(b, |e| {
+                                    e.with(|v| l.push_back(v));
+                                    Ok(())
+                                })
+                            })?;
                         } else {
-                            ziplist_entries(&blob)?
-                        };
-                        for e in items {
-                            l.push_back(&e);
+                            for e in blob.with(ziplist_entries)? {
+                                l.push_back(&e);
+                            }
                         }
                     }
                     _ => return Err(bad("quicklist container")),
@@ -451,17 +637,17 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 T_SET => {
                     let n = r.count(1)?;
                     for _ in 0..n {
-                        add_set_member(&mut s, &r.string()?, lim)?;
+                        r.string_ref()?.with(|m| add_set_member(&mut s, m, lim))?;
                     }
                 }
                 T_SET_LISTPACK => {
-                    for m in listpack_entries(&r.string()?)? {
-                        add_set_member(&mut s, &m, lim)?;
-                    }
+                    r.string_ref()?.with(|b| {
+                        listpack_each(b, |e| e.with(|m| add_set_member(&mut s, m, lim)))
+                    })?;
                 }
                 _ => {
                     let mut set = Set::new_intset();
-                    for v in intset_entries(&r.string()?)? {
+                    for v in r.string_ref()?.with(intset_entries)? {
                         set.add_member(crate::types::set::Member::Int(v), lim.max_intset);
                     }
                     s = Some(set);
@@ -473,7 +659,7 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             let n = r.count(2)?;
             let mut z = ZSet::with_hint(n, 0, lim.zset);
             for _ in 0..n {
-                let m = r.string()?;
+                let m = r.string_ref()?;
                 let s = if t == T_ZSET_2 {
                     r.f64_bin()?
                 } else {
@@ -482,18 +668,17 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 if s.is_nan() {
                     return Err(bad("zset NaN score"));
                 }
-                if z.add(&m, s, lim.zset) != crate::types::zset::AddResult::Added {
+                if m.with(|m| z.add(m, s, lim.zset)) != crate::types::zset::AddResult::Added {
                     return Err(bad("duplicate zset member"));
                 }
             }
             Value::ZSet(Box::new(z))
         }
-        T_ZSET_LISTPACK => Value::ZSet(Box::new(pairs_to_zset(
-            listpack_entries(&r.string()?)?,
-            lim,
-        )?)),
+        T_ZSET_LISTPACK => Value::ZSet(Box::new(
+            r.string_ref()?.with(|b| listpack_to_zset(b, lim))?,
+        )),
         T_ZSET_ZIPLIST => Value::ZSet(Box::new(pairs_to_zset(
-            ziplist_entries(&r.string()?)?,
+            r.string_ref()?.with(ziplist_entries)?,
             lim,
         )?)),
         T_HASH => {
@@ -505,12 +690,11 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             }
             Value::Hash(Box::new(pairs_to_hash(items, lim)?))
         }
-        T_HASH_LISTPACK => Value::Hash(Box::new(pairs_to_hash(
-            listpack_entries(&r.string()?)?,
-            lim,
-        )?)),
+        T_HASH_LISTPACK => Value::Hash(Box::new(
+            r.string_ref()?.with(|b| listpack_to_hash(b, lim))?,
+        )),
         T_HASH_ZIPLIST => Value::Hash(Box::new(pairs_to_hash(
-            ziplist_entries(&r.string()?)?,
+            r.string_ref()?.with(ziplist_entries)?,
             lim,
         )?)),
         15 | 19 | 21 => return Err(bad("stream values are not supported yet")),
@@ -564,9 +748,15 @@ fn check_file(data: &[u8]) -> LoadResult<u16> {
 pub enum Event {
     Aux(Vec<u8>, Vec<u8>),
     SelectDb(u64),
+    /// RESIZEDB: the number of keys and of keys with a TTL in the db just selected (each
+    /// capped by what the rest of the file can hold, so a corrupt file cannot claim more).
+    ResizeDb {
+        keys: u64,
+        expires: u64,
+    },
     /// A key with its value; `idle` / `freq` come from OP_IDLE / OP_FREQ before it.
     Key {
-        key: Vec<u8>,
+        key: crate::db::Key,
         val: Value,
         expire: Option<i64>,
         idle: Option<u64>,
@@ -625,14 +815,18 @@ pub fn walk(
         key: None,
         typ: None,
     };
-    let fail = |mut st: WalkError, pos: usize, msg: String| {
+    // Where the last key read starts: its bytes are copied into the error only on failure,
+    // so a successful walk does not clone every key.
+    let mut key_at: Option<usize> = None;
+    let fail = |mut st: WalkError, pos: usize, msg: String, key_at: Option<usize>| {
         st.offset = pos;
         st.msg = msg;
+        st.key = key_at.and_then(|p| Reader { data, pos: p }.string().ok());
         st
     };
     let ver = match check_file(data) {
         Ok(v) => v,
-        Err(e) => return Err(fail(st, data.len().min(9), e)),
+        Err(e) => return Err(fail(st, data.len().min(9), e, None)),
     };
     let mut r = Reader::new(data);
     r.pos = 9;
@@ -643,7 +837,7 @@ pub fn walk(
         ($e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(m) => return Err(fail(st, r.pos, m)),
+                Err(m) => return Err(fail(st, r.pos, m, key_at)),
             }
         };
     }
@@ -659,8 +853,15 @@ pub fn walk(
             }
             OP_RESIZEDB => {
                 st.doing = "read-len";
-                tryr!(r.length());
-                tryr!(r.length());
+                let keys = tryr!(r.length());
+                let expires = tryr!(r.length());
+                // A key takes at least 3 bytes (type, key length, value).
+                let cap = (r.left() / 3) as u64;
+                let ev = Event::ResizeDb {
+                    keys: keys.min(cap),
+                    expires: expires.min(cap),
+                };
+                tryr!(on(r.pos, ev));
             }
             OP_AUX => {
                 st.doing = "read-auxiliary-field";
@@ -699,13 +900,14 @@ pub fn walk(
             }
             OP_FUNCTION => {
                 st.doing = "read-functions";
-                return Err(fail(st, r.pos, bad("pre-GA function format")));
+                return Err(fail(st, r.pos, bad("pre-GA function format"), key_at));
             }
             t => {
                 st.typ = Some(t);
                 st.doing = "read-key";
-                let key = tryr!(r.string());
-                st.key = Some(key.clone());
+                let at = r.pos;
+                let key = tryr!(r.string_ref()).into_key();
+                key_at = Some(at);
                 st.doing = "read-object-value";
                 let ev = match read_value(&mut r, t, lim) {
                     Ok(val) => Event::Key {
@@ -717,9 +919,9 @@ pub fn walk(
                     },
                     Err(e) if e == EMPTY_KEY => {
                         (expire, idle, freq) = (None, None, None);
-                        Event::EmptyKey(key)
+                        Event::EmptyKey(key.to_vec())
                     }
-                    Err(e) => return Err(fail(st, r.pos, e)),
+                    Err(e) => return Err(fail(st, r.pos, e, key_at)),
                 };
                 tryr!(on(r.pos, ev));
             }
@@ -739,6 +941,7 @@ pub fn walk(
                     format!(
                         "Wrong RDB checksum expected: ({stored:x}) got: ({crc:x}). Aborting now."
                     ),
+                    key_at,
                 ));
             }
         }
@@ -749,6 +952,7 @@ pub fn walk(
             st,
             r.pos,
             "Unexpected data after the end of the RDB file".into(),
+            key_at,
         ));
     }
     Ok(WalkEnd {
@@ -765,7 +969,7 @@ pub fn load_dataset(srv: &mut Server, data: &[u8]) -> LoadResult<usize> {
 }
 
 /// [`load_dataset`]; `allow_tail`: the RDB may be followed by other bytes (an AOF preamble).
-/// After every key it calls `loading::tick`, which serves clients (-LOADING) during a
+/// Every few keys it calls `loading::tick_n`, which serves clients (-LOADING) during a
 /// start-up load. Return value: keys loaded and the offset where the RDB ends.
 pub fn load_dataset_with(
     srv: &mut Server,
@@ -785,6 +989,8 @@ pub fn load_dataset_with(
     let mut loaded = 0usize;
     let mut expired = 0u64;
     let mut libraries: Vec<Vec<u8>> = Vec::new();
+    let stride = super::loading::keys_per_tick();
+    let mut since_tick = 0u32;
     let res = walk(data, &lim, allow_tail, &mut |off, ev| {
         match ev {
             Event::SelectDb(id) => {
@@ -796,6 +1002,9 @@ pub fn load_dataset_with(
                 }
                 db = id as usize;
             }
+            // Size the dicts once, as Redis's dictExpand does: no growing or rehashing while
+            // the keys go in.
+            Event::ResizeDb { keys, expires } => dbs[db].reserve(keys as usize, expires as usize),
             Event::Aux(k, v) => {
                 if k == b"redis-ver" {
                     crate::notice!(
@@ -816,7 +1025,11 @@ pub fn load_dataset_with(
                 idle,
                 freq,
             } => {
-                super::loading::tick(srv, off as u64);
+                since_tick += 1;
+                if since_tick >= stride {
+                    super::loading::tick_n(srv, off as u64, since_tick);
+                    since_tick = 0;
+                }
                 let lru = match (lfu, idle, freq) {
                     (false, Some(idle), _) => {
                         let clock = base_lru as i64;
@@ -830,16 +1043,11 @@ pub fn load_dataset_with(
                     expired += 1;
                     return Ok(());
                 }
-                let d = &mut dbs[db];
-                if d.dict.contains_key(&key[..]) {
+                if let Err(key) = dbs[db].add_loaded(key, Obj { val, lru }, expire) {
                     return Err(format!(
                         "Duplicate key '{}' found in RDB file",
                         String::from_utf8_lossy(&key)
                     ));
-                }
-                d.add_obj(&key, Obj { val, lru });
-                if let Some(e) = expire {
-                    d.set_expire(&key, e);
                 }
                 loaded += 1;
             }
@@ -944,6 +1152,69 @@ mod tests {
             intset_entries(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 5, 0]).unwrap(),
             vec![1, 5]
         );
+    }
+
+    /// The one-allocation listpack paths for zsets and hashes give exactly what inserting
+    /// entry by entry gives, and fall back to it for unordered, oversized or repeated entries.
+    #[test]
+    fn listpack_fast_paths_match_insertion() {
+        use crate::types::{Hash, ZSet};
+        let lim = Limits::defaults();
+        let payload = |t: u8, items: &[String]| {
+            let mut lp = crate::persist::rdb_save::LpBuilder::new();
+            for i in items {
+                lp.push(i.as_bytes());
+            }
+            let blob = lp.finish();
+            let mut p = vec![t];
+            assert!(blob.len() < 1 << 14);
+            p.extend_from_slice(&[0x40 | (blob.len() >> 8) as u8, blob.len() as u8]);
+            p.extend_from_slice(&blob);
+            p
+        };
+        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let dump = |v: &Value| crate::persist::rdb_save::dump_payload(v, false);
+        let mut want = ZSet::default();
+        for (m, s) in [
+            ("c", f64::NEG_INFINITY),
+            ("a", 1.0),
+            ("b", 2.5),
+            ("d", 3.0),
+            ("e", 3.0),
+        ] {
+            want.add(m.as_bytes(), s, lim.zset);
+        }
+        let want = dump(&Value::ZSet(Box::new(want)));
+        let sorted = strs(&["c", "-inf", "a", "1", "b", "2.5", "d", "3", "e", "3"]);
+        let unsorted = strs(&["e", "3", "b", "2.5", "c", "-inf", "d", "3.0", "a", "1"]);
+        for items in [&sorted, &unsorted] {
+            let v = restore_value(&payload(T_ZSET_LISTPACK, items), &lim).unwrap();
+            assert_eq!(dump(&v), want);
+        }
+        let dup = strs(&["a", "1", "a", "2"]);
+        assert!(restore_value(&payload(T_ZSET_LISTPACK, &dup), &lim).is_err());
+        let odd = strs(&["a", "1", "b"]);
+        assert!(restore_value(&payload(T_ZSET_LISTPACK, &odd), &lim).is_err());
+        let big: Vec<String> = (0..200)
+            .flat_map(|i| [format!("m{i:03}"), i.to_string()])
+            .collect();
+        let v = restore_value(&payload(T_ZSET_LISTPACK, &big), &lim).unwrap();
+        assert!(matches!(&v, Value::ZSet(z) if z.encoding() == "skiplist" && z.len() == 200));
+
+        let pairs = strs(&["f", "v", "n", "12", "g", "", "x", "-7"]);
+        let mut h = Hash::new();
+        for p in pairs.chunks(2) {
+            h.set(p[0].as_bytes(), p[1].as_bytes(), lim.hash);
+        }
+        let v = restore_value(&payload(T_HASH_LISTPACK, &pairs), &lim).unwrap();
+        assert_eq!(dump(&v), dump(&Value::Hash(Box::new(h))));
+        let dup = strs(&["f", "1", "g", "2", "f", "3"]);
+        assert!(restore_value(&payload(T_HASH_LISTPACK, &dup), &lim).is_err());
+        let big: Vec<String> = (0..600)
+            .flat_map(|i| [format!("f{i}"), "v".into()])
+            .collect();
+        let v = restore_value(&payload(T_HASH_LISTPACK, &big), &lim).unwrap();
+        assert!(matches!(&v, Value::Hash(h) if !h.is_listpack() && h.len() == 600));
     }
 
     /// Empty collections in a file are skipped with a log line; RESTORE refuses them.

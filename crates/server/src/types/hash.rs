@@ -651,6 +651,42 @@ impl Hash {
         }
     }
 
+    /// A listpack hash built in one allocation from pairs with distinct fields, in their
+    /// order (the RDB loader's fast path; `set` resizes the buffer once per pair). Return
+    /// value: `None` when a field repeats or the pairs do not fit the listpack limits; the
+    /// caller then sets them one by one.
+    pub fn from_pairs(pairs: &[(&[u8], &[u8])], lim: Limits) -> Option<Hash> {
+        if pairs.len() > lim.max_entries {
+            return None;
+        }
+        let mut out = Vec::with_capacity(
+            LP_HDR
+                + pairs
+                    .iter()
+                    .map(|(f, v)| f.len() + v.len() + 4)
+                    .sum::<usize>(),
+        );
+        out.extend_from_slice(&u16::try_from(pairs.len()).unwrap_or(u16::MAX).to_le_bytes());
+        for (i, &(f, v)) in pairs.iter().enumerate() {
+            if f.len() > lim.max_value || v.len() > lim.max_value {
+                return None;
+            }
+            if pairs[..i].iter().any(|&(o, _)| o == f) {
+                return None;
+            }
+            Encoded::new(f).write_to(&mut out);
+            Encoded::new(v).write_to(&mut out);
+        }
+        if out.len() > LISTPACK_MAX_BYTES {
+            return None;
+        }
+        Some(Hash {
+            repr: Repr::Listpack(Listpack {
+                buf: ThinBuf::from_slice(&out),
+            }),
+        })
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Listpack(lp) => lp.len(),

@@ -854,6 +854,42 @@ impl ZSet {
         }
     }
 
+    /// A listpack zset built in one allocation from entries in strictly increasing
+    /// (score, member) order with distinct members, as an RDB listpack holds them (the RDB
+    /// loader's fast path; `add` would rebuild the buffer once per entry). Return value: `None`
+    /// when the entries are empty, out of order, repeat a member, hold a NaN, or do not fit
+    /// the listpack limits; the caller then adds them one by one.
+    pub fn from_sorted(entries: &[(&[u8], f64)], lim: Limits) -> Option<ZSet> {
+        if entries.is_empty() || entries.len() > lim.entries || lim.entries == 0 {
+            return None;
+        }
+        let size: usize = entries.iter().map(|(m, _)| m.len() + 12).sum();
+        let mut out = Vec::with_capacity(size + 10);
+        put_varint(&mut out, entries.len() as u64);
+        for (i, &(m, s)) in entries.iter().enumerate() {
+            if m.len() > lim.value || s.is_nan() {
+                return None;
+            }
+            if i > 0 {
+                let (pm, ps) = entries[i - 1];
+                if cmp_entry(ps, pm, s, m) != Ordering::Less {
+                    return None;
+                }
+            }
+            if entries[..i].iter().any(|&(o, _)| o == m) {
+                return None;
+            }
+            // As `Listpack::insert`: -0 is stored as 0.
+            let s = if s == 0.0 { 0.0 } else { s };
+            put_varint(&mut out, m.len() as u64);
+            out.extend_from_slice(m);
+            put_score(&mut out, s);
+        }
+        Some(ZSet::Listpack(Listpack {
+            buf: out.into_boxed_slice(),
+        }))
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ZSet::Listpack(l) => l.len(),
