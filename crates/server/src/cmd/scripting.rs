@@ -48,7 +48,7 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
         eng.load_script(body)?
     };
     let script = &eng.scripts[&sha];
-    let func = script.func.clone();
+    let func = script.key.id();
     let read_only = ro || script.flags & flags::NO_WRITES != 0;
     scripting::run(
         ctx.srv,
@@ -187,7 +187,7 @@ fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
     let Some(f) = eng.functions.funcs.get(&key) else {
         return Err(CmdError::err("Function not found"));
     };
-    let (func, fflags, name) = (f.func.clone(), f.flags, f.name.clone());
+    let (func, fflags, name) = (f.key.id(), f.flags, f.name.clone());
     let n = crate::util::parse_int(ctx.arg(2))
         .ok_or_else(|| CmdError::err("Bad number of keys provided"))?;
     let rest = &ctx.argv[3..];
