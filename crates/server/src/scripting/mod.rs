@@ -159,6 +159,8 @@ local internal = '=redis_internal'
 local raw_pcall = pcall
 local install_hook = G.__cinnabar_install_hook
 G.__cinnabar_install_hook = nil
+local make_wrap = G.__cinnabar_make_wrap
+G.__cinnabar_make_wrap = nil
 
 local function handler(err)
   local level, i = 2, nil
@@ -197,17 +199,31 @@ local function readonly(t)
   return p
 end
 
+local function missing_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+-- Reads of the environment fall through to the real globals as a table (no Lua call per
+-- global access); the globals' own metatable (set at the end) raises for missing names.
+-- getmetatable(_G) shows a read-only view of a display table whose __index is a function,
+-- so the real globals table is never reachable from a script.
 local env = {}
-setmetatable(env, protect_mt({
-  __index = function(_, k)
-    local v = rawget(G, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-}))
+do
+  local display = {
+    __index = function(_, k)
+      local v = rawget(G, k)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = ro_error,
+  }
+  local view = {}
+  setmetatable(view, {__index = display, __newindex = ro_error, __metatable = false})
+  proxies[view] = display
+  display.__metatable = view
+  setmetatable(env, {__index = G, __newindex = ro_error, __metatable = view})
+end
 proxies[env] = G
 
 G.rawset = function(t, k, v)
@@ -274,14 +290,9 @@ do
   end
   local function resume(c, ...) return resume_result(resume_orig(c, ...)) end
   co.resume = resume
-  local function wrap_result(ok, ...)
-    if not ok then error((...), 2) end
-    return ...
-  end
-  co.wrap = function(f)
-    local c = create(f)
-    return function(...) return wrap_result(resume(c, ...)) end
-  end
+  -- The wrapper is a C function (as Lua's auxwrap): an error gets the position of the
+  -- code that called it, even when that code tail-called it.
+  co.wrap = make_wrap(resume)
 end
 
 local redis = G.redis
@@ -320,7 +331,6 @@ do
 end
 
 -- Functions: a shared environment whose `redis` is a restricted table while a library loads.
-local loading = false
 local load_redis_real = {}
 for _, k in ipairs({'log', 'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
                     'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do
@@ -340,20 +350,13 @@ setmetatable(load_redis, {
 })
 proxies[load_redis] = load_redis_real
 local fn_env = {}
-setmetatable(fn_env, {
-  __index = function(_, k)
-    if loading and k == 'redis' then return load_redis end
-    local v = rawget(G, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-  __metatable = false,
-})
+setmetatable(fn_env, {__index = G, __newindex = ro_error, __metatable = false})
 proxies[fn_env] = G
-local function set_loading(b) loading = b end
+-- While a library loads, its `redis` is the restricted table (a raw field shadowing G's).
+local function set_loading(b)
+  rawset(fn_env, 'redis', b and load_redis or nil)
+end
+setmetatable(G, {__index = missing_global, __metatable = false})
 
 local function run_eval(f)
   install_hook()
@@ -956,6 +959,10 @@ impl Engine {
         // SAFETY: a C function that only calls lua_sethook on the state it runs on.
         let install = unsafe { lua.create_c_function(install_hook)? };
         g.set("__cinnabar_install_hook", install)?;
+        // SAFETY: a C function using the Lua C API on the state it runs on.
+        g.set("__cinnabar_make_wrap", unsafe {
+            lua.create_c_function(make_wrap)?
+        })?;
         libs::register(&lua)?;
         #[allow(clippy::type_complexity)]
         let (env, run_eval, fn_env, set_loading, load_redis, handler): (
@@ -1099,6 +1106,62 @@ unsafe extern "C-unwind" fn raw_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_
         ffi::lua_pushstring(l, msg.as_ptr());
         ffi::lua_error(l);
     }
+}
+
+/// `make_wrap(resume)`: builds coroutine.wrap as a C closure over the (killed-aware)
+/// resume.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn make_wrap(l: *mut ffi::lua_State) -> c_int {
+    ffi::lua_settop(l, 1);
+    ffi::lua_pushcclosure(l, co_wrap, 1);
+    1
+}
+
+/// coroutine.wrap(f): a new coroutine running `f`, wrapped in `aux_wrap`.
+///
+/// # Safety
+/// Called by Lua only; the argument check raises before anything is allocated.
+unsafe extern "C-unwind" fn co_wrap(l: *mut ffi::lua_State) -> c_int {
+    if ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION || ffi::lua_iscfunction(l, 1) != 0 {
+        ffi::luaL_argerror(l, 1, c"Lua function expected".as_ptr());
+    }
+    let co = ffi::lua_newthread(l);
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_xmove(l, co, 1);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, -2);
+    ffi::lua_pushcclosure(l, aux_wrap, 2);
+    1
+}
+
+/// Resumes the wrapped coroutine with the call's arguments; returns what it yields or
+/// returns, or raises its error (a string gets the caller's position, as in Lua's auxwrap).
+///
+/// # Safety
+/// Called by Lua only; holds no Rust values when `lua_error` unwinds.
+unsafe extern "C-unwind" fn aux_wrap(l: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(l);
+    if ffi::lua_checkstack(l, 3) == 0 {
+        ffi::luaL_error(l, c"stack overflow".as_ptr());
+    }
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(2));
+    ffi::lua_insert(l, 2);
+    ffi::lua_call(l, n + 1, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(l, 1) != 0 {
+        ffi::lua_remove(l, 1);
+        return ffi::lua_gettop(l);
+    }
+    ffi::lua_settop(l, 2);
+    if ffi::lua_isstring(l, 2) != 0 {
+        ffi::luaL_where(l, 1);
+        ffi::lua_insert(l, -2);
+        ffi::lua_concat(l, 2);
+    }
+    ffi::lua_error(l)
 }
 
 /// `lua_sethook` for the running thread (called by the runners before user code).
@@ -1289,6 +1352,9 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     let run = RUN.with(|r| r.borrow_mut().take());
     srv.call_depth -= 1;
     let run = run.expect("run state set above");
+    // What follows runs outside any protected call, where a Lua memory error would abort
+    // the process: lift the cap meanwhile (a failed script may have stopped right at it).
+    let cap = lua.set_memory_limit(0).unwrap_or(LUA_MEMORY_LIMIT);
     // The result: written to the caller right away when possible (`written` holds the error
     // texts errorstats must count), else as an mlua value.
     let mut written = None;
@@ -1313,12 +1379,10 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     if status != 0 {
         // A failed script may leave a large heap behind (e.g. it hit the memory cap): free it
         // now so the next script does not fail for want of memory.
-        // The collector itself may allocate (string table resize): lift the cap meanwhile.
-        let cap = lua.set_memory_limit(0).unwrap_or(LUA_MEMORY_LIMIT);
         let _ = lua.gc_collect();
         let _ = lua.gc_collect();
-        let _ = lua.set_memory_limit(cap);
     }
+    let _ = lua.set_memory_limit(cap);
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
     }
