@@ -34,7 +34,9 @@ fn sha_key(arg: &[u8]) -> Option<String> {
     if arg.len() != 40 || !arg.is_ascii() {
         return None;
     }
-    Some(arg.iter().map(|c| c.to_ascii_lowercase() as char).collect())
+    let mut v = arg.to_vec();
+    v.make_ascii_lowercase();
+    String::from_utf8(v).ok()
 }
 
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {

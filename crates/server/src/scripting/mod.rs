@@ -531,7 +531,8 @@ unsafe fn command_to_stack(l: *mut ffi::lua_State) -> bool {
     }
     let mut pool = ARGV_POOL.with(|p| p.take());
     let outcome = run_command(l, nargs, &mut pool);
-    // Keep the buffers for the next call, unless one grew large.
+    // Keep the buffers for the next call, unless they grew large.
+    pool.truncate(64);
     pool.retain(|b| b.capacity() <= 1 << 16);
     ARGV_POOL.with(|p| p.set(pool));
     match outcome {
