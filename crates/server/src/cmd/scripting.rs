@@ -28,27 +28,38 @@ fn noscript() -> CmdError {
     CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into())
 }
 
+/// The cache key of an EVALSHA argument: its lowercase form when it can name a script (40
+/// ASCII bytes), without the UTF-8 round trip of `util::lower`.
+fn sha_key(arg: &[u8]) -> Option<String> {
+    if arg.len() != 40 || !arg.is_ascii() {
+        return None;
+    }
+    let mut v = arg.to_vec();
+    v.make_ascii_lowercase();
+    String::from_utf8(v).ok()
+}
+
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
     let body: &[u8] = ctx.arg(1);
-    if by_sha {
-        let sha = crate::util::lower(body);
-        if sha.len() != 40 || !scripting::engine(ctx.srv).scripts.contains_key(&sha) {
-            return Err(noscript());
+    let sha = if by_sha {
+        // NOSCRIPT comes before any numkeys error.
+        match sha_key(body) {
+            Some(sha) if scripting::engine(ctx.srv).scripts.contains_key(&sha) => Some(sha),
+            _ => return Err(noscript()),
         }
-    }
+    } else {
+        None
+    };
     let (keys, args) = split_keys(ctx)?;
     let eng = scripting::engine(ctx.srv);
-    let sha = if by_sha {
-        let sha = crate::util::lower(body);
-        if sha.len() != 40 || !eng.scripts.contains_key(&sha) {
-            return Err(noscript());
-        }
-        sha
-    } else {
-        eng.load_script(body)?
+    let sha = match sha {
+        Some(sha) => sha,
+        None => eng.load_script(body)?,
     };
-    let script = &eng.scripts[&sha];
-    let func = script.func.clone();
+    let Some(script) = eng.scripts.get(&sha) else {
+        return Err(noscript());
+    };
+    let func = script.key.id();
     let read_only = ro || script.flags & flags::NO_WRITES != 0;
     scripting::run(
         ctx.srv,
@@ -187,7 +198,7 @@ fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
     let Some(f) = eng.functions.funcs.get(&key) else {
         return Err(CmdError::err("Function not found"));
     };
-    let (func, fflags, name) = (f.func.clone(), f.flags, f.name.clone());
+    let (func, fflags, name) = (f.key.id(), f.flags, f.name.clone());
     let n = crate::util::parse_int(ctx.arg(2))
         .ok_or_else(|| CmdError::err("Bad number of keys provided"))?;
     let rest = &ctx.argv[3..];

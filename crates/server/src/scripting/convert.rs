@@ -259,6 +259,369 @@ fn write_table(t: &Table, out: &mut ReplyBuf, errs: &mut Vec<String>) -> Vec<Val
     items
 }
 
+/// Raw C-API versions of the two conversions, used on the hot path (`redis.call` and
+/// the script's result): they work on the Lua stack directly instead of going through
+/// `Frame`s and mlua values, which allocate per element. Their output is identical to
+/// [`frame_to_lua`] and [`lua_to_reply`]; the reply writer hands rare shapes (RESP3
+/// types, very deep nesting) back to [`lua_to_reply`].
+pub mod raw {
+    use std::ffi::c_int;
+
+    use cinnabar_resp::ReplyBuf;
+    use mlua::ffi;
+
+    type State = *mut ffi::lua_State;
+
+    /// Deepest nesting the raw reply writer handles before deferring to `lua_to_reply`.
+    const FAST_DEPTH: usize = 32;
+
+    unsafe fn push_bytes(l: State, b: &[u8]) {
+        ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len());
+    }
+
+    /// `{name = <value on top>}`: replaces the top value by the one-field table.
+    unsafe fn wrap_field(l: State, name: &std::ffi::CStr) {
+        ffi::lua_createtable(l, 0, 1);
+        ffi::lua_insert(l, -2);
+        ffi::lua_setfield(l, -2, name.as_ptr());
+    }
+
+    /// Pushes `{err = msg}`.
+    ///
+    /// # Safety
+    /// `l` must be a running Lua state with room for two values.
+    pub unsafe fn push_err_table(l: State, msg: &[u8]) {
+        push_bytes(l, msg);
+        wrap_field(l, c"err");
+    }
+
+    fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
+        let rest = buf.get(at..)?;
+        let cr = rest.windows(2).position(|w| w == b"\r\n")?;
+        Some((&rest[..cr], at + cr + 2))
+    }
+
+    fn num(s: &[u8]) -> Option<i64> {
+        std::str::from_utf8(s).ok()?.parse().ok()
+    }
+
+    /// Pushes the reply in `buf` (one RESP value) as the Lua value a script sees, like
+    /// `Frame::parse` + [`super::frame_to_lua`]. Return value: true for an error reply (then
+    /// the pushed value is `{err=..., ignore_stats_update=true}`, as redis.call raises it).
+    ///
+    /// # Safety
+    /// `l` must be a running Lua state with room for a few values.
+    pub unsafe fn push_reply(l: State, buf: &[u8], resp3: bool) -> bool {
+        let top = ffi::lua_gettop(l);
+        if push_value(l, buf, 0, resp3, 0).is_none() {
+            // Unparsable (never for our own replies): a null, like the Frame path.
+            ffi::lua_settop(l, top);
+            push_null(l, resp3);
+            return false;
+        }
+        // An error reply (simple or RESP3 bulk error; a negative-length `!` is a null).
+        let is_err = match buf.first() {
+            Some(b'-') => true,
+            Some(b'!') => ffi::lua_type(l, -1) == ffi::LUA_TTABLE,
+            _ => false,
+        };
+        if is_err {
+            // Counted in errorstats when the command failed; not again when the script
+            // returns it.
+            ffi::lua_pushboolean(l, 1);
+            ffi::lua_setfield(l, -2, c"ignore_stats_update".as_ptr());
+        }
+        is_err
+    }
+
+    unsafe fn push_null(l: State, resp3: bool) {
+        if resp3 {
+            ffi::lua_pushnil(l);
+        } else {
+            ffi::lua_pushboolean(l, 0);
+        }
+    }
+
+    /// Pushes the value at `at`; returns the position after it. On None the caller resets
+    /// the stack.
+    unsafe fn push_value(
+        l: State,
+        buf: &[u8],
+        at: usize,
+        resp3: bool,
+        depth: usize,
+    ) -> Option<usize> {
+        if depth > 1000 || ffi::lua_checkstack(l, 4) == 0 {
+            return None;
+        }
+        let kind = *buf.get(at)?;
+        let (body, next) = line(buf, at + 1)?;
+        match kind {
+            b'+' => {
+                push_bytes(l, body);
+                wrap_field(l, c"ok");
+            }
+            b'-' => {
+                push_bytes(l, &super::error_field(body));
+                wrap_field(l, c"err");
+            }
+            b':' => ffi::lua_pushnumber(l, num(body)? as f64),
+            b',' => {
+                let v = crate::util::parse_f64(body).unwrap_or(0.0);
+                ffi::lua_pushnumber(l, v);
+                wrap_field(l, c"double");
+            }
+            b'(' => {
+                push_bytes(l, body);
+                wrap_field(l, c"big_number");
+            }
+            b'_' => push_null(l, resp3),
+            b'#' => ffi::lua_pushboolean(l, (body == b"t") as c_int),
+            b'$' | b'=' | b'!' => {
+                let n = num(body)?;
+                if n < 0 {
+                    push_null(l, resp3);
+                    return Some(next);
+                }
+                let end = next.checked_add(n as usize)?;
+                if buf.len() < end.checked_add(2)? {
+                    return None;
+                }
+                let data = &buf[next..end];
+                match kind {
+                    b'$' => push_bytes(l, data),
+                    b'!' => {
+                        push_bytes(l, &super::error_field(data));
+                        wrap_field(l, c"err");
+                    }
+                    _ => {
+                        let (fmt, text) = if data.len() >= 4 && data[3] == b':' {
+                            (&data[..3], &data[4..])
+                        } else {
+                            (&b"txt"[..], data)
+                        };
+                        ffi::lua_createtable(l, 0, 2);
+                        push_bytes(l, fmt);
+                        ffi::lua_setfield(l, -2, c"format".as_ptr());
+                        push_bytes(l, text);
+                        ffi::lua_setfield(l, -2, c"string".as_ptr());
+                        wrap_field(l, c"verbatim_string");
+                    }
+                }
+                return Some(end + 2);
+            }
+            b'*' | b'>' => {
+                let n = num(body)?;
+                if n < 0 {
+                    push_null(l, resp3);
+                    return Some(next);
+                }
+                ffi::lua_createtable(l, n.min(1 << 16) as c_int, 0);
+                let mut pos = next;
+                for i in 0..n {
+                    pos = push_value(l, buf, pos, resp3, depth + 1)?;
+                    ffi::lua_rawseti(l, -2, (i + 1) as _);
+                }
+                return Some(pos);
+            }
+            b'~' => {
+                let n = num(body)?;
+                if n < 0 {
+                    push_null(l, resp3);
+                    return Some(next);
+                }
+                ffi::lua_createtable(l, 0, 0);
+                let mut pos = next;
+                for _ in 0..n {
+                    pos = push_value(l, buf, pos, resp3, depth + 1)?;
+                    if ffi::lua_isnil(l, -1) != 0 {
+                        ffi::lua_pop(l, 1);
+                    } else {
+                        ffi::lua_pushboolean(l, 1);
+                        ffi::lua_rawset(l, -3);
+                    }
+                }
+                wrap_field(l, c"set");
+                return Some(pos);
+            }
+            b'%' => {
+                let n = num(body)?;
+                if n < 0 {
+                    push_null(l, resp3);
+                    return Some(next);
+                }
+                ffi::lua_createtable(l, 0, 0);
+                let mut pos = next;
+                for _ in 0..n {
+                    pos = push_value(l, buf, pos, resp3, depth + 1)?;
+                    pos = push_value(l, buf, pos, resp3, depth + 1)?;
+                    if ffi::lua_isnil(l, -2) != 0 {
+                        ffi::lua_pop(l, 2);
+                    } else {
+                        ffi::lua_rawset(l, -3);
+                    }
+                }
+                wrap_field(l, c"map");
+                return Some(pos);
+            }
+            b'|' => {
+                // An attribute precedes the real reply: skip it.
+                let n = num(body)?;
+                if n < 0 {
+                    push_null(l, resp3);
+                    return Some(next);
+                }
+                let mut pos = next;
+                for _ in 0..2 * n {
+                    pos = push_value(l, buf, pos, resp3, depth + 1)?;
+                    ffi::lua_pop(l, 1);
+                }
+                return push_value(l, buf, pos, resp3, depth);
+            }
+            _ => return None,
+        }
+        Some(next)
+    }
+
+    /// Writes the Lua value at stack index `idx` (absolute) as a reply, like
+    /// [`super::lua_to_reply`]. Return value: false when it met something it leaves to
+    /// `lua_to_reply` (RESP3 wrappers, deep nesting); `out` and `errs` are then unchanged.
+    ///
+    /// # Safety
+    /// `l` must be a Lua state and `idx` a valid absolute index.
+    pub unsafe fn write_reply(
+        l: State,
+        idx: c_int,
+        out: &mut ReplyBuf,
+        r3: bool,
+        errs: &mut Vec<String>,
+    ) -> bool {
+        let (len, nerr) = (out.buf.len(), errs.len());
+        let top = ffi::lua_gettop(l);
+        let ok = write_value(l, idx, out, r3, errs, 0);
+        ffi::lua_settop(l, top);
+        if !ok {
+            out.buf.truncate(len);
+            errs.truncate(nerr);
+        }
+        ok
+    }
+
+    unsafe fn bytes_at<'a>(l: State, idx: c_int) -> &'a [u8] {
+        let mut n = 0usize;
+        let p = ffi::lua_tolstring(l, idx, &mut n);
+        if p.is_null() {
+            return &[];
+        }
+        std::slice::from_raw_parts(p.cast(), n)
+    }
+
+    /// Pushes `t[name]` (raw) and returns its type.
+    unsafe fn field(l: State, t: c_int, name: &std::ffi::CStr) -> c_int {
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_rawget(l, t);
+        ffi::lua_type(l, -1)
+    }
+
+    unsafe fn write_value(
+        l: State,
+        idx: c_int,
+        out: &mut ReplyBuf,
+        r3: bool,
+        errs: &mut Vec<String>,
+        depth: usize,
+    ) -> bool {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TSTRING => out.bulk(bytes_at(l, idx)),
+            ffi::LUA_TBOOLEAN => {
+                let b = ffi::lua_toboolean(l, idx) != 0;
+                if r3 {
+                    out.boolean(b);
+                } else if b {
+                    out.int(1);
+                } else {
+                    out.null();
+                }
+            }
+            ffi::LUA_TNUMBER => out.int(super::num_to_i64(ffi::lua_tonumber(l, idx))),
+            ffi::LUA_TTABLE => {
+                if depth >= FAST_DEPTH || ffi::lua_checkstack(l, 6) == 0 {
+                    return false;
+                }
+                return write_table(l, idx, out, r3, errs, depth);
+            }
+            _ => out.null(),
+        }
+        true
+    }
+
+    unsafe fn write_table(
+        l: State,
+        t: c_int,
+        out: &mut ReplyBuf,
+        r3: bool,
+        errs: &mut Vec<String>,
+        depth: usize,
+    ) -> bool {
+        let top = ffi::lua_gettop(l);
+        if field(l, t, c"err") == ffi::LUA_TSTRING {
+            let text = String::from_utf8_lossy(bytes_at(l, -1)).into_owned();
+            out.error(&text);
+            field(l, t, c"ignore_stats_update");
+            if ffi::lua_toboolean(l, -1) == 0 {
+                errs.push(text);
+            }
+            ffi::lua_settop(l, top);
+            return true;
+        }
+        ffi::lua_settop(l, top);
+        if field(l, t, c"ok") == ffi::LUA_TSTRING {
+            let text: String = String::from_utf8_lossy(bytes_at(l, -1))
+                .chars()
+                .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+                .collect();
+            out.simple(&text);
+            ffi::lua_settop(l, top);
+            return true;
+        }
+        ffi::lua_settop(l, top);
+        for (name, ty) in [
+            (c"double", ffi::LUA_TNUMBER),
+            (c"big_number", ffi::LUA_TSTRING),
+            (c"map", ffi::LUA_TTABLE),
+            (c"set", ffi::LUA_TTABLE),
+            (c"verbatim_string", ffi::LUA_TTABLE),
+        ] {
+            let got = field(l, t, name);
+            ffi::lua_settop(l, top);
+            if got == ty {
+                return false;
+            }
+        }
+        // A plain array: elements 1.. up to the first nil.
+        let mut n: c_int = 0;
+        loop {
+            ffi::lua_rawgeti(l, t, (n + 1) as _);
+            let nil = ffi::lua_isnil(l, -1) != 0;
+            ffi::lua_settop(l, top);
+            if nil {
+                break;
+            }
+            n += 1;
+        }
+        out.array(n as usize);
+        for i in 1..=n {
+            ffi::lua_rawgeti(l, t, i as _);
+            let ok = write_value(l, top + 1, out, r3, errs, depth + 1);
+            ffi::lua_settop(l, top);
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,8 @@ pub struct FuncEntry {
     pub name: String,
     pub lib: String,
     pub func: Function,
+    /// Registry reference of `func`, which FCALL pushes with `lua_rawgeti`.
+    pub key: mlua::RegistryKey,
     pub flags: u32,
     pub desc: Option<Vec<u8>>,
 }
@@ -284,12 +286,17 @@ impl Engine {
         for p in pending {
             let key = p.name.to_ascii_lowercase();
             names.push(key.clone());
+            let reg = self
+                .lua
+                .create_registry_value(p.func.clone())
+                .map_err(|e| CmdError::err(e.to_string()))?;
             self.functions.funcs.insert(
                 key,
                 FuncEntry {
                     name: p.name,
                     lib: name.clone(),
                     func: p.func,
+                    key: reg,
                     flags: p.flags,
                     desc: p.desc,
                 },

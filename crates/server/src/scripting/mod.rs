@@ -15,9 +15,17 @@
 //! `redis.call` runs a command through the normal dispatcher (`cmd::call`) on a detached
 //! client that starts in the caller's db (so SELECT in a script stays in the script), then
 //! parses its reply bytes back into Lua (`convert`). Functions that must raise Lua errors
-//! (redis.call, sha1hex, ...) are Rust callbacks returning `(ok, value)` behind a tiny C
+//! (sha1hex, redis.log, ...) are Rust callbacks returning `(ok, value)` behind a tiny C
 //! trampoline that calls `lua_error` with the value: mlua would otherwise wrap Rust errors in
 //! userdata, while Redis scripts expect plain error tables and strings.
+//!
+//! The per-call path avoids mlua on purpose (its conversions allocate and wrap every step in
+//! a protected call, which cost more than the script itself): `run` pushes the error handler
+//! and a C function `invoke` from the registry and calls them with `lua_pcall`; `invoke`
+//! builds KEYS/ARGV with `lua_pushlstring` and calls the script by its registry reference;
+//! redis.call/pcall are raw C functions reading arguments from the Lua stack and pushing
+//! the command's reply straight from RESP bytes; the result is written to the caller from
+//! the Lua stack (`convert::raw`). Only errors and rare reply shapes go through mlua values.
 //!
 //! Long-running scripts: an instruction-count hook checks the clock; past
 //! `busy-reply-threshold` it lets `net::while_busy` answer other clients (BUSY, SCRIPT KILL,
@@ -32,8 +40,7 @@ use std::collections::HashMap;
 use std::ffi::c_int;
 use std::time::Instant;
 
-use cinnabar_resp::Frame;
-use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, RegistryKey, StdLib, Table, Value};
 
 use crate::client::Client;
 use crate::cmd::CmdError;
@@ -61,6 +68,8 @@ pub mod flags {
 /// A compiled EVAL script.
 pub struct Script {
     pub func: Function,
+    /// Registry reference of `func` (the run path pushes it with `lua_rawgeti`).
+    pub key: RegistryKey,
     pub body: Vec<u8>,
     pub flags: u32,
 }
@@ -68,6 +77,12 @@ pub struct Script {
 /// The Lua state and the script cache.
 pub struct Engine {
     pub lua: Lua,
+    /// The main Lua thread, for the raw C-API run path.
+    state: *mut ffi::lua_State,
+    /// The error handler (`handler` in SETUP) and the C function `invoke`, kept in the
+    /// registry so running a script creates no closures.
+    handler_key: RegistryKey,
+    invoke_key: RegistryKey,
     /// EVAL scripts by lowercase hex SHA1.
     pub scripts: HashMap<String, Script>,
     /// Bytes of cached script bodies (INFO used_memory_scripts_eval).
@@ -78,10 +93,8 @@ pub struct Engine {
     pub fn_env: Table,
     /// Switches `fn_env`'s `redis` to the load-time API and back.
     set_loading: Function,
-    /// `xpcall(f, handler)` runner for EVAL scripts.
+    /// `xpcall(f, handler)` runner (FUNCTION LOAD runs library code with it).
     run_eval: Function,
-    /// Same with arguments (FCALL callbacks get KEYS and ARGV).
-    run_fn: Function,
     /// The client scripts run their commands as.
     client: Option<Box<Client>>,
     /// FUNCTION libraries (functions.rs).
@@ -150,6 +163,8 @@ local internal = '=redis_internal'
 local raw_pcall = pcall
 local install_hook = G.__cinnabar_install_hook
 G.__cinnabar_install_hook = nil
+local make_wrap = G.__cinnabar_make_wrap
+G.__cinnabar_make_wrap = nil
 
 local function handler(err)
   local level, i = 2, nil
@@ -188,17 +203,31 @@ local function readonly(t)
   return p
 end
 
+local function missing_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+-- Reads of the environment fall through to the real globals as a table (no Lua call per
+-- global access); the globals' own metatable (set at the end) raises for missing names.
+-- getmetatable(_G) shows a read-only view of a display table whose __index is a function,
+-- so the real globals table is never reachable from a script.
 local env = {}
-setmetatable(env, protect_mt({
-  __index = function(_, k)
-    local v = rawget(G, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-}))
+do
+  local display = {
+    __index = function(_, k)
+      local v = rawget(G, k)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = ro_error,
+  }
+  local view = {}
+  setmetatable(view, {__index = display, __newindex = ro_error, __metatable = false})
+  proxies[view] = display
+  display.__metatable = view
+  setmetatable(env, {__index = G, __newindex = ro_error, __metatable = view})
+end
 proxies[env] = G
 
 G.rawset = function(t, k, v)
@@ -265,14 +294,9 @@ do
   end
   local function resume(c, ...) return resume_result(resume_orig(c, ...)) end
   co.resume = resume
-  local function wrap_result(ok, ...)
-    if not ok then error((...), 2) end
-    return ...
-  end
-  co.wrap = function(f)
-    local c = create(f)
-    return function(...) return wrap_result(resume(c, ...)) end
-  end
+  -- The wrapper is a C function (as Lua's auxwrap): an error gets the position of the
+  -- code that called it, even when that code tail-called it.
+  co.wrap = make_wrap(resume)
 end
 
 local redis = G.redis
@@ -311,7 +335,6 @@ do
 end
 
 -- Functions: a shared environment whose `redis` is a restricted table while a library loads.
-local loading = false
 local load_redis_real = {}
 for _, k in ipairs({'log', 'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
                     'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do
@@ -331,30 +354,19 @@ setmetatable(load_redis, {
 })
 proxies[load_redis] = load_redis_real
 local fn_env = {}
-setmetatable(fn_env, {
-  __index = function(_, k)
-    if loading and k == 'redis' then return load_redis end
-    local v = rawget(G, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-  __metatable = false,
-})
+setmetatable(fn_env, {__index = G, __newindex = ro_error, __metatable = false})
 proxies[fn_env] = G
-local function set_loading(b) loading = b end
+-- While a library loads, its `redis` is the restricted table (a raw field shadowing G's).
+local function set_loading(b)
+  rawset(fn_env, 'redis', b and load_redis or nil)
+end
+setmetatable(G, {__index = missing_global, __metatable = false})
 
 local function run_eval(f)
   install_hook()
   return xpcall(f, handler)
 end
-local function run_fn(f, keys, args)
-  install_hook()
-  return xpcall(function() return f(keys, args) end, handler)
-end
-return env, run_eval, run_fn, fn_env, set_loading, load_redis_real
+return env, run_eval, fn_env, set_loading, load_redis_real, handler
 "#;
 
 /// Registry names of the Rust callbacks behind the raising trampolines.
@@ -380,23 +392,6 @@ const TRAMP_NAMES: [&std::ffi::CStr; 10] = [
 /// Called by Lua only. It holds no Rust values with destructors when `lua_error` unwinds.
 unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_int {
     let nargs = ffi::lua_gettop(l);
-    if N == 0 || N == 9 {
-        // redis.call / redis.pcall: numbers become strings here, formatted as Redis does
-        // (`%.17g`), before mlua sees them (it would turn an integral -0.0 into 0).
-        for i in 1..=nargs {
-            if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
-                let mut buf = [0 as libc::c_char; 64];
-                libc::snprintf(
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    c"%.17g".as_ptr(),
-                    ffi::lua_tonumber(l, i),
-                );
-                ffi::lua_pushstring(l, buf.as_ptr());
-                ffi::lua_replace(l, i);
-            }
-        }
-    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, TRAMP_NAMES[N].as_ptr());
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
@@ -478,21 +473,6 @@ fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
     )?))
 }
 
-/// `%.17g`, as Redis formats Lua numbers passed to commands (so -0.0 stays "-0").
-fn fmt_g17(n: f64) -> String {
-    let mut buf = [0u8; 64];
-    // SAFETY: 64-byte buffer, snprintf bounded by its length.
-    let len = unsafe {
-        libc::snprintf(
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-            c"%.17g".as_ptr(),
-            n,
-        )
-    };
-    String::from_utf8_lossy(&buf[..(len.max(0) as usize).min(63)]).into_owned()
-}
-
 /// Lua's own number → string conversion (`%.14g`), for sha1hex and redis.log.
 fn lua_num_str(n: f64) -> String {
     let mut buf = [0u8; 64];
@@ -517,50 +497,98 @@ fn value_bytes(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-/// `redis.call` / `redis.pcall`: runs one command as the script's client.
-fn redis_call(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<MultiValue> {
-    let result = call_command(lua, args)?;
-    match result {
-        Ok(v) => ok_vals(lua, vec![v]),
-        Err(e) if raise_errors => raise(e),
-        Err(e) => ok_vals(lua, vec![e]),
+/// `redis.call`: runs one command as the script's client; an error reply is raised.
+///
+/// # Safety
+/// Called by Lua only. `command_to_stack` returns (dropping its Rust values) before
+/// `lua_error` unwinds.
+unsafe extern "C-unwind" fn lua_redis_call(l: *mut ffi::lua_State) -> c_int {
+    if command_to_stack(l) {
+        ffi::lua_error(l);
+    }
+    1
+}
+
+/// `redis.pcall`: like `redis.call`, but an error reply is returned as `{err=...}`.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn lua_redis_pcall(l: *mut ffi::lua_State) -> c_int {
+    command_to_stack(l);
+    1
+}
+
+/// The work of redis.call: reads the arguments from the Lua stack, runs the command and
+/// pushes its reply as a Lua value (or an error table). Return value: true when the pushed
+/// value is an error (redis.call raises it).
+///
+/// # Safety
+/// `l` is the state of a running redis.call; only Lua memory errors can unwind from here.
+unsafe fn command_to_stack(l: *mut ffi::lua_State) -> bool {
+    let nargs = ffi::lua_gettop(l).max(0) as usize;
+    if nargs == 0 {
+        convert::raw::push_err_table(
+            l,
+            b"ERR Please specify at least one argument for this redis lib call",
+        );
+        return true;
+    }
+    let mut pool = ARGV_POOL.with(|p| p.take());
+    let outcome = run_command(l, nargs, &mut pool);
+    // Keep the buffers for the next call, unless they grew large.
+    pool.truncate(64);
+    pool.retain(|b| b.capacity() <= 1 << 16);
+    ARGV_POOL.with(|p| p.set(pool));
+    match outcome {
+        Ok(is_err) => is_err,
+        Err(msg) => {
+            convert::raw::push_err_table(l, msg.as_bytes());
+            true
+        }
     }
 }
 
-/// The command part of redis.call: Ok(value) or Err(error table).
-fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value>> {
-    if args.is_empty() {
-        return Ok(Err(err_table(
-            lua,
-            "ERR Please specify at least one argument for this redis lib call",
-        )?));
+/// Runs the command whose `nargs` arguments are on the stack (copied into `pool`'s
+/// buffers). Ok: the reply was pushed (true if it is an error table); Err: a refusal text.
+unsafe fn run_command(
+    l: *mut ffi::lua_State,
+    nargs: usize,
+    pool: &mut Vec<Vec<u8>>,
+) -> Result<bool, &'static str> {
+    if pool.len() < nargs {
+        pool.resize_with(nargs, Vec::new);
     }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
-    for a in args.iter() {
-        let b = match a {
-            Value::String(s) => s.as_bytes().to_vec(),
-            // mlua hands integral numbers over as Integer: format them as the double they are.
-            Value::Integer(n) => fmt_g17(*n as f64).into_bytes(),
-            Value::Number(n) => fmt_g17(*n).into_bytes(),
-            _ => {
-                return Ok(Err(err_table(
-                    lua,
-                    "ERR Lua redis lib command arguments must be strings or integers",
-                )?))
+    for (i, buf) in pool.iter_mut().take(nargs).enumerate() {
+        buf.clear();
+        let idx = i as c_int + 1;
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TSTRING => {
+                let mut n = 0usize;
+                let p = ffi::lua_tolstring(l, idx, &mut n);
+                buf.extend_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), n));
             }
-        };
-        argv.push(b);
+            // Numbers as Redis formats them (`%.17g`, so -0.0 stays "-0").
+            ffi::LUA_TNUMBER => {
+                let mut tmp = [0u8; 64];
+                let len = libc::snprintf(
+                    tmp.as_mut_ptr() as *mut libc::c_char,
+                    tmp.len(),
+                    c"%.17g".as_ptr(),
+                    ffi::lua_tonumber(l, idx),
+                );
+                buf.extend_from_slice(&tmp[..(len.max(0) as usize).min(63)]);
+            }
+            _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
+        }
     }
+    let argv = &pool[..nargs];
     let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3, r.repl)));
     let Some((srv, client, read_only, resp3, repl)) = ptrs else {
-        return Ok(Err(err_table(
-            lua,
-            "ERR redis.call is not available in this context",
-        )?));
+        return Err("ERR redis.call is not available in this context");
     };
     // SAFETY: the pointers were taken from live `&mut` borrows by `run`, which does not use
     // them while Lua runs; only one callback runs at a time on this thread.
-    let (srv, client) = unsafe { (&mut *srv, &mut *client) };
+    let (srv, client) = (&mut *srv, &mut *client);
     let table = crate::cmd::table();
     let entry = match table.get(&argv[0]) {
         None => None,
@@ -569,33 +597,21 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
         Some(top) => top.subs.get(&crate::util::lower(&argv[1])),
     };
     let Some(entry) = entry else {
-        return Ok(Err(err_table(
-            lua,
-            "ERR Unknown Redis command called from script",
-        )?));
+        return Err("ERR Unknown Redis command called from script");
     };
     let arity = entry.spec.arity;
     let argc = argv.len() as i32;
     if (arity > 0 && argc != arity) || argc < -arity {
-        return Ok(Err(err_table(
-            lua,
-            "ERR Wrong number of args calling Redis command from script",
-        )?));
+        return Err("ERR Wrong number of args calling Redis command from script");
     }
     // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK).
     if entry.has_flag("noscript")
         || (entry.has_flag("blocking") && !entry.full_name.starts_with("xread"))
     {
-        return Ok(Err(err_table(
-            lua,
-            "ERR This Redis command is not allowed from script",
-        )?));
+        return Err("ERR This Redis command is not allowed from script");
     }
     if read_only && (entry.has_flag("write") || entry.has_flag("may_replicate")) {
-        return Ok(Err(err_table(
-            lua,
-            "ERR Write commands are not allowed from read-only scripts.",
-        )?));
+        return Err("ERR Write commands are not allowed from read-only scripts.");
     }
     client.reply.buf.clear();
     client.reply.proto = if resp3 {
@@ -606,7 +622,7 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     let dirty = srv.dirty;
     // redis.set_repl without REPL_AOF: this command's effects stay out of the AOF.
     let hidden_aof = if repl & 1 == 0 { srv.aof.take() } else { None };
-    crate::cmd::call(srv, client, &argv);
+    crate::cmd::call(srv, client, argv);
     if hidden_aof.is_some() {
         srv.aof = hidden_aof;
     }
@@ -620,21 +636,9 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
             }
         });
     }
-    let buf = std::mem::take(&mut client.reply.buf);
-    let frame = match Frame::parse(&buf) {
-        Ok(Some((f, _))) => f,
-        _ => Frame::Null,
-    };
-    client.reply.buf = buf;
+    let is_err = convert::raw::push_reply(l, &client.reply.buf, resp3);
     client.reply.buf.clear();
-    if let Frame::Error(e) = frame {
-        let field = convert::error_field(&e);
-        let t = convert::single_field(lua, "err", lua.create_string(field)?)?;
-        // Counted in errorstats when the command failed; not again when the script returns it.
-        t.raw_set("ignore_stats_update", true)?;
-        return Ok(Err(Value::Table(t)));
-    }
-    Ok(Ok(convert::frame_to_lua(lua, frame, resp3)?))
+    Ok(is_err)
 }
 
 /// The caller of the running script when `c` is that script's own client (client tracking
@@ -809,14 +813,11 @@ fn log_level(n: i64) -> crate::log::Level {
 /// Builds the `redis` table with the functions every script (and function) sees.
 fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    redis.set(
-        "call",
-        raising(lua, 0, |lua, args| redis_call(lua, args, true))?,
-    )?;
-    redis.set(
-        "pcall",
-        raising(lua, 9, |lua, args| redis_call(lua, args, false))?,
-    )?;
+    // SAFETY: raw C functions using the Lua C API on the state they are called with.
+    unsafe {
+        redis.set("call", lua.create_c_function(lua_redis_call)?)?;
+        redis.set("pcall", lua.create_c_function(lua_redis_pcall)?)?;
+    }
     redis.set(
         "sha1hex",
         raising(lua, 1, |lua, args: MultiValue| {
@@ -992,16 +993,26 @@ impl Engine {
         // SAFETY: a C function that only calls lua_sethook on the state it runs on.
         let install = unsafe { lua.create_c_function(install_hook)? };
         g.set("__cinnabar_install_hook", install)?;
+        // SAFETY: a C function using the Lua C API on the state it runs on.
+        g.set("__cinnabar_make_wrap", unsafe {
+            lua.create_c_function(make_wrap)?
+        })?;
         libs::register(&lua)?;
         #[allow(clippy::type_complexity)]
-        let (env, run_eval, run_fn, fn_env, set_loading, load_redis): (
-            Table,
-            Function,
-            Function,
+        let (env, run_eval, fn_env, set_loading, load_redis, handler): (
             Table,
             Function,
             Table,
+            Function,
+            Table,
+            Function,
         ) = lua.load(SETUP).set_name(INTERNAL_SOURCE).eval()?;
+        let handler_key = lua.create_registry_value(handler)?;
+        // SAFETY: `invoke` only uses the Lua C API on the state it is called with.
+        let invoke_key = lua.create_registry_value(unsafe { lua.create_c_function(invoke)? })?;
+        let mut state = std::ptr::null_mut();
+        // SAFETY: the closure only records the state pointer mlua runs on (the main thread).
+        unsafe { lua.exec_raw::<()>((), |l| state = l)? };
         functions::setup_load_api(&lua, &load_redis)?;
         let mut client = Client::detached(0);
         client.authenticated = true;
@@ -1009,13 +1020,15 @@ impl Engine {
         client.name = None;
         Ok(Engine {
             lua,
+            state,
+            handler_key,
+            invoke_key,
             scripts: HashMap::new(),
             scripts_bytes: 0,
             env,
             fn_env,
             set_loading,
             run_eval,
-            run_fn,
             client: Some(Box::new(client)),
             functions: functions::Registry::default(),
         })
@@ -1045,9 +1058,14 @@ impl Engine {
             .compile(&body[skip..], "@user_script", &self.env)
             .map_err(|m| CmdError::err(format!("Error compiling script (new function): {m}")))?;
         self.scripts_bytes += body.len() + 64;
+        let key = self
+            .lua
+            .create_registry_value(func.clone())
+            .map_err(|e| CmdError::err(e.to_string()))?;
         self.scripts.insert(
             sha.clone(),
             Script {
+                key,
                 func,
                 body: body.to_vec(),
                 flags,
@@ -1124,6 +1142,62 @@ unsafe extern "C-unwind" fn raw_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_
     }
 }
 
+/// `make_wrap(resume)`: builds coroutine.wrap as a C closure over the (killed-aware)
+/// resume.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn make_wrap(l: *mut ffi::lua_State) -> c_int {
+    ffi::lua_settop(l, 1);
+    ffi::lua_pushcclosure(l, co_wrap, 1);
+    1
+}
+
+/// coroutine.wrap(f): a new coroutine running `f`, wrapped in `aux_wrap`.
+///
+/// # Safety
+/// Called by Lua only; the argument check raises before anything is allocated.
+unsafe extern "C-unwind" fn co_wrap(l: *mut ffi::lua_State) -> c_int {
+    if ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION || ffi::lua_iscfunction(l, 1) != 0 {
+        ffi::luaL_argerror(l, 1, c"Lua function expected".as_ptr());
+    }
+    let co = ffi::lua_newthread(l);
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_xmove(l, co, 1);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, -2);
+    ffi::lua_pushcclosure(l, aux_wrap, 2);
+    1
+}
+
+/// Resumes the wrapped coroutine with the call's arguments; returns what it yields or
+/// returns, or raises its error (a string gets the caller's position, as in Lua's auxwrap).
+///
+/// # Safety
+/// Called by Lua only; holds no Rust values when `lua_error` unwinds.
+unsafe extern "C-unwind" fn aux_wrap(l: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(l);
+    if ffi::lua_checkstack(l, 3) == 0 {
+        ffi::luaL_error(l, c"stack overflow".as_ptr());
+    }
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(2));
+    ffi::lua_insert(l, 2);
+    ffi::lua_call(l, n + 1, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(l, 1) != 0 {
+        ffi::lua_remove(l, 1);
+        return ffi::lua_gettop(l);
+    }
+    ffi::lua_settop(l, 2);
+    if ffi::lua_isstring(l, 2) != 0 {
+        ffi::luaL_where(l, 1);
+        ffi::lua_insert(l, -2);
+        ffi::lua_concat(l, 2);
+    }
+    ffi::lua_error(l)
+}
+
 /// `lua_sethook` for the running thread (called by the runners before user code).
 unsafe extern "C-unwind" fn install_hook(l: *mut ffi::lua_State) -> c_int {
     ffi::lua_sethook(l, Some(raw_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY as c_int);
@@ -1170,7 +1244,8 @@ fn hook_check() -> Option<&'static std::ffi::CStr> {
 
 /// What to run: an EVAL script or a FUNCTION's callback.
 pub struct Invocation<'a> {
-    pub func: Function,
+    /// Registry reference of the function to call (`RegistryKey::id`).
+    pub func: c_int,
     pub name: String,
     pub keys: &'a [Vec<u8>],
     pub args: &'a [Vec<u8>],
@@ -1180,33 +1255,91 @@ pub struct Invocation<'a> {
     pub argv: Vec<Vec<u8>>,
 }
 
-fn string_table(lua: &Lua, items: &[Vec<u8>]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len().min(1 << 16), 0)?;
+/// What `invoke` calls: set by `run` just before `lua_pcall`.
+#[derive(Clone, Copy)]
+struct InvokeSpec {
+    func: c_int,
+    keys: *const [Vec<u8>],
+    args: *const [Vec<u8>],
+    is_function: bool,
+}
+
+thread_local! {
+    static INVOKE: Cell<Option<InvokeSpec>> = const { Cell::new(None) };
+    /// Argument buffers of redis.call, reused between calls.
+    static ARGV_POOL: Cell<Vec<Vec<u8>>> = const { Cell::new(Vec::new()) };
+}
+
+/// Pushes a new array table of `items` as Lua strings.
+///
+/// # Safety
+/// `l` must be a running Lua state with two free stack slots.
+unsafe fn push_string_array(l: *mut ffi::lua_State, items: &[Vec<u8>]) {
+    ffi::lua_createtable(l, items.len().min(1 << 16) as c_int, 0);
     for (i, it) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(it)?)?;
+        ffi::lua_pushlstring(l, it.as_ptr().cast(), it.len());
+        ffi::lua_rawseti(l, -2, (i + 1) as _);
     }
-    Ok(t)
+}
+
+/// The protected body of a script run (called by `run` with `lua_pcall`, the error handler
+/// installed): builds KEYS and ARGV (globals for EVAL, arguments for a FUNCTION) and calls
+/// the script. Building them here means running out of Lua memory is a catchable error.
+///
+/// # Safety
+/// Called by Lua only; holds no Rust values with destructors (errors unwind through it).
+unsafe extern "C-unwind" fn invoke(l: *mut ffi::lua_State) -> c_int {
+    let Some(spec) = INVOKE.with(|c| c.take()) else {
+        return 0;
+    };
+    ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, spec.func as _);
+    // SAFETY: `run` keeps the slices alive until lua_pcall returns.
+    let (keys, args) = (&*spec.keys, &*spec.args);
+    if spec.is_function {
+        push_string_array(l, keys);
+        push_string_array(l, args);
+        ffi::lua_call(l, 2, 1);
+    } else {
+        ffi::lua_pushstring(l, c"KEYS".as_ptr());
+        push_string_array(l, keys);
+        ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
+        ffi::lua_pushstring(l, c"ARGV".as_ptr());
+        push_string_array(l, args);
+        ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
+        ffi::lua_call(l, 0, 1);
+    }
+    1
+}
+
+/// Registry slot used to hand a value from the raw stack to mlua (slow paths only).
+const HANDOFF: &str = "__cinnabar_result";
+
+/// Pops the top of the stack as an mlua value.
+///
+/// # Safety
+/// `l` must be the engine's main state with a value on top.
+unsafe fn pop_value(lua: &Lua, l: *mut ffi::lua_State) -> Value {
+    ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, c"__cinnabar_result".as_ptr());
+    let v = lua
+        .named_registry_value::<Value>(HANDOFF)
+        .unwrap_or(Value::Nil);
+    let _ = lua.unset_named_registry_value(HANDOFF);
+    v
 }
 
 /// Runs a script for `caller` and writes its reply (or returns its error).
+///
+/// The call goes through the Lua C API directly: the error handler and `invoke` are pushed
+/// from the registry and run with `lua_pcall`; a successful result is written to the
+/// caller straight from the Lua stack (`convert::raw`), anything else goes through mlua.
 pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(), CmdError> {
     let eng = engine(srv);
     let lua = eng.lua.clone();
-    let runner = if inv.is_function {
-        eng.run_fn.clone()
-    } else {
-        eng.run_eval.clone()
-    };
+    let l = eng.state;
+    let (handler_ref, invoke_ref) = (eng.handler_key.id(), eng.invoke_key.id());
     let Some(mut client) = eng.client.take() else {
         return Err(CmdError::err("script client busy"));
     };
-    let keys = string_table(&lua, inv.keys).map_err(|e| CmdError::err(e.to_string()))?;
-    let args = string_table(&lua, inv.args).map_err(|e| CmdError::err(e.to_string()))?;
-    if !inv.is_function {
-        let g = lua.globals();
-        let _ = g.raw_set("KEYS", keys.clone());
-        let _ = g.raw_set("ARGV", args.clone());
-    }
     client.db = caller.db;
     client.reply.buf.clear();
     client.multi = None;
@@ -1220,7 +1353,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             srv: srv_ptr,
             client: client_ptr,
             caller_id: caller.id,
-            name: inv.name.clone(),
+            name: inv.name,
             read_only: inv.read_only,
             is_function: inv.is_function,
             start: Instant::now(),
@@ -1236,29 +1369,68 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     });
     // SAFETY: `srv` is not used again until the script returns.
     unsafe { (*srv_ptr).call_depth += 1 };
-    let result = if inv.is_function {
-        runner.call::<(bool, Value)>((inv.func, keys, args))
-    } else {
-        runner.call::<(bool, Value)>(inv.func)
+    INVOKE.with(|c| {
+        c.set(Some(InvokeSpec {
+            func: inv.func,
+            keys: inv.keys,
+            args: inv.args,
+            is_function: inv.is_function,
+        }))
+    });
+    // SAFETY: `l` is the engine's main thread, alive while `lua` is; the stack is restored to
+    // `base` before returning. Lua errors are caught by lua_pcall.
+    let (base, status) = unsafe {
+        let base = ffi::lua_gettop(l);
+        ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, handler_ref as _);
+        ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, invoke_ref as _);
+        ffi::lua_sethook(l, Some(raw_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY as c_int);
+        (base, ffi::lua_pcall(l, 0, 1, base + 1))
     };
+    INVOKE.with(|c| c.set(None));
     let run = RUN.with(|r| r.borrow_mut().take());
     srv.call_depth -= 1;
-    if !matches!(result, Ok((true, _))) {
+    let run = run.expect("run state set above");
+    // What follows runs outside any protected call, where a Lua memory error would abort
+    // the process: lift the cap meanwhile (a failed script may have stopped right at it).
+    let cap = lua.set_memory_limit(0).unwrap_or(LUA_MEMORY_LIMIT);
+    // The result: written to the caller right away when possible (`written` holds the error
+    // texts errorstats must count), else as an mlua value.
+    let mut written = None;
+    let result: mlua::Result<(bool, Value)> = if status == 0 {
+        let mut errs = Vec::new();
+        // SAFETY: the result is on top of the stack (base + 2).
+        if !run.killed
+            && unsafe {
+                convert::raw::write_reply(l, base + 2, &mut caller.reply, run.resp3, &mut errs)
+            }
+        {
+            written = Some(errs);
+            Ok((true, Value::Nil))
+        } else {
+            Ok((true, unsafe { pop_value(&lua, l) }))
+        }
+    } else {
+        Ok((false, unsafe { pop_value(&lua, l) }))
+    };
+    // SAFETY: back to the height found on entry.
+    unsafe { ffi::lua_settop(l, base) };
+    if status != 0 {
         // A failed script may leave a large heap behind (e.g. it hit the memory cap): free it
         // now so the next script does not fail for want of memory.
-        // The collector itself may allocate (string table resize): lift the cap meanwhile.
-        let cap = lua.set_memory_limit(0).unwrap_or(LUA_MEMORY_LIMIT);
         let _ = lua.gc_collect();
         let _ = lua.gc_collect();
-        let _ = lua.set_memory_limit(cap);
     }
+    let _ = lua.set_memory_limit(cap);
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
     }
-    let run = run.expect("run state set above");
     finish_aof(srv, aof_mark, run.writes);
     if run.busy {
         crate::net::while_busy::after_script(srv);
+    }
+    if let Some(errors) = written {
+        count_errors(srv, errors);
+        return Ok(());
     }
     if run.killed {
         const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
@@ -1274,11 +1446,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     match result {
         Ok((true, v)) => {
             let errors = convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
-            for e in errors {
-                let code = e.split(' ').next().unwrap_or("ERR").to_string();
-                *srv.stats.errors.entry(code).or_default() += 1;
-                srv.stats.total_error_replies += 1;
-            }
+            count_errors(srv, errors);
             Ok(())
         }
         Ok((false, v)) => {
@@ -1293,6 +1461,15 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             "Error running script (call to {}): @{}",
             run.name, e
         ))),
+    }
+}
+
+/// Counts error replies a script returned (errorstats).
+fn count_errors(srv: &mut Server, errors: Vec<String>) {
+    for e in errors {
+        let code = e.split(' ').next().unwrap_or("ERR").to_string();
+        *srv.stats.errors.entry(code).or_default() += 1;
+        srv.stats.total_error_replies += 1;
     }
 }
 
