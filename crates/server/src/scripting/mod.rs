@@ -1273,7 +1273,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     }
     match result {
         Ok((true, v)) => {
-            let errors = convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            let errors = convert::lua_to_reply(&lua, &v, &mut caller.reply, run.resp3);
             for e in errors {
                 let code = e.split(' ').next().unwrap_or("ERR").to_string();
                 *srv.stats.errors.entry(code).or_default() += 1;

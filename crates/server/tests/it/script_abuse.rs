@@ -281,7 +281,6 @@ fn bytecode_is_refused() {
 }
 
 #[test]
-#[ignore = "engine bug: replies with more than ~7,980 strings panic in convert::write_table (mlua ref stack) and drop the connection"]
 fn big_replies_from_scripts() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
