@@ -240,18 +240,55 @@ local function xpcall_result(ok, ...)
   return ok, ...
 end
 G.xpcall = function(f, h) return xpcall_result(xpcall_orig(f, h)) end
+-- Lua's luaO_chunkid: how a chunk name shows in messages (LUA_IDSIZE 60).
+local function chunkid(src)
+  src = src:match('^[^%z]*')
+  local c = src:sub(1, 1)
+  if c == '=' then return src:sub(2, 60) end
+  if c == '@' then
+    src = src:sub(2)
+    if #src > 52 then return '...' .. src:sub(#src - 51) end
+    return src
+  end
+  local line = src:match('^[^\r\n]*')
+  if #line > 43 then line = line:sub(1, 43) end
+  if #line < #src then return '[string "' .. line .. '..."]' end
+  return '[string "' .. line .. '"]'
+end
+-- Binary chunks are refused: Redis's Lua reads them as text.
+local function binary_error(name)
+  return chunkid(name) .. ":1: unexpected symbol near 'char(27)'"
+end
 G.loadstring = function(s, name)
   if type(s) == 'string' and s:byte(1) == 27 then
-    -- Binary chunks are refused: Redis's Lua reads them as text.
-    local id = name or ('[string "' .. (s:match('^[^%z\r\n]*')) .. '"]')
-    return nil, id .. ":1: unexpected symbol near 'char(27)'"
+    if type(name) ~= 'string' then name = s end
+    return nil, binary_error(name)
   end
   local f, e = loadstring_orig(s, name)
   if f then setfenv(f, env) end
   return f, e
 end
 G.load = function(fn, name)
-  local f, e = load_orig(fn, name)
+  local first, binary = true, false
+  local reader = fn
+  if type(fn) == 'function' then
+    reader = function()
+      if binary then return nil end
+      local piece = fn()
+      if first then
+        first = false
+        if type(piece) == 'string' and piece:byte(1) == 27 then
+          binary = true
+          return nil
+        end
+      end
+      return piece
+    end
+  end
+  local f, e = load_orig(reader, name)
+  if binary then
+    return nil, binary_error(type(name) == 'string' and name or '=(load)')
+  end
   if f then setfenv(f, env) end
   return f, e
 end
@@ -1022,7 +1059,13 @@ impl Engine {
     }
 
     /// Compiles `body` in the sandbox environment under `chunk_name` ("@user_script").
+    /// Binary chunks (precompiled bytecode, first byte ESC) are refused with the error Redis's
+    /// Lua gives when it reads them as text: bytecode bypasses the verifier and is unsafe.
     pub fn compile(&self, code: &[u8], chunk_name: &str, env: &Table) -> Result<Function, String> {
+        if code.first() == Some(&27) {
+            let name = chunk_name.strip_prefix('@').unwrap_or(chunk_name);
+            return Err(format!("{name}:1: unexpected symbol near 'char(27)'"));
+        }
         self.lua
             .load(code)
             .set_name(chunk_name)

@@ -256,7 +256,6 @@ fn string_metatable_is_read_only() {
 }
 
 #[test]
-#[ignore = "engine bug (security): EVAL/SCRIPT LOAD/loadstring accept precompiled Lua bytecode; Redis refuses it (parses as text)"]
 fn bytecode_is_refused() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
