@@ -1114,7 +1114,10 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
         return Err(CmdError::err("Invalid script shebang"));
     };
     let line = String::from_utf8_lossy(&body[..nl]).into_owned();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    // Words are split on any C whitespace (so a CRLF line ending is fine), as sdssplitargs.
+    let mut parts = line
+        .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
+        .filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or_default();
     if engine != "#!lua" {
         return Err(CmdError::err(format!(
@@ -1124,7 +1127,8 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
     let mut fl = 0;
     for p in parts {
         if let Some(list) = p.strip_prefix("flags=") {
-            for f in list.split(',').filter(|f| !f.is_empty()) {
+            // An empty list is no flag; an empty name inside a list is an unknown flag.
+            for f in list.split(',').filter(|_| !list.is_empty()) {
                 match flags::NAMES.iter().find(|(n, _)| *n == f) {
                     Some((_, bit)) => fl |= bit,
                     None => {
