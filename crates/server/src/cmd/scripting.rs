@@ -30,11 +30,10 @@ fn noscript() -> CmdError {
 
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
     let body: &[u8] = ctx.arg(1);
-    if by_sha {
-        let sha = crate::util::lower(body);
-        if sha.len() != 40 || !scripting::engine(ctx.srv).scripts.contains_key(&sha) {
-            return Err(noscript());
-        }
+    // A SHA that is not 40 characters long fails first, then numkeys, then the lookup
+    // (Redis's order).
+    if by_sha && body.len() != 40 {
+        return Err(noscript());
     }
     let (keys, args) = split_keys(ctx)?;
     let eng = scripting::engine(ctx.srv);
@@ -49,6 +48,11 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
     };
     let script = &eng.scripts[&sha];
     let func = script.func.clone();
+    if ro && script.flags & (flags::EVAL_COMPAT | flags::NO_WRITES) == 0 {
+        return Err(CmdError::err(
+            "Can not execute a script with write flag using *_ro command.",
+        ));
+    }
     let read_only = ro || script.flags & flags::NO_WRITES != 0;
     scripting::run(
         ctx.srv,
