@@ -452,6 +452,48 @@ unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_i
     ffi::lua_error(l)
 }
 
+/// Makes room for one more stack slot after a LUA_MULTRET call whose results filled the
+/// C function's frame: pushing without it trips LUA_USE_APICHECK (debug builds abort).
+///
+/// # Safety
+/// Called from a C function running on `l`; `lua_error` unwinds no Rust value.
+unsafe fn room_for_one(l: *mut ffi::lua_State) {
+    if ffi::lua_checkstack(l, 1) == 0 {
+        ffi::lua_settop(l, 0);
+        ffi::lua_pushstring(l, c"stack overflow".as_ptr());
+        ffi::lua_error(l);
+    }
+}
+
+/// Lua 5.1's `pcall`, with a `lua_checkstack` before pushing the status: the original pushes
+/// unchecked after a multi-result call (deep `pcall` recursion aborts an APICHECK build).
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_pcall(l: *mut ffi::lua_State) -> c_int {
+    ffi::luaL_checkany(l, 1);
+    let status = ffi::lua_pcall(l, ffi::lua_gettop(l) - 1, ffi::LUA_MULTRET, 0);
+    room_for_one(l);
+    ffi::lua_pushboolean(l, c_int::from(status == 0));
+    ffi::lua_insert(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// Lua 5.1's `xpcall`, with the same check as [`checked_pcall`].
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_xpcall(l: *mut ffi::lua_State) -> c_int {
+    ffi::luaL_checkany(l, 2);
+    ffi::lua_settop(l, 2);
+    ffi::lua_insert(l, 1);
+    let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
+    room_for_one(l);
+    ffi::lua_pushboolean(l, c_int::from(status == 0));
+    ffi::lua_replace(l, 1);
+    ffi::lua_gettop(l)
+}
+
 fn tramp_fn(n: usize) -> ffi::lua_CFunction {
     match n {
         0 => tramp::<0>,
@@ -1022,6 +1064,11 @@ impl Engine {
         math.set("random", raising(&lua, 5, math_random)?)?;
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
         g.set("unpack", raising(&lua, 8, lua_unpack)?)?;
+        // SAFETY: C functions using the Lua API on the state they run on.
+        unsafe {
+            g.set("pcall", lua.create_c_function(checked_pcall)?)?;
+            g.set("xpcall", lua.create_c_function(checked_xpcall)?)?;
+        }
         g.set(
             "__cinnabar_killed",
             lua.create_function(|_, ()| Ok(with_run(|r| r.is_some_and(|r| r.killed))))?,
