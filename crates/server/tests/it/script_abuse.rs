@@ -303,7 +303,6 @@ fn big_replies_from_scripts() {
 }
 
 #[test]
-#[ignore = "debug builds only: Lua is built with LUA_USE_APICHECK and luaB_pcall trips an assertion (process abort) on deep pcall recursion; Redis returns a 200-element array"]
 fn pcall_recursion_does_not_abort() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
@@ -311,7 +310,10 @@ fn pcall_recursion_does_not_abort() {
         &mut c,
         "local function f() return pcall(f) end local r = {f()} return #r",
     );
-    assert_eq!(show(&r), ":200\\r\\n");
+    // Redis: 200. Ours runs user code two C calls deeper (mlua's pcall around the runner,
+    // the runner's xpcall), so the C-stack limit comes two elements earlier.
+    let n = show(&r);
+    assert!(n == ":200\\r\\n" || n == ":198\\r\\n", "{n}");
     alive(&mut c);
 }
 
