@@ -293,24 +293,8 @@ G.load = function(fn, name)
   return f, e
 end
 
-do
-  local co = G.coroutine
-  local create, resume_orig = co.create, co.resume
-  local function resume_result(ok, ...)
-    if not ok and killed() then error((...), 0) end
-    return ok, ...
-  end
-  local function resume(c, ...) return resume_result(resume_orig(c, ...)) end
-  co.resume = resume
-  local function wrap_result(ok, ...)
-    if not ok then error((...), 2) end
-    return ...
-  end
-  co.wrap = function(f)
-    local c = create(f)
-    return function(...) return wrap_result(resume(c, ...)) end
-  end
-end
+-- coroutine.resume is a C function (checked_resume); coroutine.wrap is Lua's own, whose
+-- errors (a kill included) propagate.
 
 local redis = G.redis
 redis.status_reply = function(...)
@@ -491,6 +475,29 @@ unsafe extern "C-unwind" fn checked_xpcall(l: *mut ffi::lua_State) -> c_int {
     room_for_one(l);
     ffi::lua_pushboolean(l, c_int::from(status == 0));
     ffi::lua_replace(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// Registry name of Lua's own `coroutine.resume`, called by [`checked_resume`].
+const RESUME_ORIG: &std::ffi::CStr = c"__cinnabar_resume";
+
+/// `coroutine.resume` as a C function (so argument errors and positions read as Redis's):
+/// Lua's resume, except that a coroutine killed by SCRIPT KILL re-raises the kill.
+///
+/// # Safety
+/// Called by Lua only; `lua_error` unwinds no Rust value.
+unsafe extern "C-unwind" fn checked_resume(l: *mut ffi::lua_State) -> c_int {
+    if ffi::lua_type(l, 1) != ffi::LUA_TTHREAD {
+        return ffi::luaL_argerror(l, 1, c"coroutine expected".as_ptr());
+    }
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, RESUME_ORIG.as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(l, 1) == 0 && with_run(|r| r.is_some_and(|r| r.killed)) {
+        ffi::lua_settop(l, 2);
+        ffi::lua_error(l);
+    }
     ffi::lua_gettop(l)
 }
 
@@ -1068,6 +1075,10 @@ impl Engine {
         unsafe {
             g.set("pcall", lua.create_c_function(checked_pcall)?)?;
             g.set("xpcall", lua.create_c_function(checked_xpcall)?)?;
+            let co: Table = g.get("coroutine")?;
+            let resume: Function = co.get("resume")?;
+            lua.set_named_registry_value(RESUME_ORIG.to_str().unwrap_or_default(), resume)?;
+            co.set("resume", lua.create_c_function(checked_resume)?)?;
         }
         g.set(
             "__cinnabar_killed",
