@@ -377,8 +377,16 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
     if policy == Policy::Flush {
         eng.function_flush();
     }
+    let mut seen = std::collections::HashSet::new();
     for code in &codes {
-        if let Err(e) = eng.function_load_as(code, policy != Policy::Append, true) {
+        // Redis loads the payload into a fresh library set first: a name repeated inside the
+        // payload fails like FUNCTION LOAD does (quoted name), whatever the policy.
+        let dup = scripting::functions::library_name(code).filter(|n| !seen.insert(n.clone()));
+        let loaded = match dup {
+            Some(n) => Err(CmdError::err(format!("Library '{n}' already exists"))),
+            None => eng.function_load_as(code, policy != Policy::Append, true),
+        };
+        if let Err(e) = loaded {
             // All or nothing: put the previous libraries back.
             eng.function_flush();
             let _ = eng.functions_restore(saved);

@@ -113,6 +113,11 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     Ok((name, end))
 }
 
+/// The library name in `code`'s metadata line, when it parses.
+pub fn library_name(code: &[u8]) -> Option<String> {
+    parse_metadata(code).ok().map(|(name, _)| name)
+}
+
 /// `redis.register_function` (load time only).
 pub(super) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let fail =
