@@ -183,7 +183,7 @@ local function protect_mt(mt)
 end
 local function readonly(t)
   local p = {}
-  setmetatable(p, protect_mt({__index = t, __newindex = ro_error}))
+  setmetatable(p, protect_mt({__index = t, __newindex = ro_error, __cinnabar_lib = true}))
   proxies[p] = t
   return p
 end
@@ -476,6 +476,28 @@ unsafe extern "C-unwind" fn checked_xpcall(l: *mut ffi::lua_State) -> c_int {
     ffi::lua_pushboolean(l, c_int::from(status == 0));
     ffi::lua_replace(l, 1);
     ffi::lua_gettop(l)
+}
+
+/// Lua's `getmetatable`, except that the read-only library tables (`redis`, `string`, ...,
+/// whose metatable has `__cinnabar_lib`) have none, as Redis's read-only tables.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_getmetatable(l: *mut ffi::lua_State) -> c_int {
+    ffi::luaL_checkany(l, 1);
+    if ffi::lua_getmetatable(l, 1) == 0 {
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    ffi::lua_pushstring(l, c"__cinnabar_lib".as_ptr());
+    ffi::lua_rawget(l, -2);
+    if ffi::lua_toboolean(l, -1) != 0 {
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    ffi::lua_settop(l, -2);
+    ffi::luaL_getmetafield_(l, 1, c"__metatable".as_ptr());
+    1
 }
 
 /// Registry name of Lua's own `coroutine.resume`, called by [`checked_resume`].
@@ -1075,6 +1097,7 @@ impl Engine {
         unsafe {
             g.set("pcall", lua.create_c_function(checked_pcall)?)?;
             g.set("xpcall", lua.create_c_function(checked_xpcall)?)?;
+            g.set("getmetatable", lua.create_c_function(checked_getmetatable)?)?;
             let co: Table = g.get("coroutine")?;
             let resume: Function = co.get("resume")?;
             lua.set_named_registry_value(RESUME_ORIG.to_str().unwrap_or_default(), resume)?;
