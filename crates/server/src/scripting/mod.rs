@@ -418,6 +418,14 @@ unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_i
             }
         }
     }
+    if N == 1 {
+        // redis.sha1hex: Lua's own number → string conversion (mlua would turn -0.0 into 0).
+        for i in 1..=nargs {
+            if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
+                ffi::lua_tolstring(l, i, std::ptr::null_mut());
+            }
+        }
+    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, TRAMP_NAMES[N].as_ptr());
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
