@@ -1462,8 +1462,12 @@ fn ignores_stats(v: &Value) -> bool {
 pub fn error_text(v: &Value, name: &str) -> String {
     match v {
         Value::Table(t) => {
-            let err = match t.raw_get::<Value>("err") {
+            // Not a raw read: Redis reads `err` with lua_getfield (an __index table counts);
+            // a number is converted as Lua does.
+            let err = match t.get::<Value>("err") {
                 Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                Ok(Value::Integer(n)) => lua_num_str(n as f64),
+                Ok(Value::Number(n)) => lua_num_str(n),
                 _ => "ERR unknown error".to_string(),
             };
             let source = match t.raw_get::<Value>("source") {
