@@ -354,7 +354,11 @@ proxies[load_redis] = load_redis_real
 local fn_env = {}
 setmetatable(fn_env, {
   __index = function(_, k)
-    if loading and k == 'redis' then return load_redis end
+    -- While a library loads, its code sees only the restricted `redis` table (Redis 7.0).
+    if loading then
+      if k == 'redis' then return load_redis end
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
     local v = rawget(G, k)
     if v == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
