@@ -90,17 +90,27 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::err("Missing library metadata"));
     }
-    let end = code.iter().position(|&c| c == b'\n').unwrap_or(code.len());
+    let Some(end) = code.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::err("Invalid library metadata"));
+    };
     let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    // Words are split on any C whitespace, as sdssplitargs; `name=` is case-insensitive.
+    let mut parts = line
+        .split([' ', '\t', '\r', '\x0b', '\x0c'])
+        .filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or_default();
     if !engine.eq_ignore_ascii_case("lua") {
         return Err(CmdError::err(format!("Engine '{engine}' not found")));
     }
     let mut name = None;
     for p in parts {
-        match p.strip_prefix("name=") {
-            Some(n) => name = Some(n.to_string()),
+        match p.get(..5).filter(|k| k.eq_ignore_ascii_case("name=")) {
+            Some(_) if name.is_some() => {
+                return Err(CmdError::err(
+                    "Invalid metadata value, name argument was given multiple times",
+                ))
+            }
+            Some(_) => name = Some(p[5..].to_string()),
             None => return Err(CmdError::err(format!("Invalid metadata value given: {p}"))),
         }
     }
