@@ -702,9 +702,12 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
             "ERR Wrong number of args calling Redis command from script",
         )?));
     }
-    // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK).
+    // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK),
+    // except BLMPOP and BZMPOP, which run there without blocking.
     if entry.has_flag("noscript")
-        || (entry.has_flag("blocking") && !entry.full_name.starts_with("xread"))
+        || (entry.has_flag("blocking")
+            && !entry.full_name.starts_with("xread")
+            && !matches!(&entry.full_name[..], "blmpop" | "bzmpop"))
     {
         return Ok(Err(err_table(
             lua,
