@@ -331,9 +331,13 @@ fn write_table(
         {
             let (f, s) = (f.as_bytes(), s.as_bytes());
             if out.is_resp3() {
-                let total = f.len() + 1 + s.len();
+                // The format is always 3 bytes: cut, or padded with spaces (as Redis does).
+                let mut fmt = [b' '; 3];
+                let n = f.len().min(3);
+                fmt[..n].copy_from_slice(&f[..n]);
+                let total = 3 + 1 + s.len();
                 out.raw(format!("={total}\r\n").as_bytes());
-                out.raw(&f);
+                out.raw(&fmt);
                 out.raw(b":");
                 out.raw(&s);
                 out.raw(b"\r\n");

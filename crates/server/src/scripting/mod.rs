@@ -920,6 +920,12 @@ fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     }
 }
 
+/// A string as Lua's `lua_tonumber` reads it (strtod: "nan" and "inf" too).
+fn lua_str_number(b: &[u8]) -> Option<f64> {
+    let t = b.trim_ascii();
+    crate::util::parse_f64(t).or_else(|| std::str::from_utf8(t).ok()?.parse::<f64>().ok())
+}
+
 fn log_level(n: i64) -> crate::log::Level {
     match n {
         0 => crate::log::Level::Debug,
@@ -973,11 +979,12 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
                     "ERR redis.log() requires two arguments or more.",
                 )?);
             }
+            // C's (int) cast: NaN and out-of-range numbers are invalid levels.
             let level = match &a[0] {
                 Value::Integer(n) => *n,
-                Value::Number(n) => *n as i64,
-                Value::String(s) => match crate::util::parse_f64(s.as_bytes().trim_ascii()) {
-                    Some(x) => x as i64,
+                Value::Number(n) => convert::num_to_i64(*n),
+                Value::String(s) => match lua_str_number(&s.as_bytes()) {
+                    Some(x) => convert::num_to_i64(x),
                     None => {
                         return raise(err_table(
                             lua,
