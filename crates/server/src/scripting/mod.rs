@@ -1046,10 +1046,13 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
                     "ERR redis.set_repl() requires two arguments.",
                 )?);
             }
+            // lua_tonumber: a numeric string counts, anything else is 0 (REPL_NONE).
             let v = match args.front() {
                 Some(Value::Integer(n)) => *n,
                 Some(Value::Number(n)) => *n as i64,
-                _ => -1,
+                Some(Value::String(s)) => crate::util::parse_f64(s.as_bytes().trim_ascii())
+                    .map_or(0, |x| x as i64),
+                _ => 0,
             };
             if !(0..=3).contains(&v) {
                 return raise(err_table(
