@@ -149,8 +149,10 @@ pub(super) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Mul
                     _ => String::new(),
                 };
                 match key.as_str() {
+                    // Numbers pass as strings (lua_isstring), converted as Lua does.
                     "function_name" => match v {
                         Value::String(s) => name = Some(s.as_bytes().to_vec()),
+                        Value::Integer(_) | Value::Number(_) => name = super::value_bytes(&v),
                         _ => return fail("function_name argument given to redis.register_function must be a string"),
                     },
                     "callback" => match v {
@@ -159,6 +161,7 @@ pub(super) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Mul
                     },
                     "description" => match v {
                         Value::String(s) => desc = Some(s.as_bytes().to_vec()),
+                        Value::Integer(_) | Value::Number(_) => desc = super::value_bytes(&v),
                         _ => return fail("description argument given to redis.register_function must be a string"),
                     },
                     "flags" => {
