@@ -261,10 +261,19 @@ fn function_delete(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// FUNCTION's error for a subcommand given too many arguments (Redis names it as typed).
+fn function_too_many_args(ctx: &Ctx) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+        String::from_utf8_lossy(ctx.arg(1))
+    ))
+}
+
 fn function_flush(ctx: &mut Ctx) -> CmdResult {
     match ctx.argv.len() {
         2 => {}
         3 if eq_ic(ctx.arg(2), "async") || eq_ic(ctx.arg(2), "sync") => {}
+        n if n > 3 => return Err(function_too_many_args(ctx)),
         _ => {
             return Err(CmdError::err(
                 "FUNCTION FLUSH only supports SYNC|ASYNC option",
@@ -369,7 +378,7 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
                 "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
             ))
         }
-        _ => return Err(ctx.arity_error()),
+        _ => return Err(function_too_many_args(ctx)),
     };
     let codes = scripting::functions::parse_dump(ctx.arg(2))?;
     let eng = scripting::engine(ctx.srv);
