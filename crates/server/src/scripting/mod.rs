@@ -512,6 +512,44 @@ unsafe extern "C-unwind" fn checked_getmetatable(l: *mut ffi::lua_State) -> c_in
     1
 }
 
+/// `unpack(t [, i [, j]])` as a C function: the results go straight onto the Lua stack
+/// (collecting thousands of them in Rust would exhaust mlua's reference stack), with the
+/// bound arithmetic done in 64 bits (the original's `int` arithmetic overflows on huge
+/// ranges, which Redis patched). `lua_checkstack` refuses more results than fit.
+///
+/// # Safety
+/// Called by Lua only; `luaL_error` unwinds no Rust value.
+unsafe extern "C-unwind" fn checked_unpack(l: *mut ffi::lua_State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    let i = if ffi::lua_isnoneornil(l, 2) != 0 {
+        1
+    } else {
+        ffi::luaL_checknumber(l, 2) as i64
+    };
+    let j = if ffi::lua_isnoneornil(l, 3) != 0 {
+        ffi::lua_objlen(l, 1) as i64
+    } else {
+        ffi::luaL_checknumber(l, 3) as i64
+    };
+    if i > j {
+        return 0;
+    }
+    let n = j.wrapping_sub(i).wrapping_add(1);
+    if n <= 0 || n > MAX_C_STACK || ffi::lua_checkstack(l, n as c_int) == 0 {
+        return ffi::luaL_error(l, c"too many results to unpack".as_ptr());
+    }
+    for k in i..=j {
+        match c_int::try_from(k) {
+            Ok(k) => ffi::lua_rawgeti_(l, 1, k),
+            Err(_) => {
+                ffi::lua_pushnumber(l, k as f64);
+                ffi::lua_rawget_(l, 1);
+            }
+        }
+    }
+    n as c_int
+}
+
 /// Registry name of Lua's own `coroutine.resume`, called by [`checked_resume`].
 const RESUME_ORIG: &std::ffi::CStr = c"__cinnabar_resume";
 
@@ -864,51 +902,6 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
 /// Lua's C stack limit (LUAI_MAXCSTACK): `unpack` refuses more results than fit.
 const MAX_C_STACK: i64 = 8000;
 
-/// `unpack(t [, i [, j]])` with the bound checks done in 64 bits (the C version's `int`
-/// arithmetic overflows on huge ranges, which Redis patched).
-fn lua_unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    let a: Vec<Value> = args.into_iter().collect();
-    let t = match a.first() {
-        Some(Value::Table(t)) => t.clone(),
-        other => {
-            let got = match other {
-                None => "no value",
-                Some(v) => v.type_name(),
-            };
-            return raise_at(
-                lua,
-                &format!("bad argument #1 to 'unpack' (table expected, got {got})"),
-            );
-        }
-    };
-    let i = match a.get(1) {
-        None | Some(Value::Nil) => 1,
-        v => match check_int(lua, v, 2, "unpack") {
-            Ok(i) => i,
-            Err(e) => return Ok(e),
-        },
-    };
-    let j = match a.get(2) {
-        None | Some(Value::Nil) => t.raw_len() as i64,
-        v => match check_int(lua, v, 3, "unpack") {
-            Ok(j) => j,
-            Err(e) => return Ok(e),
-        },
-    };
-    if i > j {
-        return ok_vals(lua, vec![]);
-    }
-    let n = j - i + 1;
-    if n > MAX_C_STACK - a.len() as i64 {
-        return raise_at(lua, "too many results to unpack");
-    }
-    let mut out = Vec::with_capacity(n as usize);
-    for k in i..=j {
-        out.push(t.raw_get::<Value>(k)?);
-    }
-    ok_vals(lua, out)
-}
-
 fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
     match check_int(lua, a.first(), 1, "randomseed") {
@@ -1117,12 +1110,12 @@ impl Engine {
         let math: Table = g.get("math")?;
         math.set("random", raising(&lua, 5, math_random)?)?;
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
-        g.set("unpack", raising(&lua, 8, lua_unpack)?)?;
         // SAFETY: C functions using the Lua API on the state they run on.
         unsafe {
             g.set("pcall", lua.create_c_function(checked_pcall)?)?;
             g.set("xpcall", lua.create_c_function(checked_xpcall)?)?;
             g.set("getmetatable", lua.create_c_function(checked_getmetatable)?)?;
+            g.set("unpack", lua.create_c_function(checked_unpack)?)?;
             let co: Table = g.get("coroutine")?;
             let resume: Function = co.get("resume")?;
             lua.set_named_registry_value(RESUME_ORIG.to_str().unwrap_or_default(), resume)?;
