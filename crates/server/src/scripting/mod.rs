@@ -118,8 +118,9 @@ pub struct Run {
 
 thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
-    /// redis lrand48 state for math.random (48 bits), shared by all scripts like Redis's.
-    static RAND48: Cell<u64> = const { Cell::new(0x330E) };
+    /// redis lrand48 state for math.random (48 bits), shared by all scripts like Redis's;
+    /// it starts from lrand48's default seed (0x1234ABCD330E) until math.randomseed.
+    static RAND48: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
     /// When the running FUNCTION LOAD started (its code gets 500 ms, as in Redis).
     static LOAD_START: Cell<Option<Instant>> = const { Cell::new(None) };
     /// The running FUNCTION LOAD ran out of time (its error text is Redis's, not mlua's).
@@ -839,13 +840,20 @@ fn srand48(seed: i64) {
     RAND48.with(|s| s.set((seed << 16) | 0x330E));
 }
 
-fn check_int(lua: &Lua, v: Option<&Value>, n: usize, fname: &str) -> Result<i64, MultiValue> {
+/// `luaL_checkint`'s conversion on x86-64: the double to a 64-bit integer (NaN and
+/// out-of-range values give i64::MIN), then truncated to a C int.
+fn c_int_cast(x: f64) -> i32 {
+    convert::num_to_i64(x) as i32
+}
+
+/// `luaL_checkint`: a number (or numeric string) cast to a C int.
+fn check_int(lua: &Lua, v: Option<&Value>, n: usize, fname: &str) -> Result<i32, MultiValue> {
     let got = match v {
-        Some(Value::Integer(i)) => return Ok(*i),
-        Some(Value::Number(x)) => return Ok(*x as i64),
+        Some(Value::Integer(i)) => return Ok(c_int_cast(*i as f64)),
+        Some(Value::Number(x)) => return Ok(c_int_cast(*x)),
         Some(Value::String(s)) => {
-            if let Some(x) = crate::util::parse_f64(s.as_bytes().trim_ascii()) {
-                return Ok(x as i64);
+            if let Some(x) = lua_str_number(&s.as_bytes()) {
+                return Ok(c_int_cast(x));
             }
             "string"
         }
@@ -890,9 +898,11 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
             if l > u {
                 return raise_at(lua, "bad argument #2 to 'random' (interval is empty)");
             }
+            // int arithmetic, wrapping as Redis's does on x86-64.
+            let width = u.wrapping_sub(l).wrapping_add(1);
             ok_vals(
                 lua,
-                vec![Value::Number((r * (u - l + 1) as f64).floor() + l as f64)],
+                vec![Value::Number((r * width as f64).floor() + l as f64)],
             )
         }
         _ => raise_at(lua, "wrong number of arguments"),
@@ -906,7 +916,7 @@ fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
     match check_int(lua, a.first(), 1, "randomseed") {
         Ok(s) => {
-            srand48(s);
+            srand48(i64::from(s));
             ok_vals(lua, vec![])
         }
         Err(e) => Ok(e),
