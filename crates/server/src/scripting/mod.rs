@@ -223,24 +223,7 @@ G.pairs = function(t) return G.next, t, nil end
 local pcall_orig = pcall
 local killed = G.__cinnabar_killed
 G.__cinnabar_killed = nil
-local function pcall_result(ok, ...)
-  if ok then return ok, ... end
-  local e = ...
-  -- A killed script must not survive by catching the kill.
-  if killed() then error(e, 0) end
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then return false, m end
-  end
-  return false, e
-end
-G.pcall = function(...) return pcall_result(pcall_orig(...)) end
-local xpcall_orig = xpcall
-local function xpcall_result(ok, ...)
-  if not ok and killed() then error((...), 0) end
-  return ok, ...
-end
-G.xpcall = function(f, h) return xpcall_result(xpcall_orig(f, h)) end
+-- pcall and xpcall are C functions (checked_pcall, checked_xpcall): kill and err handling.
 -- Lua's luaO_chunkid: how a chunk name shows in messages (LUA_IDSIZE 60).
 local function chunkid(src)
   src = src:match('^[^%z]*')
@@ -462,33 +445,133 @@ unsafe fn room_for_one(l: *mut ffi::lua_State) {
     }
 }
 
-/// Lua 5.1's `pcall`, with a `lua_checkstack` before pushing the status: the original pushes
-/// unchecked after a multi-result call (deep `pcall` recursion aborts an APICHECK build).
+/// True when SCRIPT KILL / FUNCTION KILL stopped the running script.
+fn script_killed() -> bool {
+    with_run(|r| r.is_some_and(|r| r.killed))
+}
+
+/// `pcall` as Redis scripts see it: Lua 5.1's, plus (a) a killed script cannot survive by
+/// catching the kill, (b) an error table `{err=...}` (what redis.call raises) comes back as
+/// its `err` field, (c) a `lua_checkstack` before pushing the status (the original pushes
+/// unchecked after a multi-result call: deep pcall recursion aborts an APICHECK build).
+/// Written in C rather than as a Lua wrapper so argument errors and positions read as Lua's.
+///
+/// # Safety
+/// Called by Lua only; `lua_error` unwinds no Rust value.
+unsafe extern "C-unwind" fn checked_pcall(l: *mut ffi::lua_State) -> c_int {
+    pcall_impl(l, true)
+}
+
+/// Plain `pcall` (only the stack check) for the internal code (the error handler).
 ///
 /// # Safety
 /// Called by Lua only.
-unsafe extern "C-unwind" fn checked_pcall(l: *mut ffi::lua_State) -> c_int {
+unsafe extern "C-unwind" fn internal_pcall(l: *mut ffi::lua_State) -> c_int {
+    pcall_impl(l, false)
+}
+
+/// # Safety
+/// Called from a C function running on `l`.
+unsafe fn pcall_impl(l: *mut ffi::lua_State, user: bool) -> c_int {
     ffi::luaL_checkany(l, 1);
     let status = ffi::lua_pcall(l, ffi::lua_gettop(l) - 1, ffi::LUA_MULTRET, 0);
+    if status != 0 && user {
+        // The stack holds the error value alone.
+        if script_killed() {
+            ffi::lua_error(l);
+        }
+        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+            ffi::lua_getfield(l, -1, c"err".as_ptr());
+            let t = ffi::lua_type(l, -1);
+            if t == ffi::LUA_TSTRING || t == ffi::LUA_TNUMBER {
+                ffi::lua_remove(l, -2);
+            } else {
+                ffi::lua_settop(l, -2);
+            }
+        }
+    }
+    if status != 0 {
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_insert(l, -2);
+        return 2;
+    }
     room_for_one(l);
-    ffi::lua_pushboolean(l, c_int::from(status == 0));
+    ffi::lua_pushboolean(l, 1);
     ffi::lua_insert(l, 1);
     ffi::lua_gettop(l)
 }
 
-/// Lua 5.1's `xpcall`, with the same check as [`checked_pcall`].
+/// Lua 5.1's `xpcall`, with the kill and stack checks of [`checked_pcall`].
 ///
 /// # Safety
 /// Called by Lua only.
 unsafe extern "C-unwind" fn checked_xpcall(l: *mut ffi::lua_State) -> c_int {
+    xpcall_impl(l, true)
+}
+
+/// Plain `xpcall` (only the stack check) for the runners: the kill must reach them.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn internal_xpcall(l: *mut ffi::lua_State) -> c_int {
+    xpcall_impl(l, false)
+}
+
+/// # Safety
+/// Called from a C function running on `l`.
+unsafe fn xpcall_impl(l: *mut ffi::lua_State, user: bool) -> c_int {
     ffi::luaL_checkany(l, 2);
     ffi::lua_settop(l, 2);
     ffi::lua_insert(l, 1);
     let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
+    if status != 0 && user && script_killed() {
+        ffi::lua_error(l);
+    }
     room_for_one(l);
     ffi::lua_pushboolean(l, c_int::from(status == 0));
     ffi::lua_replace(l, 1);
     ffi::lua_gettop(l)
+}
+
+/// Registry names of the Lua parts of `loadstring` and `load` (SETUP's sandboxing versions).
+const LOADSTRING_IMPL: &std::ffi::CStr = c"__cinnabar_loadstring";
+const LOAD_IMPL: &std::ffi::CStr = c"__cinnabar_load";
+
+/// Checks the arguments the way Lua's own function does (so errors name the function and
+/// the user's line), then calls the Lua implementation registered as `imp`.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe fn checked_loader(l: *mut ffi::lua_State, imp: &std::ffi::CStr, want_fn: bool) -> c_int {
+    if want_fn {
+        ffi::luaL_checktype(l, 1, ffi::LUA_TFUNCTION);
+    } else {
+        ffi::luaL_checklstring(l, 1, std::ptr::null_mut());
+    }
+    if ffi::lua_isnoneornil(l, 2) == 0 {
+        ffi::luaL_checklstring(l, 2, std::ptr::null_mut());
+    }
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, imp.as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
+    ffi::lua_gettop(l)
+}
+
+/// `loadstring(s [, name])`, see [`checked_loader`].
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_loadstring(l: *mut ffi::lua_State) -> c_int {
+    checked_loader(l, LOADSTRING_IMPL, false)
+}
+
+/// `load(reader [, name])`, see [`checked_loader`].
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_load(l: *mut ffi::lua_State) -> c_int {
+    checked_loader(l, LOAD_IMPL, true)
 }
 
 /// Lua's `getmetatable`, except that the read-only library tables (`redis`, `string`, ...,
@@ -1122,8 +1205,9 @@ impl Engine {
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
         // SAFETY: C functions using the Lua API on the state they run on.
         unsafe {
-            g.set("pcall", lua.create_c_function(checked_pcall)?)?;
-            g.set("xpcall", lua.create_c_function(checked_xpcall)?)?;
+            // SETUP's own code keeps these; users get checked_pcall/checked_xpcall below.
+            g.set("pcall", lua.create_c_function(internal_pcall)?)?;
+            g.set("xpcall", lua.create_c_function(internal_xpcall)?)?;
             g.set("getmetatable", lua.create_c_function(checked_getmetatable)?)?;
             g.set("unpack", lua.create_c_function(checked_unpack)?)?;
             let co: Table = g.get("coroutine")?;
@@ -1149,6 +1233,25 @@ impl Engine {
             Table,
         ) = lua.load(SETUP).set_name(INTERNAL_SOURCE).eval()?;
         functions::setup_load_api(&lua, &load_redis)?;
+        // SAFETY: C functions using the Lua API on the state they run on.
+        unsafe {
+            g.raw_set("pcall", lua.create_c_function(checked_pcall)?)?;
+            g.raw_set("xpcall", lua.create_c_function(checked_xpcall)?)?;
+        }
+        // loadstring/load: SETUP's Lua versions behind C argument checks.
+        for (name, reg, f) in [
+            (
+                "loadstring",
+                LOADSTRING_IMPL,
+                checked_loadstring as ffi::lua_CFunction,
+            ),
+            ("load", LOAD_IMPL, checked_load),
+        ] {
+            let imp: Function = g.raw_get(name)?;
+            lua.set_named_registry_value(reg.to_str().unwrap_or_default(), imp)?;
+            // SAFETY: C functions using the Lua API on the state they run on.
+            g.raw_set(name, unsafe { lua.create_c_function(f)? })?;
+        }
         let mut client = Client::detached(0);
         client.authenticated = true;
         client.in_exec = true;
