@@ -882,6 +882,45 @@ fn call_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Value
     Ok(Ok(convert::frame_to_lua(lua, frame, resp3)?))
 }
 
+/// `redis.acl_check_cmd(cmd, args...)`: whether the caller may run the command. There are no
+/// ACL users (everyone is the default user with every permission), so any command that
+/// exists is allowed; an unknown command or subcommand is an error, as in Redis.
+fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    if args.is_empty() {
+        return raise(err_table(
+            lua,
+            "ERR Please specify at least one argument for this redis lib call",
+        )?);
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        argv.push(match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(n) => fmt_g17(*n as f64).into_bytes(),
+            Value::Number(n) => fmt_g17(*n).into_bytes(),
+            _ => {
+                return raise(err_table(
+                    lua,
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                )?)
+            }
+        });
+    }
+    let table = crate::cmd::table();
+    let known = match table.get(&argv[0]) {
+        None => false,
+        Some(top) if top.subs.is_empty() || argv.len() < 2 => true,
+        Some(top) => top.subs.contains_key(&crate::util::lower(&argv[1])),
+    };
+    if !known {
+        return raise(err_table(
+            lua,
+            "ERR Invalid command passed to redis.acl_check_cmd()",
+        )?);
+    }
+    ok_vals(lua, vec![Value::Boolean(true)])
+}
+
 /// The caller of the running script when `c` is that script's own client (client tracking
 /// treats the caller as the client that modified keys).
 pub fn caller_of(c: &Client) -> Option<*mut Client> {
@@ -1154,6 +1193,7 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
             ok_vals(lua, vec![])
         })?,
     )?;
+    redis.set("acl_check_cmd", raising(lua, 8, acl_check_cmd)?)?;
     redis.set(
         "replicate_commands",
         lua.create_function(|_, _: MultiValue| Ok(true))?,
