@@ -22,6 +22,9 @@ use crate::cmd::CmdError;
 /// RDB opcode of a function library (Redis 7.0's RDB_OPCODE_FUNCTION2).
 pub const OP_FUNCTION2: u8 = 245;
 
+/// RDB opcode of a function library written by Redis 7.0 RC1/RC2 (RDB_OPCODE_FUNCTION_PRE_GA).
+pub const OP_FUNCTION_PRE_GA: u8 = 246;
+
 /// One registered function.
 pub struct FuncEntry {
     /// The name as registered (the map key is its lowercase form: FCALL is case-insensitive).
@@ -364,12 +367,38 @@ pub fn parse_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
         let op = r
             .byte()
             .map_err(|_| CmdError::err("payload is not a function"))?;
+        let fail = |m: &str| CmdError::err(m);
+        if op == OP_FUNCTION_PRE_GA {
+            // Redis 7.0 RC1/RC2 records: name, engine, optional description, code.
+            let name = r
+                .string()
+                .map_err(|_| fail("Failed loading library name"))?;
+            let engine = r.string().map_err(|_| fail("Failed loading engine name"))?;
+            let has_desc = r
+                .length()
+                .map_err(|_| fail("Failed loading library blob"))?;
+            if has_desc != 0 {
+                r.string()
+                    .map_err(|_| fail("Failed loading library description"))?;
+            }
+            let code = r
+                .string()
+                .map_err(|_| fail("Failed loading library blob"))?;
+            let mut full = b"#!".to_vec();
+            full.extend_from_slice(&engine);
+            full.extend_from_slice(b" name=");
+            full.extend_from_slice(&name);
+            full.push(b'\n');
+            full.extend_from_slice(&code);
+            out.push(full);
+            continue;
+        }
         if op != OP_FUNCTION2 {
             return Err(CmdError::err("given type is not a function"));
         }
         let code = r
             .string()
-            .map_err(|_| CmdError::err("failed loading the given functions payload"))?;
+            .map_err(|_| fail("Failed loading library payload"))?;
         out.push(code);
     }
     Ok(out)
