@@ -335,6 +335,12 @@ setmetatable(load_redis, {
   __metatable = false,
 })
 proxies[load_redis] = load_redis_real
+-- Functions' `redis` lacks the EVAL-only debugger and replication helpers.
+local fn_redis_real = {}
+for k, v in next, redis do
+  if k ~= 'breakpoint' and k ~= 'debug' and k ~= 'replicate_commands' then fn_redis_real[k] = v end
+end
+local fn_redis = readonly(fn_redis_real)
 local fn_env = {}
 setmetatable(fn_env, {
   __index = function(_, k)
@@ -343,6 +349,7 @@ setmetatable(fn_env, {
       if k == 'redis' then return load_redis end
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end
+    if k == 'redis' then return fn_redis end
     local v = rawget(G, k)
     if v == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
