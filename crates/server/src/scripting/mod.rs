@@ -142,7 +142,7 @@ const INTERNAL_SOURCE: &str = "=redis_internal";
 /// Lua code run once per state: error handler, read-only proxies, sandbox, helpers.
 const SETUP: &str = r#"
 local G = _G
-local getinfo = debug.getinfo
+local getinfo, getregistry = debug.getinfo, debug.getregistry
 local setfenv, setmetatable, getmetatable = setfenv, setmetatable, getmetatable
 local rawget, rawset, next = rawget, rawset, next
 local type, tostring, error, xpcall, select, unpack = type, tostring, error, xpcall, select, unpack
@@ -362,6 +362,9 @@ setmetatable(fn_env, {
 proxies[fn_env] = G
 local function set_loading(b) loading = b end
 
+-- EVAL's runner is the C function run_eval_c (no Lua frame above the script, so
+-- error(msg, 3) has no position, as in Redis); it finds the handler in the registry.
+getregistry().__cinnabar_handler = handler
 local function run_eval(f)
   install_hook()
   return xpcall(f, handler)
@@ -534,6 +537,24 @@ unsafe fn xpcall_impl(l: *mut ffi::lua_State, user: bool) -> c_int {
     if status != 0 && user && script_killed() {
         ffi::lua_error(l);
     }
+    room_for_one(l);
+    ffi::lua_pushboolean(l, c_int::from(status == 0));
+    ffi::lua_replace(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// Runs an EVAL script (or a library's load code) given as the only argument under SETUP's
+/// error handler, with the instruction hook installed; returns `(ok, results...)` like
+/// xpcall. A C function, so no Lua frame sits between the caller and the script.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn run_eval_c(l: *mut ffi::lua_State) -> c_int {
+    install_hook(l);
+    ffi::lua_settop(l, 1);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"__cinnabar_handler".as_ptr());
+    ffi::lua_insert(l, 1);
+    let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
     room_for_one(l);
     ffi::lua_pushboolean(l, c_int::from(status == 0));
     ffi::lua_replace(l, 1);
@@ -1280,6 +1301,9 @@ impl Engine {
             Table,
         ) = lua.load(SETUP).set_name(INTERNAL_SOURCE).eval()?;
         functions::setup_load_api(&lua, &load_redis)?;
+        drop(run_eval);
+        // SAFETY: a C function using the Lua API on the state it runs on.
+        let run_eval = unsafe { lua.create_c_function(run_eval_c)? };
         // SAFETY: C functions using the Lua API on the state they run on.
         unsafe {
             g.raw_set("pcall", lua.create_c_function(checked_pcall)?)?;
