@@ -41,25 +41,30 @@ fn sha_key(arg: &[u8]) -> Option<String> {
 
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
     let body: &[u8] = ctx.arg(1);
+    // A SHA that is not 40 characters long fails first, then numkeys, then the lookup
+    // (Redis's order).
+    if by_sha && body.len() != 40 {
+        return Err(noscript());
+    }
+    let (keys, args) = split_keys(ctx)?;
+    let eng = scripting::engine(ctx.srv);
     let sha = if by_sha {
-        // NOSCRIPT comes before any numkeys error.
         match sha_key(body) {
-            Some(sha) if scripting::engine(ctx.srv).scripts.contains_key(&sha) => Some(sha),
+            Some(sha) if eng.scripts.contains_key(&sha) => sha,
             _ => return Err(noscript()),
         }
     } else {
-        None
-    };
-    let (keys, args) = split_keys(ctx)?;
-    let eng = scripting::engine(ctx.srv);
-    let sha = match sha {
-        Some(sha) => sha,
-        None => eng.load_script(body)?,
+        eng.load_script(body)?
     };
     let Some(script) = eng.scripts.get(&sha) else {
         return Err(noscript());
     };
     let func = script.key.id();
+    if ro && script.flags & (flags::EVAL_COMPAT | flags::NO_WRITES) == 0 {
+        return Err(CmdError::err(
+            "Can not execute a script with write flag using *_ro command.",
+        ));
+    }
     let read_only = ro || script.flags & flags::NO_WRITES != 0;
     scripting::run(
         ctx.srv,
@@ -268,10 +273,19 @@ fn function_delete(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// FUNCTION's error for a subcommand given too many arguments (Redis names it as typed).
+fn function_too_many_args(ctx: &Ctx) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+        String::from_utf8_lossy(ctx.arg(1))
+    ))
+}
+
 fn function_flush(ctx: &mut Ctx) -> CmdResult {
     match ctx.argv.len() {
         2 => {}
         3 if eq_ic(ctx.arg(2), "async") || eq_ic(ctx.arg(2), "sync") => {}
+        n if n > 3 => return Err(function_too_many_args(ctx)),
         _ => {
             return Err(CmdError::err(
                 "FUNCTION FLUSH only supports SYNC|ASYNC option",
@@ -376,7 +390,7 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
                 "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
             ))
         }
-        _ => return Err(ctx.arity_error()),
+        _ => return Err(function_too_many_args(ctx)),
     };
     let codes = scripting::functions::parse_dump(ctx.arg(2))?;
     let eng = scripting::engine(ctx.srv);
@@ -384,8 +398,16 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
     if policy == Policy::Flush {
         eng.function_flush();
     }
+    let mut seen = std::collections::HashSet::new();
     for code in &codes {
-        if let Err(e) = eng.function_load_as(code, policy != Policy::Append, true) {
+        // Redis loads the payload into a fresh library set first: a name repeated inside the
+        // payload fails like FUNCTION LOAD does (quoted name), whatever the policy.
+        let dup = scripting::functions::library_name(code).filter(|n| !seen.insert(n.clone()));
+        let loaded = match dup {
+            Some(n) => Err(CmdError::err(format!("Library '{n}' already exists"))),
+            None => eng.function_load_as(code, policy != Policy::Append, true),
+        };
+        if let Err(e) = loaded {
             // All or nothing: put the previous libraries back.
             eng.function_flush();
             let _ = eng.functions_restore(saved);

@@ -126,24 +126,125 @@ pub fn frame_to_lua(lua: &Lua, f: Frame, resp3: bool) -> mlua::Result<Value> {
 /// under RESP2 even for a RESP3 caller, as Redis 7.0 does.
 /// Return value: the texts of the error replies written that errorstats must count (those
 /// not made from a command's own error reply, which was counted when the command failed).
-pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_resp3: bool) -> Vec<String> {
+///
+/// Elements are written while the tables are walked, one at a time: every Lua value held
+/// from Rust takes a slot of mlua's reference stack (about 8,000), so big or deep replies
+/// keep the tables being walked (and the key lists of maps and sets) in a Lua `holder`
+/// table, not in Rust.
+pub fn lua_to_reply(lua: &Lua, v: &Value, out: &mut ReplyBuf, script_resp3: bool) -> Vec<String> {
     let mut errors = Vec::new();
-    let mut stack: Vec<(Value, usize)> = vec![(v.clone(), 0)];
-    while let Some((v, depth)) = stack.pop() {
-        let children = write_value(&v, out, depth, script_resp3, &mut errors);
-        stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+    let holder = match lua.create_table() {
+        Ok(h) => h,
+        Err(e) => {
+            out.error(&format!("ERR {e}"));
+            return errors;
+        }
+    };
+    let mut open: Vec<Open> = Vec::new();
+    let mut cur = Some((v.clone(), 0usize));
+    loop {
+        if let Some((v, depth)) = cur.take() {
+            if let Some(p) = write_value(lua, &v, out, depth, script_resp3, &mut errors) {
+                let slot = 2 * open.len() as i64 + 1;
+                let stored = holder.raw_set(slot, p.table).is_ok()
+                    && p.keys.is_none_or(|k| holder.raw_set(slot + 1, k).is_ok());
+                if !stored {
+                    // Out of memory: keep the reply well formed.
+                    for _ in 0..p.len * if p.kind == Kind::Map { 2 } else { 1 } {
+                        out.null();
+                    }
+                } else {
+                    open.push(Open {
+                        slot,
+                        kind: p.kind,
+                        next: 1,
+                        len: p.len as i64,
+                        depth: depth + 1,
+                        value_due: false,
+                    });
+                }
+            }
+        }
+        let Some(top) = open.last_mut() else { break };
+        let (slot, depth) = (top.slot, top.depth);
+        let item = match top.kind {
+            Kind::Array => {
+                let t = holder.raw_get::<Table>(slot);
+                top.next += 1;
+                t.and_then(|t| t.raw_get::<Value>(top.next - 1))
+            }
+            Kind::Set => {
+                let k = holder.raw_get::<Table>(slot + 1);
+                top.next += 1;
+                k.and_then(|k| k.raw_get::<Value>(top.next - 1))
+            }
+            Kind::Map => {
+                let key = holder
+                    .raw_get::<Table>(slot + 1)
+                    .and_then(|k| k.raw_get::<Value>(top.next));
+                if top.value_due {
+                    top.value_due = false;
+                    top.next += 1;
+                    let t = holder.raw_get::<Table>(slot);
+                    key.and_then(|k| t.and_then(|t| t.raw_get::<Value>(k)))
+                } else {
+                    top.value_due = true;
+                    key
+                }
+            }
+        };
+        if top.next > top.len && !top.value_due {
+            let _ = holder.raw_set(slot, Value::Nil);
+            let _ = holder.raw_set(slot + 1, Value::Nil);
+            open.pop();
+        }
+        cur = Some((item.unwrap_or(Value::Nil), depth));
     }
     errors
 }
 
-/// Writes one value (for a table, its header); returns the elements to write after it.
+/// How a table is written.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Elements 1.. up to the first nil.
+    Array,
+    /// `{map = t}`: key, value for each pair.
+    Map,
+    /// `{set = t}`: the keys.
+    Set,
+}
+
+/// A table whose header is written and whose elements come next.
+struct Pending {
+    kind: Kind,
+    table: Table,
+    /// Map and set keys, in `next` order, as a Lua array.
+    keys: Option<Table>,
+    len: usize,
+}
+
+/// A table being written; its table is `holder[slot]`, its keys `holder[slot + 1]`.
+struct Open {
+    slot: i64,
+    kind: Kind,
+    /// Index of the next element (or key) to write.
+    next: i64,
+    len: i64,
+    /// Depth of its elements.
+    depth: usize,
+    /// Map: the key `next` was written, its value comes next.
+    value_due: bool,
+}
+
+/// Writes one value (for a table, its header); returns the table whose elements follow.
 fn write_value(
+    lua: &Lua,
     v: &Value,
     out: &mut ReplyBuf,
     depth: usize,
     r3: bool,
     errs: &mut Vec<String>,
-) -> Vec<Value> {
+) -> Option<Pending> {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Boolean(b) => {
@@ -160,13 +261,13 @@ fn write_value(
         Value::Table(t) => {
             if depth >= MAX_DEPTH {
                 out.error("ERR reached lua stack limit");
-                return Vec::new();
+                return None;
             }
-            return write_table(t, out, errs);
+            return write_table(lua, t, out, errs);
         }
         _ => out.null(),
     }
-    Vec::new()
+    None
 }
 
 /// Lua number to integer as C's `(long long)` cast does on x86-64 for in-range values;
@@ -179,14 +280,19 @@ pub fn num_to_i64(n: f64) -> i64 {
     }
 }
 
-fn write_table(t: &Table, out: &mut ReplyBuf, errs: &mut Vec<String>) -> Vec<Value> {
+fn write_table(
+    lua: &Lua,
+    t: &Table,
+    out: &mut ReplyBuf,
+    errs: &mut Vec<String>,
+) -> Option<Pending> {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         let text = String::from_utf8_lossy(&e.as_bytes()).into_owned();
         out.error(&text);
         if !t.raw_get::<bool>("ignore_stats_update").unwrap_or(false) {
             errs.push(text);
         }
-        return Vec::new();
+        return None;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
         let text: String = String::from_utf8_lossy(&s.as_bytes())
@@ -194,13 +300,13 @@ fn write_table(t: &Table, out: &mut ReplyBuf, errs: &mut Vec<String>) -> Vec<Val
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
             .collect();
         out.simple(&text);
-        return Vec::new();
+        return None;
     }
     if let Ok(Value::Number(_) | Value::Integer(_)) = t.raw_get::<Value>("double") {
         // Read as f64 directly: mlua turns an integral -0.0 into Integer(0).
         let d = t.raw_get::<f64>("double").unwrap_or(0.0);
         out.double_str(crate::util::fmt_double(d).as_bytes());
-        return Vec::new();
+        return None;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
         let b = s.as_bytes();
@@ -211,21 +317,13 @@ fn write_table(t: &Table, out: &mut ReplyBuf, errs: &mut Vec<String>) -> Vec<Val
         } else {
             out.bulk(&b);
         }
-        return Vec::new();
+        return None;
     }
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
-        out.map(pairs.len());
-        return pairs.into_iter().flat_map(|(k, v)| [k, v]).collect();
+        return keyed(lua, m, Kind::Map, out);
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let keys: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .filter_map(Result::ok)
-            .map(|(k, _)| k)
-            .collect();
-        out.set(keys.len());
-        return keys;
+        return keyed(lua, s, Kind::Set, out);
     }
     if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string") {
         if let (Ok(Value::String(f)), Ok(Value::String(s))) =
@@ -233,30 +331,65 @@ fn write_table(t: &Table, out: &mut ReplyBuf, errs: &mut Vec<String>) -> Vec<Val
         {
             let (f, s) = (f.as_bytes(), s.as_bytes());
             if out.is_resp3() {
-                let total = f.len() + 1 + s.len();
+                // The format is always 3 bytes: cut, or padded with spaces (as Redis does).
+                let mut fmt = [b' '; 3];
+                let n = f.len().min(3);
+                fmt[..n].copy_from_slice(&f[..n]);
+                let total = 3 + 1 + s.len();
                 out.raw(format!("={total}\r\n").as_bytes());
-                out.raw(&f);
+                out.raw(&fmt);
                 out.raw(b":");
                 out.raw(&s);
                 out.raw(b"\r\n");
             } else {
                 out.bulk(&s);
             }
-            return Vec::new();
+            return None;
         }
     }
     // A plain array: elements 1.. up to the first nil.
-    let mut items = Vec::new();
-    let mut i = 1i64;
-    loop {
-        match t.raw_get::<Value>(i) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
-        }
-        i += 1;
+    let mut len = 0usize;
+    while !matches!(t.raw_get::<Value>(len as i64 + 1), Ok(Value::Nil) | Err(_)) {
+        len += 1;
     }
-    out.array(items.len());
-    items
+    out.array(len);
+    (len > 0).then(|| Pending {
+        kind: Kind::Array,
+        table: t.clone(),
+        keys: None,
+        len,
+    })
+}
+
+/// Writes the header of a `{map = t}` or `{set = t}` reply and lists its keys.
+fn keyed(lua: &Lua, t: Table, kind: Kind, out: &mut ReplyBuf) -> Option<Pending> {
+    let keys = match lua.create_table() {
+        Ok(k) => k,
+        Err(e) => {
+            out.error(&format!("ERR {e}"));
+            return None;
+        }
+    };
+    let mut len = 0usize;
+    for pair in t.pairs::<Value, Value>() {
+        let Ok((k, _)) = pair else { break };
+        if keys.raw_set(len as i64 + 1, k).is_err() {
+            out.error("ERR not enough memory");
+            return None;
+        }
+        len += 1;
+    }
+    if kind == Kind::Map {
+        out.map(len);
+    } else {
+        out.set(len);
+    }
+    (len > 0).then_some(Pending {
+        kind,
+        table: t,
+        keys: Some(keys),
+        len,
+    })
 }
 
 /// Raw C-API versions of the two conversions, used on the hot path (`redis.call` and
@@ -630,7 +763,7 @@ mod tests {
     fn reply(lua: &Lua, code: &str, proto: Proto) -> String {
         let v: Value = lua.load(code).eval().unwrap();
         let mut out = ReplyBuf::new(proto);
-        let _ = lua_to_reply(&v, &mut out, proto == Proto::Resp3);
+        let _ = lua_to_reply(lua, &v, &mut out, proto == Proto::Resp3);
         String::from_utf8_lossy(&out.buf).into_owned()
     }
 

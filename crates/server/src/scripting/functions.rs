@@ -22,6 +22,9 @@ use crate::cmd::CmdError;
 /// RDB opcode of a function library (Redis 7.0's RDB_OPCODE_FUNCTION2).
 pub const OP_FUNCTION2: u8 = 245;
 
+/// RDB opcode of a function library written by Redis 7.0 RC1/RC2 (RDB_OPCODE_FUNCTION_PRE_GA).
+pub const OP_FUNCTION_PRE_GA: u8 = 246;
+
 /// One registered function.
 pub struct FuncEntry {
     /// The name as registered (the map key is its lowercase form: FCALL is case-insensitive).
@@ -92,17 +95,27 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::err("Missing library metadata"));
     }
-    let end = code.iter().position(|&c| c == b'\n').unwrap_or(code.len());
+    let Some(end) = code.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::err("Invalid library metadata"));
+    };
     let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    // Words are split on any C whitespace, as sdssplitargs; `name=` is case-insensitive.
+    let mut parts = line
+        .split([' ', '\t', '\r', '\x0b', '\x0c'])
+        .filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or_default();
     if !engine.eq_ignore_ascii_case("lua") {
         return Err(CmdError::err(format!("Engine '{engine}' not found")));
     }
     let mut name = None;
     for p in parts {
-        match p.strip_prefix("name=") {
-            Some(n) => name = Some(n.to_string()),
+        match p.get(..5).filter(|k| k.eq_ignore_ascii_case("name=")) {
+            Some(_) if name.is_some() => {
+                return Err(CmdError::err(
+                    "Invalid metadata value, name argument was given multiple times",
+                ))
+            }
+            Some(_) => name = Some(p[5..].to_string()),
             None => return Err(CmdError::err(format!("Invalid metadata value given: {p}"))),
         }
     }
@@ -113,6 +126,11 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
         return Err(CmdError::err(NAME_RULES));
     }
     Ok((name, end))
+}
+
+/// The library name in `code`'s metadata line, when it parses.
+pub fn library_name(code: &[u8]) -> Option<String> {
+    parse_metadata(code).ok().map(|(name, _)| name)
 }
 
 /// `redis.register_function` (load time only).
@@ -136,8 +154,10 @@ pub(super) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Mul
                     _ => String::new(),
                 };
                 match key.as_str() {
+                    // Numbers pass as strings (lua_isstring), converted as Lua does.
                     "function_name" => match v {
                         Value::String(s) => name = Some(s.as_bytes().to_vec()),
+                        Value::Integer(_) | Value::Number(_) => name = super::value_bytes(&v),
                         _ => return fail("function_name argument given to redis.register_function must be a string"),
                     },
                     "callback" => match v {
@@ -146,6 +166,7 @@ pub(super) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Mul
                     },
                     "description" => match v {
                         Value::String(s) => desc = Some(s.as_bytes().to_vec()),
+                        Value::Integer(_) | Value::Number(_) => desc = super::value_bytes(&v),
                         _ => return fail("description argument given to redis.register_function must be a string"),
                     },
                     "flags" => {
@@ -353,12 +374,38 @@ pub fn parse_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
         let op = r
             .byte()
             .map_err(|_| CmdError::err("payload is not a function"))?;
+        let fail = |m: &str| CmdError::err(m);
+        if op == OP_FUNCTION_PRE_GA {
+            // Redis 7.0 RC1/RC2 records: name, engine, optional description, code.
+            let name = r
+                .string()
+                .map_err(|_| fail("Failed loading library name"))?;
+            let engine = r.string().map_err(|_| fail("Failed loading engine name"))?;
+            let has_desc = r
+                .length()
+                .map_err(|_| fail("Failed loading library blob"))?;
+            if has_desc != 0 {
+                r.string()
+                    .map_err(|_| fail("Failed loading library description"))?;
+            }
+            let code = r
+                .string()
+                .map_err(|_| fail("Failed loading library blob"))?;
+            let mut full = b"#!".to_vec();
+            full.extend_from_slice(&engine);
+            full.extend_from_slice(b" name=");
+            full.extend_from_slice(&name);
+            full.push(b'\n');
+            full.extend_from_slice(&code);
+            out.push(full);
+            continue;
+        }
         if op != OP_FUNCTION2 {
             return Err(CmdError::err("given type is not a function"));
         }
         let code = r
             .string()
-            .map_err(|_| CmdError::err("failed loading the given functions payload"))?;
+            .map_err(|_| fail("Failed loading library payload"))?;
         out.push(code);
     }
     Ok(out)

