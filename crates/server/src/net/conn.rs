@@ -229,7 +229,18 @@ pub async fn serve_admitted(
         };
         if !outbuf.is_empty() && crate::persist::aof::sync_pending(&server.borrow()) {
             // Group commit: let other ready connections write their batches, then one fsync.
-            tokio::task::yield_now().await;
+            // Keep yielding while others still append (bounded), so connections that became
+            // ready during the turn join this group instead of paying a second fsync.
+            for _ in 0..8 {
+                let before = crate::persist::aof::written(&server.borrow());
+                tokio::task::yield_now().await;
+                let srv = server.borrow();
+                if crate::persist::aof::written(&srv) == before
+                    || !crate::persist::aof::sync_pending(&srv)
+                {
+                    break;
+                }
+            }
             crate::persist::aof::sync_now(&mut server.borrow_mut());
         }
         if !outbuf.is_empty() {

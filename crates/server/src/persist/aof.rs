@@ -432,6 +432,11 @@ pub fn sync_pending(srv: &Server) -> bool {
         .is_some_and(|a| a.fsync == Fsync::Always && a.synced < a.written)
 }
 
+/// Bytes written to the AOF so far (group commit watches it grow).
+pub fn written(srv: &Server) -> u64 {
+    srv.aof.as_ref().map_or(0, |a| a.written)
+}
+
 /// Fsyncs everything written so far (a no-op if another connection already did).
 pub fn sync_now(srv: &mut Server) {
     let Some(aof) = srv.aof.as_mut() else {
