@@ -7,14 +7,7 @@ use std::process::{Command, Stdio};
 
 use cinnabar_resp::Frame;
 
-use super::harness::{free_port, show, start_cinnabar, start_redis, Conn};
-
-fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("cinnabar-aof-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use super::harness::{free_port, show, start_cinnabar, start_redis, temp_dir, Conn};
 
 fn ok(f: Frame) {
     assert!(!matches!(f, Frame::Error(_)), "{}", show(&f));
@@ -62,7 +55,7 @@ fn check(c: &mut Conn) {
 
 #[test]
 fn survives_kill_and_crosses_with_redis() {
-    let d = tmpdir("cross");
+    let d = temp_dir("cross");
     let ds = d.to_str().unwrap();
     let args = [
         "--appendonly",
@@ -137,7 +130,7 @@ fn survives_kill_and_crosses_with_redis() {
 
 #[test]
 fn truncated_tail() {
-    let d = tmpdir("trunc");
+    let d = temp_dir("trunc");
     let ds = d.to_str().unwrap();
     let args = ["--appendonly", "yes", "--dir", ds];
     {
@@ -178,7 +171,7 @@ fn truncated_tail() {
 
 #[test]
 fn acknowledged_writes_survive_crash() {
-    let d = tmpdir("crash");
+    let d = temp_dir("crash");
     let ds = d.to_str().unwrap();
     let args = [
         "--appendonly",
@@ -233,7 +226,7 @@ fn acknowledged_writes_survive_crash() {
 
 #[test]
 fn random_and_relative_commands_replay_identically() {
-    let d = tmpdir("rand");
+    let d = temp_dir("rand");
     let ds = d.to_str().unwrap();
     let args = ["--appendonly", "yes", "--dir", ds];
     let before;
@@ -292,7 +285,7 @@ fn c_get(port: u16, key: &str) -> Frame {
 
 #[test]
 fn legacy_single_file_is_migrated() {
-    let d = tmpdir("legacy");
+    let d = temp_dir("legacy");
     std::fs::write(
         d.join("appendonly.aof"),
         b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$2\r\nhi\r\n",
@@ -315,7 +308,7 @@ fn legacy_single_file_is_migrated() {
 /// both servers load the file; cinnabar-check-aof --truncate-to-timestamp cuts at them.
 #[test]
 fn timestamp_annotations() {
-    let d = tmpdir("ts");
+    let d = temp_dir("ts");
     let ds = d.to_str().unwrap();
     let args = [
         "--appendonly",
@@ -392,7 +385,7 @@ fn timestamp_annotations() {
 /// Clients connecting while an AOF replays get -LOADING, then the replayed data.
 #[test]
 fn loading_while_replaying() {
-    let d = tmpdir("loading");
+    let d = temp_dir("loading");
     let ds = d.to_str().unwrap();
     let args = ["--appendonly", "yes", "--dir", ds];
     {

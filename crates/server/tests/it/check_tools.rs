@@ -8,17 +8,10 @@ use std::process::{Command, Stdio};
 
 use cinnabar_resp::Frame;
 
-use super::harness::{show, start_cinnabar, start_redis, Conn};
+use super::harness::{show, start_cinnabar, start_redis, temp_dir, Conn};
 
 const CHECK_RDB: &str = env!("CARGO_BIN_EXE_cinnabar-check-rdb");
 const CHECK_AOF: &str = env!("CARGO_BIN_EXE_cinnabar-check-aof");
-
-fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("cinnabar-check-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Runs a tool with `stdin` as input. Return value: (exit code, stdout).
 fn run(tool: &str, args: &[&str], stdin: &str) -> (i32, String) {
@@ -54,7 +47,7 @@ fn fill(c: &mut Conn) {
 
 #[test]
 fn check_rdb_good_and_broken_files() {
-    let d = tmpdir("rdb");
+    let d = temp_dir("rdb");
     let ds = d.to_str().unwrap();
     for (who, file) in [("cinnabar", "ours.rdb"), ("redis", "theirs.rdb")] {
         let s = if who == "cinnabar" {
@@ -133,7 +126,7 @@ fn incr_file(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn check_aof_multi_part_and_fix() {
     for who in ["cinnabar", "redis"] {
-        let d = tmpdir(&format!("aof-{who}"));
+        let d = temp_dir(&format!("aof-{who}"));
         let ds = d.to_str().unwrap();
         let args = [
             "--appendonly",
@@ -245,7 +238,7 @@ fn check_aof_multi_part_and_fix() {
 
 #[test]
 fn check_aof_single_files() {
-    let d = tmpdir("single");
+    let d = temp_dir("single");
     let f = d.join("old.aof");
     let p = f.to_str().unwrap();
     std::fs::write(

@@ -45,7 +45,8 @@ pub fn free_port() -> u16 {
     panic!("no unused loopback port found");
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
+/// A new empty directory for one test's files, unique within this process (pid + counter).
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let d = std::env::temp_dir().join(format!("cinnabar-it-{}-{tag}-{n}", std::process::id()));

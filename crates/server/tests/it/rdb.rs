@@ -8,14 +8,7 @@ use std::time::{Duration, Instant};
 
 use cinnabar_resp::Frame;
 
-use super::harness::{free_port, show, start_cinnabar, start_redis, Conn};
-
-fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("cinnabar-rdb-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use super::harness::{free_port, show, start_cinnabar, start_redis, temp_dir, Conn};
 
 fn send(c: &mut Conn, argv: &[&[u8]]) -> Frame {
     let v: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
@@ -174,7 +167,7 @@ fn compare(a: &mut Conn, b: &mut Conn) -> usize {
 
 #[test]
 fn cinnabar_file_loads_into_redis() {
-    let dir = tmpdir("c2r");
+    let dir = temp_dir("c2r");
     let d = dir.to_str().unwrap();
     let ours = start_cinnabar(&[
         "--dir",
@@ -204,7 +197,7 @@ fn cinnabar_file_loads_into_redis() {
 
 #[test]
 fn redis_file_loads_into_cinnabar() {
-    let dir = tmpdir("r2c");
+    let dir = temp_dir("r2c");
     let d = dir.to_str().unwrap();
     let theirs = start_redis(&["--dir", d, "--dbfilename", "theirs.rdb"]);
     let mut r = Conn::connect(theirs.port);
@@ -319,7 +312,7 @@ fn dump_payloads_cross_both_ways() {
 
 /// Runs Cinnabar on a file and returns its exit code (it must exit by itself).
 fn exit_code_on(file_bytes: &[u8]) -> Option<i32> {
-    let dir = tmpdir(&format!("bad{}", file_bytes.len()));
+    let dir = temp_dir(&format!("bad{}", file_bytes.len()));
     std::fs::write(dir.join("bad.rdb"), file_bytes).unwrap();
     let port = free_port().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cinnabar-server"))
@@ -354,7 +347,7 @@ fn exit_code_on(file_bytes: &[u8]) -> Option<i32> {
 #[test]
 fn bad_files_stop_start_up() {
     // A valid file from Cinnabar, then damaged copies of it.
-    let dir = tmpdir("good");
+    let dir = temp_dir("good");
     let d = dir.to_str().unwrap();
     let ours = start_cinnabar(&["--dir", d, "--dbfilename", "good.rdb"]);
     let mut c = Conn::connect(ours.port);
@@ -375,7 +368,7 @@ fn bad_files_stop_start_up() {
     assert_eq!(exit_code_on(&newer), Some(1), "version 12");
     assert_eq!(exit_code_on(b"garbage!!"), Some(1), "signature");
     // A damaged checksum: a clear log line, exit code 1.
-    let bad_dir = tmpdir("badcrc");
+    let bad_dir = temp_dir("badcrc");
     let mut crc = good.clone();
     *crc.last_mut().unwrap() ^= 0x10;
     std::fs::write(bad_dir.join("bad.rdb"), &crc).unwrap();
@@ -395,7 +388,7 @@ fn bad_files_stop_start_up() {
 
 #[test]
 fn shutdown_saves_with_save_points() {
-    let dir = tmpdir("shutdown");
+    let dir = temp_dir("shutdown");
     let d = dir.to_str().unwrap();
     let ours = start_cinnabar(&["--dir", d, "--dbfilename", "s.rdb", "--save", "3600 1"]);
     let mut c = Conn::connect(ours.port);
@@ -428,7 +421,7 @@ fn shutdown_saves_with_save_points() {
 
 #[test]
 fn save_points_trigger_background_saves() {
-    let dir = tmpdir("savepoints");
+    let dir = temp_dir("savepoints");
     let d = dir.to_str().unwrap();
     let ours = start_cinnabar(&["--dir", d, "--dbfilename", "p.rdb", "--save", "1 2"]);
     let mut c = Conn::connect(ours.port);
@@ -462,7 +455,7 @@ fn save_points_trigger_background_saves() {
 
 #[test]
 fn access_clocks_travel_in_files() {
-    let dir = tmpdir("clocks");
+    let dir = temp_dir("clocks");
     let d = dir.to_str().unwrap();
     // LFU: our FREQ opcode loads into Redis.
     let ours = start_cinnabar(&[
@@ -530,7 +523,7 @@ fn access_clocks_travel_in_files() {
 
 #[test]
 fn failed_final_save_refuses_shutdown() {
-    let dir = tmpdir("failsave");
+    let dir = temp_dir("failsave");
     let d = dir.to_str().unwrap();
     let ours = start_cinnabar(&["--dir", d, "--dbfilename", "x.rdb", "--save", "3600 1"]);
     let mut c = Conn::connect(ours.port);
@@ -551,7 +544,7 @@ fn failed_final_save_refuses_shutdown() {
 /// shows loading:1 with progress), then normal replies on the same connection.
 #[test]
 fn clients_get_loading_during_start_up_load() {
-    let dir = tmpdir("loading");
+    let dir = temp_dir("loading");
     let d = dir.to_str().unwrap();
     {
         let s = start_cinnabar(&["--dir", d, "--enable-debug-command", "yes"]);
@@ -626,7 +619,7 @@ fn clients_get_loading_during_start_up_load() {
 #[test]
 fn failed_bgsave_stops_writes() {
     fn scenario(redis: bool, tag: &str) -> Vec<String> {
-        let base = tmpdir(tag);
+        let base = temp_dir(tag);
         let gone = base.join("gone");
         std::fs::create_dir_all(&gone).unwrap();
         let args = [

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use cinnabar_resp::Frame;
 
-use super::harness::{show, start_cinnabar, Conn};
+use super::harness::{show, start_cinnabar, temp_dir, Conn};
 
 /// Sends raw arguments (binary-safe, no inline quoting) and reads the reply.
 fn call(c: &mut Conn, args: &[&[u8]]) -> Frame {
@@ -365,9 +365,7 @@ fn snapshot(c: &mut Conn) -> BTreeMap<(u8, String), String> {
 
 #[test]
 fn script_effects_survive_aof_restart() {
-    let dir = std::env::temp_dir().join(format!("cinnabar-script-aof-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("script-aof");
     let ds = dir.to_str().unwrap();
     let args = [
         "--appendonly",
@@ -433,9 +431,7 @@ fn script_effects_survive_aof_restart() {
 
 #[test]
 fn functions_survive_aof_restart() {
-    let dir = std::env::temp_dir().join(format!("cinnabar-fn-aof-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("fn-aof");
     let ds = dir.to_str().unwrap();
     let args = [
         "--appendonly",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cinnabar_resp::Frame;
 
-use super::harness::{show, start_cinnabar, Conn};
+use super::harness::{show, start_cinnabar, temp_dir, Conn};
 
 fn err_text(f: &Frame) -> String {
     match f {
@@ -104,9 +104,7 @@ fn unkillable_then_shutdown_nosave() {
 
 #[test]
 fn script_writes_in_the_aof() {
-    let dir = std::env::temp_dir().join(format!("cinnabar-lua-aof-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("lua-aof");
     let s = start_cinnabar(&[
         "--appendonly",
         "yes",
@@ -164,9 +162,7 @@ fn script_writes_in_the_aof() {
 #[test]
 fn functions_in_rdb_files() {
     use super::harness::start_redis;
-    let dir = std::env::temp_dir().join(format!("cinnabar-lua-rdb-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("lua-rdb");
     let args = ["--dir", dir.to_str().unwrap(), "--dbfilename", "fn.rdb"];
     let lib = "FUNCTION LOAD \"#!lua name=persisted\nredis.register_function('pf', function(keys, args) return 'pf:' .. args[1] end)\"";
     {
