@@ -164,8 +164,6 @@ local internal = '=redis_internal'
 local raw_pcall = pcall
 local install_hook = G.__cinnabar_install_hook
 G.__cinnabar_install_hook = nil
-local make_wrap = G.__cinnabar_make_wrap
-G.__cinnabar_make_wrap = nil
 
 local function handler(err)
   local level, i = 2, nil
@@ -1314,10 +1312,6 @@ impl Engine {
         // SAFETY: a C function that only calls lua_sethook on the state it runs on.
         let install = unsafe { lua.create_c_function(install_hook)? };
         g.set("__cinnabar_install_hook", install)?;
-        // SAFETY: a C function using the Lua C API on the state it runs on.
-        g.set("__cinnabar_make_wrap", unsafe {
-            lua.create_c_function(make_wrap)?
-        })?;
         libs::register(&lua)?;
         #[allow(clippy::type_complexity)]
         let (env, run_eval, fn_env, set_loading, load_redis, handler): (
@@ -1493,62 +1487,6 @@ unsafe extern "C-unwind" fn raw_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_
         ffi::lua_pushstring(l, msg.as_ptr());
         ffi::lua_error(l);
     }
-}
-
-/// `make_wrap(resume)`: builds coroutine.wrap as a C closure over the (killed-aware)
-/// resume.
-///
-/// # Safety
-/// Called by Lua only.
-unsafe extern "C-unwind" fn make_wrap(l: *mut ffi::lua_State) -> c_int {
-    ffi::lua_settop(l, 1);
-    ffi::lua_pushcclosure(l, co_wrap, 1);
-    1
-}
-
-/// coroutine.wrap(f): a new coroutine running `f`, wrapped in `aux_wrap`.
-///
-/// # Safety
-/// Called by Lua only; the argument check raises before anything is allocated.
-unsafe extern "C-unwind" fn co_wrap(l: *mut ffi::lua_State) -> c_int {
-    if ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION || ffi::lua_iscfunction(l, 1) != 0 {
-        ffi::luaL_argerror(l, 1, c"Lua function expected".as_ptr());
-    }
-    let co = ffi::lua_newthread(l);
-    ffi::lua_pushvalue(l, 1);
-    ffi::lua_xmove(l, co, 1);
-    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(l, -2);
-    ffi::lua_pushcclosure(l, aux_wrap, 2);
-    1
-}
-
-/// Resumes the wrapped coroutine with the call's arguments; returns what it yields or
-/// returns, or raises its error (a string gets the caller's position, as in Lua's auxwrap).
-///
-/// # Safety
-/// Called by Lua only; holds no Rust values when `lua_error` unwinds.
-unsafe extern "C-unwind" fn aux_wrap(l: *mut ffi::lua_State) -> c_int {
-    let n = ffi::lua_gettop(l);
-    if ffi::lua_checkstack(l, 3) == 0 {
-        ffi::luaL_error(l, c"stack overflow".as_ptr());
-    }
-    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(l, 1);
-    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(2));
-    ffi::lua_insert(l, 2);
-    ffi::lua_call(l, n + 1, ffi::LUA_MULTRET);
-    if ffi::lua_toboolean(l, 1) != 0 {
-        ffi::lua_remove(l, 1);
-        return ffi::lua_gettop(l);
-    }
-    ffi::lua_settop(l, 2);
-    if ffi::lua_isstring(l, 2) != 0 {
-        ffi::luaL_where(l, 1);
-        ffi::lua_insert(l, -2);
-        ffi::lua_concat(l, 2);
-    }
-    ffi::lua_error(l)
 }
 
 /// `lua_sethook` for the running thread (called by the runners before user code).
