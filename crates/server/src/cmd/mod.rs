@@ -420,7 +420,10 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         return finish_reply(client, suppress_before, reply_start);
     }
     // stop-writes-on-bgsave-error: writes (and PING) refused after a failed save (persist).
-    if entry.has_flag("write") || entry.full_name == "ping" || entry.full_name == "exec" {
+    // The flag test (one atomic load) comes first: this runs for every command.
+    if crate::persist::last_save_failed()
+        && (entry.has_flag("write") || entry.full_name == "ping" || entry.full_name == "exec")
+    {
         if let Some(e) = crate::persist::write_denied(srv, client, entry) {
             rejected(srv, client, Some(entry), e);
             return finish_reply(client, suppress_before, reply_start);

@@ -84,6 +84,11 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
 /// The MISCONF text for writes after a failed RDB save.
 pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
+/// True after a failed save, until a save succeeds (what MISCONF refusals depend on).
+pub fn last_save_failed() -> bool {
+    !LAST_SAVE_OK.load(Ordering::Relaxed)
+}
+
 /// `stop-writes-on-bgsave-error`: with save points configured and the last save failed,
 /// write commands, PING, and EXEC of a transaction holding writes are refused until a save
 /// succeeds (as Redis's writeCommandsDeniedByDiskError). Called by `cmd::call` for those
