@@ -1,6 +1,8 @@
 //! Starting servers on free loopback ports, and a minimal raw RESP connection.
 //!
-//! Every process started here is killed when its guard drops; every wait is bounded.
+//! Every process started here is killed when its guard drops; every wait is bounded. A
+//! watchdog ([`watchdog`]) ends the whole test binary, and every server it started, if the run
+//! passes its deadline, so a server that stops answering fails CI instead of hanging it.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +22,11 @@ impl Drop for ServerProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let pid = self.child.id();
+        LIVE_PIDS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|&p| p != pid);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -74,7 +81,38 @@ fn wait_ready(port: u16, child: &mut Child, what: &str) {
     panic!("{what} did not start listening on port {port} within 20 s");
 }
 
+/// PIDs of the servers this test process started and has not yet stopped.
+static LIVE_PIDS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// How long the whole integration binary may run (`IT_DEADLINE_SECS`, default 20 minutes).
+fn run_deadline() -> Duration {
+    let secs = std::env::var("IT_DEADLINE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20 * 60);
+    Duration::from_secs(secs)
+}
+
+/// Starts (once) a thread that, when the run passes its deadline, kills every server still
+/// running (by PID) and exits with a failure: a hung server or a lost wake-up can't hang CI.
+pub fn watchdog() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let deadline = run_deadline();
+        std::thread::spawn(move || {
+            std::thread::sleep(deadline);
+            eprintln!("integration tests passed their deadline of {deadline:?}: killing servers");
+            for pid in LIVE_PIDS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                // SAFETY: kill(2) on a PID this process started; no memory is involved.
+                unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+            }
+            std::process::exit(101);
+        });
+    });
+}
+
 fn spawn(program: &str, args: &[String], tag: &str, port: u16) -> ServerProc {
+    watchdog();
     let dir = temp_dir(tag);
     let mut child = Command::new(program)
         .args(args)
@@ -85,6 +123,10 @@ fn spawn(program: &str, args: &[String], tag: &str, port: u16) -> ServerProc {
         .unwrap_or_else(|e| {
             panic!("cannot start {program}: {e} (install redis-server: apt-get install -y redis-server redis-tools)")
         });
+    LIVE_PIDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(child.id());
     wait_ready(port, &mut child, program);
     ServerProc { child, port, dir }
 }
@@ -124,6 +166,16 @@ pub fn start_redis(extra: &[&str]) -> ServerProc {
     spawn("redis-server", &base_args(port, extra), "redis", port)
 }
 
+/// What one timed read saw (multi-connection differential cases compare it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Got {
+    Frame(Frame),
+    /// Nothing arrived within the wait.
+    Nothing,
+    /// The server closed the connection.
+    Closed,
+}
+
 /// A raw RESP connection for tests.
 pub struct Conn {
     pub stream: TcpStream,
@@ -135,6 +187,9 @@ impl Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         stream.set_nodelay(true).unwrap();
         Conn {
@@ -170,6 +225,48 @@ impl Conn {
             match self.stream.read(&mut chunk) {
                 Ok(0) | Err(_) => return None,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Reads one reply, waiting at most `wait`: a frame, nothing yet, or a closed connection.
+    /// A frame that starts arriving within the wait is read to its end (within 10 s).
+    pub fn read_within(&mut self, wait: Duration) -> Got {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some((f, n)) = Frame::parse(&self.buf).expect("valid RESP from server") {
+                self.buf.drain(..n);
+                return Got::Frame(f);
+            }
+            let left = if self.buf.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::from_secs(10)
+            };
+            if left.is_zero() {
+                return Got::Nothing;
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let mut chunk = [0u8; 64 * 1024];
+            let r = self.stream.read(&mut chunk);
+            self.stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            match r {
+                Ok(0) => return Got::Closed,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if self.buf.is_empty() {
+                        return Got::Nothing;
+                    }
+                    panic!("a partial reply stalled for 10 s");
+                }
+                Err(_) => return Got::Closed,
             }
         }
     }
