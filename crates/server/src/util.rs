@@ -125,13 +125,19 @@ pub fn eq_ic(arg: &[u8], opt: &str) -> bool {
     arg.eq_ignore_ascii_case(opt.as_bytes())
 }
 
-/// Redis's glob matcher (`stringmatchlen`): `*`, `?`, `[...]` with ranges and `^`, `\` escapes.
+/// Redis's glob matcher (`stringmatchlen`): `*`, `?`, `[...]` with ranges and `^`, `\\` escapes.
+///
+/// Backtracking on `*` alone is exponential (`a*a*a*...b` against `aaaa...`). Two rules keep
+/// it polynomial, as Redis 7.0.15 does: when the rest of the pattern after a `*` fails at every
+/// position of the rest of the string, no earlier `*` can do better by swallowing more (the rest
+/// would have to match even later), so the whole match gives up at once; and recursion stops
+/// at 1000 nested stars. Cost is O(pattern x string) at worst.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    glob_rec(pattern, s, nocase, 0)
+    let mut give_up = false;
+    glob_rec(pattern, s, nocase, 0, &mut give_up)
 }
 
-fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
-    // Bound recursion like Redis does against pathological patterns.
+fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32, give_up: &mut bool) -> bool {
     if depth > 1000 {
         return false;
     }
@@ -146,57 +152,25 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                     return true;
                 }
                 while !s.is_empty() {
-                    if glob_rec(&p[1..], s, nocase, depth + 1) {
+                    if glob_rec(&p[1..], s, nocase, depth + 1, give_up) {
                         return true;
+                    }
+                    if *give_up {
+                        return false;
                     }
                     s = &s[1..];
                 }
+                // The rest failed from every position: no longer match of an earlier star helps.
+                *give_up = true;
                 return false;
             }
             b'?' => s = &s[1..],
             b'[' => {
-                p = &p[1..];
-                let not = !p.is_empty() && p[0] == b'^';
-                if not {
-                    p = &p[1..];
-                }
-                let mut matched = false;
-                loop {
-                    if p.is_empty() {
-                        break;
-                    }
-                    if p[0] == b'\\' && p.len() >= 2 {
-                        p = &p[1..];
-                        if p[0] == s[0] {
-                            matched = true;
-                        }
-                    } else if p[0] == b']' {
-                        break;
-                    } else if p.len() >= 3 && p[1] == b'-' {
-                        let (mut start, mut end) = (fold(p[0]), fold(p[2]));
-                        if start > end {
-                            std::mem::swap(&mut start, &mut end);
-                        }
-                        let c = fold(s[0]);
-                        p = &p[2..];
-                        if c >= start && c <= end {
-                            matched = true;
-                        }
-                    } else if fold(p[0]) == fold(s[0]) {
-                        matched = true;
-                    }
-                    p = &p[1..];
-                }
-                if p.is_empty() {
-                    // Unterminated class: Redis treats the end of the pattern as the ']'.
-                    p = b"]";
-                }
-                if not {
-                    matched = !matched;
-                }
+                let (after, matched) = match_class(&p[1..], s[0], fold);
                 if !matched {
                     return false;
                 }
+                p = after;
                 s = &s[1..];
             }
             b'\\' if p.len() >= 2 => {
@@ -222,6 +196,39 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
         }
     }
     p.is_empty() && s.is_empty()
+}
+
+/// Matches one byte against the class whose body starts at `p` (just after `[`). Returns the
+/// pattern positioned on the class's closing `]` (or on a virtual one when the class runs to the
+/// end of the pattern, which Redis accepts) and whether `c` is in the class.
+fn match_class(mut p: &[u8], c: u8, fold: impl Fn(u8) -> u8) -> (&[u8], bool) {
+    let negate = p.first() == Some(&b'^');
+    if negate {
+        p = &p[1..];
+    }
+    let mut matched = false;
+    loop {
+        match p {
+            [] => {
+                p = b"]";
+                break;
+            }
+            // An escaped byte is compared as is, even under `nocase` (as Redis does).
+            [b'\\', e, ..] => {
+                matched |= *e == c;
+                p = &p[1..];
+            }
+            [b']', ..] => break,
+            [lo, b'-', hi, ..] => {
+                let (lo, hi) = (fold(*lo).min(fold(*hi)), fold(*lo).max(fold(*hi)));
+                matched |= (lo..=hi).contains(&fold(c));
+                p = &p[2..];
+            }
+            [b, ..] => matched |= fold(*b) == fold(c),
+        }
+        p = &p[1..];
+    }
+    (p, matched != negate)
 }
 
 /// Splits a config line with the same quoting rules as inline commands.
@@ -273,5 +280,104 @@ mod tests {
         assert!(glob_match(b"a\\*", b"a*", false));
         assert!(!glob_match(b"a", b"ab", false));
         assert!(glob_match(b"HELLO", b"hello", true));
+        assert!(
+            glob_match(b"[a-]x]", b"x", false),
+            "a range may swallow the closing bracket"
+        );
+        assert!(
+            glob_match(b"a[bc", b"ab", false),
+            "an unterminated class ends the pattern"
+        );
+    }
+
+    /// The patterns that made the backtracking matcher exponential answer at once.
+    #[test]
+    fn globs_worst_case_is_polynomial() {
+        let s = [b'a'; 40];
+        let p = b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!glob_match(p, &s, false));
+        let long_s = vec![b'a'; 10_000];
+        let long_p: Vec<u8> = b"*a".repeat(500).into_iter().chain(*b"b").collect();
+        assert!(!glob_match(&long_p, &long_s, false));
+        assert!(glob_match(&b"*a".repeat(500), &long_s, false));
+    }
+
+    /// One pattern element, as the reference matcher sees it.
+    enum Tok {
+        Star,
+        Any,
+        Byte(u8),
+        Class(Box<dyn Fn(u8) -> bool>),
+    }
+
+    /// Splits a pattern into elements by Redis's parsing rules, reusing `match_class` to parse
+    /// (and answer) classes so the two matchers only differ in how they search.
+    fn tokens(mut p: &[u8], nocase: bool) -> Vec<Tok> {
+        let fold = move |c: u8| if nocase { c.to_ascii_lowercase() } else { c };
+        let mut out = Vec::new();
+        while !p.is_empty() {
+            match p[0] {
+                b'*' => out.push(Tok::Star),
+                b'?' => out.push(Tok::Any),
+                b'[' => {
+                    let body = &p[1..];
+                    let (rest, _) = match_class(body, 0, fold);
+                    let closed = body.as_ptr_range().contains(&rest.as_ptr());
+                    let owned = body.to_vec();
+                    out.push(Tok::Class(Box::new(move |c| {
+                        match_class(&owned, c, fold).1
+                    })));
+                    p = if closed { &rest[1..] } else { &[] };
+                    continue;
+                }
+                b'\\' if p.len() >= 2 => {
+                    p = &p[1..];
+                    out.push(Tok::Byte(fold(p[0])));
+                }
+                c => out.push(Tok::Byte(fold(c))),
+            }
+            p = &p[1..];
+        }
+        out
+    }
+
+    /// Plain dynamic programming over (pattern element, string position): obviously correct,
+    /// quadratic, used as the property test's oracle.
+    fn reference_match(p: &[u8], s: &[u8], nocase: bool) -> bool {
+        if s.is_empty() {
+            return p.is_empty();
+        }
+        let fold = |c: u8| if nocase { c.to_ascii_lowercase() } else { c };
+        let toks = tokens(p, nocase);
+        // can[j]: the elements so far can match s[..j].
+        let mut can = vec![false; s.len() + 1];
+        can[0] = true;
+        for t in &toks {
+            let mut next = vec![false; s.len() + 1];
+            for j in 0..=s.len() {
+                match t {
+                    Tok::Star => next[j] = can[j] || (j > 0 && next[j - 1]),
+                    _ if j == 0 => {}
+                    Tok::Any => next[j] = can[j - 1],
+                    Tok::Byte(b) => next[j] = can[j - 1] && fold(s[j - 1]) == *b,
+                    Tok::Class(f) => next[j] = can[j - 1] && f(s[j - 1]),
+                }
+            }
+            can = next;
+        }
+        can[s.len()]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn glob_agrees_with_reference(
+            p in proptest::collection::vec(proptest::sample::select(b"ab*?[]^-\\A".to_vec()), 0..12),
+            s in proptest::collection::vec(proptest::sample::select(b"ab-]^A*".to_vec()), 0..12),
+            nocase in proptest::bool::ANY,
+        ) {
+            proptest::prop_assert_eq!(glob_match(&p, &s, nocase), reference_match(&p, &s, nocase),
+                "pattern {:?} string {:?}", String::from_utf8_lossy(&p), String::from_utf8_lossy(&s));
+        }
     }
 }
