@@ -25,9 +25,10 @@ pub enum ReplyMode {
 pub struct BlockedOn {
     pub db: usize,
     pub keys: Vec<Vec<u8>>,
+    /// The type of value that serves it.
+    pub want: crate::cmd::blocking::Want,
     /// Absolute unix ms, 0 = forever.
     pub deadline_ms: i64,
-    pub on_timeout: crate::cmd::blocking::TimeoutReply,
     /// The command to run again when a key is signalled.
     pub argv: Vec<Vec<u8>>,
 }
@@ -79,6 +80,10 @@ pub struct Client {
     pub self_push_defer: crate::pubsub::Defer,
     /// Own messages held back until the command's reply is written.
     pub self_push_held: Vec<u8>,
+    /// Set for the length of a top-level command whose replies CLIENT REPLY OFF/SKIP drops.
+    /// Pushes to this client written meanwhile go to `kept_pushes` and survive the drop.
+    pub replies_dropped: bool,
+    pub kept_pushes: Vec<u8>,
     /// Length of `reply` when the running top-level command started.
     pub cmd_reply_start: usize,
     /// CLIENT TRACKING state (tracking.rs).
@@ -91,6 +96,19 @@ pub struct Client {
 }
 
 impl Client {
+    /// Writes a push (pub/sub confirmation or message, tracking invalidation) to this client
+    /// itself. Pushes are not replies: while CLIENT REPLY OFF/SKIP drops the running command's
+    /// replies, they are set aside and appended after the drop (`cmd::finish_reply`).
+    pub fn write_push<R>(&mut self, f: impl FnOnce(&mut Client) -> R) -> R {
+        if !self.replies_dropped {
+            return f(self);
+        }
+        std::mem::swap(&mut self.reply.buf, &mut self.kept_pushes);
+        let r = f(self);
+        std::mem::swap(&mut self.reply.buf, &mut self.kept_pushes);
+        r
+    }
+
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, now_ms: i64) -> Self {
         Client {
             blocked: None,
@@ -125,6 +143,8 @@ impl Client {
             obuf_soft_since: 0,
             self_push_defer: crate::pubsub::Defer::No,
             self_push_held: Vec::new(),
+            replies_dropped: false,
+            kept_pushes: Vec::new(),
             cmd_reply_start: 0,
             tracking: Default::default(),
             idle_read: false,

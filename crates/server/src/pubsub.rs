@@ -101,7 +101,7 @@ pub fn release_held(c: &mut Client) {
     c.self_push_defer = Defer::No;
     if !c.self_push_held.is_empty() {
         let held = std::mem::take(&mut c.self_push_held);
-        c.reply.buf.extend_from_slice(&held);
+        c.write_push(|c| c.reply.buf.extend_from_slice(&held));
     }
 }
 
@@ -305,7 +305,7 @@ fn deliver(
             put(me);
             std::mem::swap(&mut me.reply.buf, &mut me.self_push_held);
         } else {
-            put(me);
+            me.write_push(put);
         }
     } else if let Some(rc) = clients.get(&id) {
         if let Ok(mut c) = rc.try_borrow_mut() {

@@ -177,10 +177,17 @@ pub fn unix_ms() -> i64 {
 
 impl Server {
     pub fn new(config: Config) -> Self {
-        let dbs = (0..config.databases).map(Db::new).collect();
+        let blocking = crate::db::blocking::Blocking::default();
+        let dbs = (0..config.databases)
+            .map(|id| {
+                let mut db = Db::new(id);
+                db.waiters.ready = blocking.ready.clone();
+                db
+            })
+            .collect();
         let seed = unix_ms() as u64 ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
         let mut s = Server {
-            blocking: Default::default(),
+            blocking,
             watches: Default::default(),
             keyspace_events: 0,
             tracking: Default::default(),

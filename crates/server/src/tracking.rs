@@ -325,7 +325,7 @@ fn write_to(
     f: impl FnOnce(&mut Client),
 ) -> bool {
     with_client(clients, me, id, |c| {
-        f(c);
+        c.write_push(f);
         c.wake.notify_one();
     }) != Some(None)
 }

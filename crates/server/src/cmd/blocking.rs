@@ -11,9 +11,13 @@
 
 use super::{CmdError, Ctx};
 use crate::client::{BlockedOn, Client};
+pub use crate::db::blocking::Want;
 use crate::server::Server;
+use crate::types::Value;
 
-/// What a blocked client receives when its timeout passes.
+/// What a blocking command replies when it may not block (inside MULTI/EXEC or a script).
+/// A timeout always replies a null array (`*-1` in RESP2, `_` in RESP3), for every blocking
+/// command, as Redis 7.0's `replyToBlockedClientTimedOut` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutReply {
     /// `*-1` in RESP2, `_` in RESP3 (BLPOP, BLMPOP, BZPOPMIN, BZMPOP).
@@ -60,21 +64,27 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
     })
 }
 
-/// Blocks the calling client on `keys` until one is signalled or `deadline_ms` (0 = never)
-/// passes. Inside MULTI/EXEC the timeout reply is sent at once instead. The handler must not
-/// write anything else after calling this.
-pub fn block(ctx: &mut Ctx, keys: &[Vec<u8>], deadline_ms: i64, on_timeout: TimeoutReply) {
+/// Blocks the calling client on `keys` until one of them holds a value of type `want` or
+/// `deadline_ms` (0 = never) passes. Inside MULTI/EXEC the timeout reply is sent at once
+/// instead. The handler must not write anything else after calling this.
+pub fn block(
+    ctx: &mut Ctx,
+    keys: &[Vec<u8>],
+    want: Want,
+    deadline_ms: i64,
+    no_block: TimeoutReply,
+) {
     if ctx.client.in_exec {
-        on_timeout.write(ctx.client);
+        no_block.write(ctx.client);
         return;
     }
     let db = ctx.client.db;
-    ctx.srv.blocking.block(ctx.client.id, db, keys);
+    ctx.srv.dbs[db].waiters.block(ctx.client.id, keys);
     ctx.client.blocked = Some(BlockedOn {
         db,
         keys: keys.to_vec(),
+        want,
         deadline_ms,
-        on_timeout,
         argv: ctx.argv.to_vec(),
     });
     ctx.srv.blocked_clients += 1;
@@ -83,7 +93,7 @@ pub fn block(ctx: &mut Ctx, keys: &[Vec<u8>], deadline_ms: i64, on_timeout: Time
 /// Unblocks a client (served, timed out, CLIENT UNBLOCK, disconnected).
 pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<BlockedOn> {
     let b = c.blocked.take()?;
-    srv.blocking.unblock(c.id, b.db, &b.keys);
+    srv.dbs[b.db].waiters.unblock(c.id, &b.keys);
     srv.blocked_clients -= 1;
     Some(b)
 }
@@ -95,35 +105,54 @@ pub fn unblock(srv: &mut Server, c: &mut Client) -> Option<BlockedOn> {
 /// which the outer loop then serves too; the loop is bounded for safety.
 pub fn serve_ready_keys(srv: &mut Server) {
     let mut rounds = 0;
-    while !srv.blocking.ready.is_empty() && rounds < 1_000_000 {
+    while srv.blocking.has_ready() && rounds < 1_000_000 {
         rounds += 1;
-        let ready = std::mem::take(&mut srv.blocking.ready);
+        let ready = srv.blocking.ready.borrow_mut().take();
         for (db, key) in ready {
             serve_key(srv, db, &key);
         }
     }
 }
 
+/// The type a key holds now, as far as waiters care (None: missing, expired or another type).
+fn held_type(srv: &Server, db: usize, key: &[u8]) -> Option<Want> {
+    match srv.dbs[db].peek(key, srv.now_ms).map(|o| &o.val) {
+        Some(Value::List(_)) => Some(Want::List),
+        Some(Value::ZSet(_)) => Some(Want::ZSet),
+        _ => None,
+    }
+}
+
 fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
-    let dk = (db, key.to_vec());
     // Each waiter is tried at most once per signal: one that stays blocked keeps its place and
-    // stops the serving of this key (the data is gone or not for it).
-    let waiting: Vec<u64> = match srv.blocking.waiters.get(&dk) {
+    // stops the serving of this key (the data is gone or not for it). Waiters for another type
+    // are skipped, as Redis serves a list key only to clients blocked for lists.
+    let waiting: Vec<u64> = match srv.dbs[db].waiters.queue(key) {
         Some(q) => q.iter().copied().collect(),
         None => return,
     };
+    let key_list = [key.to_vec()];
     for id in waiting {
+        srv.update_clock();
+        let Some(held) = held_type(srv, db, key) else {
+            return;
+        };
         let Some(rc) = srv.clients.get(&id).cloned() else {
-            srv.blocking.unblock(id, db, std::slice::from_ref(&dk.1));
+            srv.dbs[db].waiters.unblock(id, &key_list);
             continue;
         };
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
         };
-        let Some(b) = c.blocked.take() else {
-            srv.blocking.unblock(id, db, std::slice::from_ref(&dk.1));
-            continue;
-        };
+        match c.blocked.as_ref() {
+            None => {
+                srv.dbs[db].waiters.unblock(id, &key_list);
+                continue;
+            }
+            Some(b) if b.want != held => continue,
+            Some(_) => {}
+        }
+        let b = c.blocked.take().expect("checked above");
         srv.blocked_clients -= 1;
         let saved_db = c.db;
         c.db = b.db;
@@ -132,12 +161,13 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
         srv.call_depth -= 1;
         c.db = saved_db;
         if let Some(again) = c.blocked.as_mut() {
-            // Blocked again: it kept its queue positions (Blocking::block skips known waiters),
-            // and keeps its original deadline (the re-run computed a new one from "now").
+            // Blocked again: it kept its queue positions (Waiters::block skips known
+            // waiters) and keeps its original deadline (the re-run computed a new one from
+            // "now"); the key can serve nobody else now.
             again.deadline_ms = b.deadline_ms;
             break;
         }
-        srv.blocking.unblock(id, b.db, &b.keys);
+        srv.dbs[b.db].waiters.unblock(id, &b.keys);
         c.wake.notify_one();
     }
 }
@@ -146,9 +176,7 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
 pub fn expire_if_timed_out(srv: &mut Server, c: &mut Client) {
     srv.update_clock();
     let due = matches!(&c.blocked, Some(b) if b.deadline_ms != 0 && b.deadline_ms <= srv.now_ms);
-    if due {
-        if let Some(b) = unblock(srv, c) {
-            b.on_timeout.write(c);
-        }
+    if due && unblock(srv, c).is_some() {
+        c.reply.null_array();
     }
 }

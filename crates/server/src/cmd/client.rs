@@ -469,12 +469,12 @@ fn unblock(ctx: &mut Ctx) -> CmdResult {
     let unblocked = match target {
         Some(rc) if id as u64 != ctx.client.id => match rc.try_borrow_mut() {
             Ok(mut c) => match crate::cmd::blocking::unblock(ctx.srv, &mut c) {
-                Some(b) => {
+                Some(_) => {
                     if with_error {
                         c.reply
                             .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                     } else {
-                        b.on_timeout.write(&mut c);
+                        c.reply.null_array();
                     }
                     c.wake.notify_one();
                     true

@@ -10,7 +10,7 @@
 //! keep no state between runs: re-running the same argv later serves the client or blocks it
 //! again.
 
-use super::blocking::{self, TimeoutReply};
+use super::blocking::{self, TimeoutReply, Want};
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
 use crate::types::list::Needle;
 use crate::types::{List, Value};
@@ -600,7 +600,7 @@ fn bpop_generic(ctx: &mut Ctx, left: bool) -> CmdResult {
     let deadline = blocking::parse_timeout(&argv[argv.len() - 1], ctx.now())?;
     let keys = &argv[1..argv.len() - 1];
     if !mpop_serve(ctx, keys, left, 1, false)? {
-        blocking::block(ctx, keys, deadline, TimeoutReply::NullArray);
+        blocking::block(ctx, keys, Want::List, deadline, TimeoutReply::NullArray);
     }
     Ok(())
 }
@@ -618,7 +618,7 @@ fn blmpop(ctx: &mut Ctx) -> CmdResult {
     let deadline = blocking::parse_timeout(&argv[1], ctx.now())?;
     let p = parse_mpop(argv, 2)?;
     if !mpop_serve(ctx, p.keys, p.left, p.count, true)? {
-        blocking::block(ctx, p.keys, deadline, TimeoutReply::NullArray);
+        blocking::block(ctx, p.keys, Want::List, deadline, TimeoutReply::NullArray);
     }
     Ok(())
 }
@@ -628,7 +628,13 @@ fn blmove_generic(ctx: &mut Ctx, from_left: bool, to_left: bool, deadline: i64) 
     let argv = ctx.argv;
     match move_list(ctx, &argv[1], &argv[2], from_left, to_left)? {
         Some(v) => ctx.out().bulk(&v),
-        None => blocking::block(ctx, &argv[1..2], deadline, TimeoutReply::NullBulk),
+        None => blocking::block(
+            ctx,
+            &argv[1..2],
+            Want::List,
+            deadline,
+            TimeoutReply::NullBulk,
+        ),
     }
     Ok(())
 }

@@ -307,7 +307,8 @@ impl<'a> Ctx<'a> {
 
     /// Signals that `key` (selected db) received data blocked clients may wait for.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        self.srv.blocking.signal(self.client.db, key);
+        let db = self.client.db;
+        self.srv.dbs[db].waiters.signal(db, key);
     }
 
     /// Wrong-arity error for this command.
@@ -357,10 +358,15 @@ fn unknown_command_error(argv: &[Vec<u8>]) -> CmdError {
 /// Renders an error reply and counts it.
 pub fn reply_error(srv: &mut Server, client: &mut Client, err: &CmdError) {
     let text = err.to_string();
+    count_error(srv, &text);
+    client.reply.error(&text);
+}
+
+/// Counts an error reply in INFO errorstats (by its code, the first word) and the totals.
+pub fn count_error(srv: &mut Server, text: &str) {
     let code = text.split(' ').next().unwrap_or("ERR").to_string();
     *srv.stats.errors.entry(code).or_default() += 1;
     srv.stats.total_error_replies += 1;
-    client.reply.error(&text);
 }
 
 /// Runs one request for `client`. Replies (and errors) are appended to `client.reply`.
@@ -374,6 +380,9 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     client.last_interaction_ms = srv.now_ms;
     let suppress_before = client.reply_mode == ReplyMode::Skip;
     let reply_start = client.reply.buf.len();
+    if srv.call_depth == 0 {
+        client.replies_dropped = suppress_before || client.reply_mode == ReplyMode::Off;
+    }
     let rejected =
         |srv: &mut Server, client: &mut Client, cmd: Option<&CommandEntry>, e: CmdError| {
             if let Some(c) = cmd {
@@ -386,7 +395,7 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     let table = table();
     let Some(top) = table.get(&argv[0]) else {
         rejected(srv, client, None, unknown_command_error(argv));
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     };
     let entry: &'static CommandEntry = if top.subs.is_empty()
         || (argv.len() < 2 && top.handler.is_some())
@@ -396,7 +405,7 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     } else if argv.len() < 2 {
         let e = CmdError::WrongArity(top.full_name.clone());
         rejected(srv, client, Some(top), e);
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     } else {
         match top.subs.get(&crate::util::lower(&argv[1])) {
             Some(sub) => sub,
@@ -404,7 +413,7 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
                 let sub = String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned();
                 let e = CmdError::UnknownSubcommand(sub, top.full_name.clone());
                 rejected(srv, client, Some(top), e);
-                return finish_reply(client, suppress_before, reply_start);
+                return finish_reply(srv, client, suppress_before, reply_start);
             }
         }
     };
@@ -413,11 +422,11 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     if (arity > 0 && argc != arity) || argc < -arity {
         let e = CmdError::WrongArity(entry.full_name.clone());
         rejected(srv, client, Some(entry), e);
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     }
     if srv.auth_required() && !client.authenticated && !entry.has_flag("no_auth") {
         rejected(srv, client, Some(entry), CmdError::NoAuth);
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     }
     // stop-writes-on-bgsave-error: writes (and PING) refused after a failed save (persist).
     // The flag test (one atomic load) comes first: this runs for every command.
@@ -426,30 +435,30 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     {
         if let Some(e) = crate::persist::write_denied(srv, client, entry) {
             rejected(srv, client, Some(entry), e);
-            return finish_reply(client, suppress_before, reply_start);
+            return finish_reply(srv, client, suppress_before, reply_start);
         }
     }
     if let Err(e) = pubsub::before_command(srv, client, entry) {
         rejected(srv, client, Some(entry), e);
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     }
     // Clients served while the dataset loads at start-up (persist/loading.rs).
     if crate::persist::loading::refuse_now() && !entry.has_flag("loading") {
         let e = CmdError::Raw(crate::persist::loading::LOADING_ERR.into());
         rejected(srv, client, Some(entry), e);
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     }
 
     let Some(handler) = entry.handler else {
         rejected(srv, client, None, unknown_command_error(argv));
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     };
     // Inside MULTI most commands are queued (or rejected) instead of run (cmd/multi.rs).
     if let Some(queued) = multi::queue(client, entry, argv) {
         if let Err(e) = queued {
             rejected(srv, client, Some(entry), e);
         }
-        return finish_reply(client, suppress_before, reply_start);
+        return finish_reply(srv, client, suppress_before, reply_start);
     }
     let start = Instant::now();
     let dirty_before = srv.dirty;
@@ -482,16 +491,24 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     srv.stats.commands_processed += 1;
     client.commands_processed += 1;
     client.last_cmd.clone_from(&entry.full_name);
-    finish_reply(client, suppress_before, reply_start);
-    if srv.call_depth == 0 && !srv.blocking.ready.is_empty() {
+    finish_reply(srv, client, suppress_before, reply_start);
+    if srv.call_depth == 0 && srv.blocking.has_ready() {
         blocking::serve_ready_keys(srv);
     }
 }
 
-/// Applies CLIENT REPLY OFF/SKIP: drop what this command wrote, then advance SKIP state.
-fn finish_reply(client: &mut Client, suppress_before: bool, reply_start: usize) {
+/// Applies CLIENT REPLY OFF/SKIP: drop what this command wrote (but not the pushes set aside
+/// by `Client::write_push`), then advance SKIP state.
+fn finish_reply(srv: &Server, client: &mut Client, suppress_before: bool, reply_start: usize) {
     if suppress_before || client.reply_mode == ReplyMode::Off {
         client.reply.buf.truncate(reply_start);
+    }
+    if srv.call_depth == 0 {
+        client.replies_dropped = false;
+        if !client.kept_pushes.is_empty() {
+            let kept = std::mem::take(&mut client.kept_pushes);
+            client.reply.buf.extend_from_slice(&kept);
+        }
     }
     client.reply_mode = match client.reply_mode {
         ReplyMode::Skip => ReplyMode::On,

@@ -71,14 +71,16 @@ pub fn forget_client(srv: &mut Server, client: &mut Client) {
 }
 
 fn confirm(ctx: &mut Ctx, verb: &str, name: Option<&[u8]>, count: usize) {
-    let out = ctx.out();
-    out.push(3);
-    out.bulk(verb.as_bytes());
-    match name {
-        Some(n) => out.bulk(n),
-        None => out.null(),
-    }
-    out.int(count as i64);
+    ctx.client.write_push(|c| {
+        let out = &mut c.reply;
+        out.push(3);
+        out.bulk(verb.as_bytes());
+        match name {
+            Some(n) => out.bulk(n),
+            None => out.null(),
+        }
+        out.int(count as i64);
+    });
 }
 
 fn subscribe_kind(ctx: &mut Ctx, kind: Kind) -> CmdResult {

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use cinnabar_resp::ReplyBuf;
 
-use super::blocking::{self, TimeoutReply};
+use super::blocking::{self, TimeoutReply, Want};
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
 use crate::types::zset::Limits;
 use crate::types::{Set, Value, ZSet};
@@ -927,7 +927,7 @@ fn bzmpop(ctx: &mut Ctx) -> CmdResult {
     let deadline = blocking::parse_timeout(ctx.arg(1), ctx.now())?;
     match pop_first(ctx, &keys, max, count)? {
         Some((k, items)) => reply_mpop(ctx.out(), &k, &items),
-        None => blocking::block(ctx, &keys, deadline, TimeoutReply::NullArray),
+        None => blocking::block(ctx, &keys, Want::ZSet, deadline, TimeoutReply::NullArray),
     }
     Ok(())
 }
@@ -953,7 +953,7 @@ fn bzpop_generic(ctx: &mut Ctx, max: bool) -> CmdResult {
                 score_out(out, *s);
             }
         }
-        None => blocking::block(ctx, &keys, deadline, TimeoutReply::NullArray),
+        None => blocking::block(ctx, &keys, Want::ZSet, deadline, TimeoutReply::NullArray),
     }
     Ok(())
 }

@@ -41,6 +41,9 @@ pub struct Db {
     /// Keys expired lazily (on access) since the last command ended; their `expired`
     /// keyspace events are sent by db/notify.rs.
     pub lazy_expired: Vec<Vec<u8>>,
+    /// Clients blocked on keys of this database (db/blocking.rs). They stay with the database
+    /// id when SWAPDB exchanges contents, as in Redis.
+    pub waiters: blocking::Waiters,
 }
 
 impl Db {
@@ -110,17 +113,20 @@ impl Db {
         if let Some(old) = self.dict.upsert(key, Key::new, Obj { val, lru }) {
             crate::lazyfree::drop_value(old.val);
         }
+        self.waiters.signal(self.id, key);
     }
 
     /// Adds a key known to be absent.
     pub fn add(&mut self, key: &[u8], val: Value, lru: u32) {
         self.dict.insert_new(Key::new(key), Obj { val, lru });
+        self.waiters.signal(self.id, key);
     }
 
     /// Adds a whole object (value and access clock) under a key known to be absent: RENAME and
     /// MOVE carry the object over unchanged, as Redis moves the same `robj`.
     pub fn add_obj(&mut self, key: &[u8], obj: Obj) {
         self.dict.insert_new(Key::new(key), obj);
+        self.waiters.signal(self.id, key);
     }
 
     /// Sizes both dicts for a load that will add `keys` keys, `expires` of them with a TTL.
@@ -132,6 +138,7 @@ impl Db {
     /// Adds a key read from a file, with its TTL: one probe finds a duplicate and inserts.
     /// Return value: `Err` with the key when it already exists (nothing is changed then).
     pub fn add_loaded(&mut self, key: Key, obj: Obj, expire: Option<i64>) -> Result<(), Key> {
+        self.waiters.signal(self.id, &key);
         let ttl = expire.map(|at| (key.clone(), at));
         self.dict.try_insert(key, obj).map_err(|(k, _)| k)?;
         if let Some((k, at)) = ttl {
@@ -241,13 +248,18 @@ impl Db {
     }
 
     /// Exchanges the contents of two databases (SWAPDB): keys, TTLs and expiry state move,
-    /// the ids stay, as Redis's `dbSwapDatabases` keeps each db's id (and, later, its watched
-    /// and blocked keys).
+    /// the ids stay, as Redis's `dbSwapDatabases` keeps each db's id and its blocked keys;
+    /// every waited key that exists after the swap is signalled (Redis's
+    /// `scanDatabaseForReadyKeys`).
     pub fn swap_contents(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
+        for db in [&*self, &*other] {
+            db.waiters
+                .signal_existing(db.id, |k| db.dict.contains_key(k));
+        }
     }
 
     /// Starts shrinking sparse dicts and rehashes both for up to `budget` in total (cron; the

@@ -23,6 +23,7 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use cinnabar_resp::parse::Parser;
 
 use crate::client::Client;
+use crate::cmd::error::CmdError;
 use crate::scripting;
 use crate::server::Server;
 
@@ -54,10 +55,11 @@ thread_local! {
 
 const UNKILLABLE: &[u8] = b"-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n";
 
-fn busy_reply(is_fn: bool) -> Vec<u8> {
+fn busy_error(is_fn: bool) -> CmdError {
     let which = if is_fn { "FUNCTION" } else { "SCRIPT" };
-    format!("-BUSY Redis is busy running a script. You can only call {which} KILL or SHUTDOWN NOSAVE.\r\n")
-        .into_bytes()
+    CmdError::Raw(format!(
+        "BUSY Redis is busy running a script. You can only call {which} KILL or SHUTDOWN NOSAVE."
+    ))
 }
 
 /// Reads what is available on `fd` into `buf` (bounded). Return value: false on EOF/error.
@@ -113,7 +115,7 @@ fn send_some(fd: i32, data: &[u8]) -> usize {
 
 /// Answers one request during the busy period. `client` is None for connections accepted
 /// during it.
-fn answer(srv: &mut Server, client: Option<&mut Client>, argv: &[Vec<u8>]) -> Vec<u8> {
+fn answer(srv: &mut Server, mut client: Option<&mut Client>, argv: &[Vec<u8>]) -> Vec<u8> {
     let is_fn = scripting::with_run(|r| r.is_some_and(|r| r.is_function));
     let entry = crate::cmd::table().resolve(argv);
     // Authentication comes first, as in Redis's command processing.
@@ -159,20 +161,27 @@ fn answer(srv: &mut Server, client: Option<&mut Client>, argv: &[Vec<u8>]) -> Ve
                 "script|kill" | "function|kill" | "shutdown"
             )
     });
-    match client {
-        Some(c) if allowed => {
-            let start = c.reply.buf.len();
-            crate::cmd::call(srv, c, argv);
-            c.reply.buf.split_off(start)
-        }
-        Some(c) => {
-            if let Some(m) = c.multi.as_mut() {
-                m.error = true;
-            }
-            busy_reply(is_fn)
-        }
-        None => busy_reply(is_fn),
+    if let (Some(c), true) = (client.as_deref_mut(), allowed) {
+        let start = c.reply.buf.len();
+        crate::cmd::call(srv, c, argv);
+        return c.reply.buf.split_off(start);
     }
+    // Rejected like any refused command: counted, the transaction flagged, and an EXEC
+    // (even without MULTI) answered -EXECABORT with the transaction discarded.
+    if let Some(e) = entry {
+        srv.stats.command(e.id).rejected_calls += 1;
+    }
+    let err = match client {
+        Some(c) => crate::cmd::multi::on_reject(srv, c, entry, busy_error(is_fn)),
+        None if entry.is_some_and(|e| e.full_name == "exec") => CmdError::Raw(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            busy_error(is_fn)
+        )),
+        None => busy_error(is_fn),
+    };
+    let text = err.to_string();
+    crate::cmd::count_error(srv, &text);
+    format!("-{text}\r\n").into_bytes()
 }
 
 /// Parses and answers every whole request at the start of `buf`; drops what was answered.

@@ -1058,7 +1058,9 @@ pub fn load_dataset_with(
         Ok(end) => end.offset,
         Err(e) => return Err(e.msg),
     };
-    for (i, d) in dbs.into_iter().enumerate() {
+    for (i, mut d) in dbs.into_iter().enumerate() {
+        // Blocked clients stay with their database.
+        std::mem::swap(&mut d.waiters, &mut srv.dbs[i].waiters);
         let old = std::mem::replace(&mut srv.dbs[i], d);
         srv.dbs[i].id = i;
         drop(old);

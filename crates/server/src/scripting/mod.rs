@@ -1587,6 +1587,13 @@ unsafe extern "C-unwind" fn invoke(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: `run` keeps the slices alive until lua_pcall returns.
     let (keys, args) = (&*spec.keys, &*spec.args);
     if spec.is_function {
+        // Functions see no KEYS/ARGV globals (Redis runs them in a VM of their own); the last
+        // EVAL's are still in this shared one.
+        for name in [c"KEYS", c"ARGV"] {
+            ffi::lua_pushstring(l, name.as_ptr());
+            ffi::lua_pushnil(l);
+            ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
+        }
         push_string_array(l, keys);
         push_string_array(l, args);
         ffi::lua_call(l, 2, 1);

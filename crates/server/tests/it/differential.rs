@@ -347,6 +347,14 @@ fn run_file(name: &str, text: &str, ours: u16, theirs: u16, resp3: bool) -> Vec<
             ));
             return failures;
         }
+        if reply_expected && ga == Got::Nothing && gb == Got::Nothing {
+            // A line that reads must get a reply; silence on both is a mis-written case
+            // (a blocking command needs `a>` and `a<`), and it would skew every later line.
+            failures.push(format!(
+                "{at} {shown}: no reply from either server (use `a>` / `a< MS`)"
+            ));
+            return failures;
+        }
         if !same(mode, &ga, &gb) {
             failures.push(format!(
                 "{at} {shown}\n    cinnabar: {}\n    redis:    {}",
