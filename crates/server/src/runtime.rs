@@ -150,20 +150,44 @@ pub fn run(args: Vec<String>) -> i32 {
             warning!("Failed to write PID file: {e}");
         }
     }
-    let bind = config.get("bind").unwrap_or("").to_string();
-    let listeners = match crate::net::listener::bind_all(&bind, config.port) {
-        Ok(l) => l,
-        Err(e) => {
-            warning!("{e}");
-            warning!("Failed listening on port {} (tcp), aborting.", config.port);
-            return 1;
+    // Port 0 means no TCP listener, as in Redis; then only the Unix socket serves.
+    let unix_path = config
+        .get("unixsocket")
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    if config.port == 0 && unix_path.is_none() {
+        warning!("Configured to not listen anywhere, exiting.");
+        return 1;
+    }
+    let listeners = if config.port == 0 {
+        Vec::new()
+    } else {
+        let bind = config.get("bind").unwrap_or("").to_string();
+        match crate::net::listener::bind_all(&bind, config.port) {
+            Ok(l) if !l.is_empty() => l,
+            _ => {
+                warning!("Failed listening on port {} (tcp), aborting.", config.port);
+                return 1;
+            }
         }
     };
-    let port = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.port())
-        .unwrap_or(config.port);
+    let unix_listener = match &unix_path {
+        Some(path) => {
+            let perm = config
+                .get("unixsocketperm")
+                .and_then(|p| u32::from_str_radix(p, 8).ok())
+                .unwrap_or(0);
+            match crate::net::listener::bind_unix(path, perm) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    warning!("Failed opening Unix socket: {e}");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    let port = config.port;
     let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
@@ -174,10 +198,6 @@ pub fn run(args: Vec<String>) -> i32 {
     if let Err(e) = loaded {
         warning!("{e}");
         return 1;
-    }
-    {
-        use std::os::fd::AsRawFd;
-        server.listener_fds = listeners.iter().map(|l| l.as_raw_fd()).collect();
     }
     let server = Rc::new(RefCell::new(server));
     server.borrow_mut().self_ref = Some(Rc::downgrade(&server));
@@ -192,10 +212,17 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     let local = tokio::task::LocalSet::new();
+    let unix_path2 = unix_path.clone();
     let code = local.block_on(&rt, async move {
+        let unix_path = unix_path2;
         notice!("Server initialized");
-        for l in listeners {
-            tokio::task::spawn_local(crate::net::listener::accept_loop(server.clone(), l));
+        crate::net::listener::start_tcp(&mut server.borrow_mut(), &server, listeners);
+        if let (Some(l), Some(path)) = (unix_listener, &unix_path) {
+            tokio::task::spawn_local(crate::net::listener::accept_unix(
+                server.clone(),
+                l,
+                path.clone(),
+            ));
         }
         for h in handoffs {
             match tokio::net::TcpStream::from_std(h.stream) {
@@ -215,6 +242,9 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         tokio::task::spawn_local(cron_loop(server.clone()));
         notice!("Ready to accept connections");
+        if let Some(path) = &unix_path {
+            notice!("The server is now ready to accept connections at {path}");
+        }
         sd_notify(&supervised, "STATUS=Ready to accept connections\nREADY=1\n");
         wait_for_shutdown(server.clone()).await;
         sd_notify(&supervised, "STOPPING=1\n");
@@ -224,6 +254,10 @@ pub fn run(args: Vec<String>) -> i32 {
     if let Some(p) = &pidfile {
         notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);
+    }
+    if let Some(path) = &unix_path {
+        notice!("Removing the unix socket file.");
+        let _ = std::fs::remove_file(path);
     }
     warning!("Cinnabar is now ready to exit, bye bye...");
     code

@@ -161,8 +161,11 @@ pub struct Server {
     pub cron_paused: bool,
     /// The Lua engine and script cache (scripting/), created on first use.
     pub scripting: Option<Box<crate::scripting::Engine>>,
-    /// Listening sockets (a busy script's hook accepts connections itself: net/while_busy.rs).
+    /// Listening TCP sockets (a busy script's hook accepts connections itself:
+    /// net/while_busy.rs); kept equal to the fds of `tcp_listeners`.
     pub listener_fds: Vec<i32>,
+    /// The TCP listeners and their accept tasks (replaced by CONFIG SET port / bind).
+    pub tcp_listeners: Vec<crate::net::listener::TcpSlot>,
     /// The `Rc` this server lives in, to start connection tasks from inside a command.
     pub self_ref: Option<std::rc::Weak<RefCell<Server>>>,
 }
@@ -217,6 +220,7 @@ impl Server {
             cron_paused: false,
             scripting: None,
             listener_fds: Vec::new(),
+            tcp_listeners: Vec::new(),
             self_ref: None,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();

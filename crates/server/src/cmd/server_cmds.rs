@@ -58,15 +58,58 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         }
         pairs.push((name, value));
     }
+    let before = ctx.srv.config.clone();
     if let Err((name, e)) = ctx.srv.config.set_many(&pairs) {
         return Err(CmdError::err(format!(
             "CONFIG SET failed (possibly related to argument '{name}') - {}",
             e.0
         )));
     }
+    apply_listeners(ctx, &pairs, before)?;
     crate::log::set_level(ctx.srv.config.loglevel);
     ctx.out().ok();
     Ok(())
+}
+
+/// After CONFIG SET changed `port` or `bind`: rebinds the TCP listeners, as Redis's
+/// changeListener (old sockets closed, new ones bound). If the new addresses cannot be bound,
+/// every value of this CONFIG SET is restored and the old addresses are bound again, with
+/// Redis's log lines and error texts.
+fn apply_listeners(
+    ctx: &mut Ctx,
+    pairs: &[(String, String)],
+    before: crate::config::Config,
+) -> CmdResult {
+    let changed = |name: &str| ctx.srv.config.get(name) != before.get(name);
+    let Some(which) = pairs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .find(|n| matches!(*n, "port" | "bind") && changed(n))
+    else {
+        return Ok(());
+    };
+    let which = which.to_string();
+    if crate::net::listener::rebind(ctx.srv) {
+        return Ok(());
+    }
+    let reason = if which == "bind" {
+        crate::warning!("Failed to bind");
+        "Failed to bind to specified addresses."
+    } else {
+        "Unable to listen on this port. Check server logs."
+    };
+    crate::warning!(
+        "Failed applying new configuration. Possibly related to new {which} setting. Restoring previous settings."
+    );
+    let file = ctx.srv.config.config_file.clone();
+    ctx.srv.config = before;
+    ctx.srv.config.config_file = file;
+    if !crate::net::listener::rebind(ctx.srv) {
+        crate::warning!("Failed to restore the previous listening addresses");
+    }
+    Err(CmdError::err(format!(
+        "CONFIG SET failed (possibly related to argument '{which}') - {reason}"
+    )))
 }
 
 fn config_resetstat(ctx: &mut Ctx) -> CmdResult {

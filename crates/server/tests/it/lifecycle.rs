@@ -1,0 +1,275 @@
+//! Listeners and the server's life cycle: the Unix socket, CONFIG SET port / bind at run time,
+//! signals and SHUTDOWN (7.0 rules: shutdown-on-sigterm / -sigint flags, a failed final save
+//! aborting the shutdown, temp RDB files removed when a save is interrupted).
+//!
+//! Where the behaviour is observable from outside (replies, files, exit codes, log lines) the
+//! same steps run against redis-server and the results are compared.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cinnabar_resp::Frame;
+
+use super::harness::{free_port, show, start_cinnabar, start_redis, Conn, ServerProc};
+
+/// A raw RESP connection over a Unix socket.
+struct UConn {
+    stream: UnixStream,
+    buf: Vec<u8>,
+}
+
+impl UConn {
+    fn connect(path: &Path) -> UConn {
+        let stream = UnixStream::connect(path).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        UConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends a command line and reads its reply (None: closed).
+    fn cmd(&mut self, line: &str) -> Option<Frame> {
+        let argv = cinnabar_resp::parse::split_args(line.as_bytes()).unwrap();
+        let mut req = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in &argv {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        // A server that refused the client may have closed already: read what it sent.
+        let _ = self.stream.write_all(&req);
+        loop {
+            if let Some((f, n)) = Frame::parse(&self.buf).unwrap() {
+                self.buf.drain(..n);
+                return Some(f);
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}
+
+fn text(f: Frame) -> String {
+    match f {
+        Frame::Bulk(b) | Frame::Verbatim(b) | Frame::Simple(b) | Frame::Error(b) => {
+            String::from_utf8_lossy(&b).into_owned()
+        }
+        other => panic!("expected a string reply, got {other:?}"),
+    }
+}
+
+/// The `name=` field of a CLIENT LIST / CLIENT INFO line.
+fn field(line: &str, name: &str) -> String {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Waits (bounded) for the server process to exit. Return value: its exit code.
+fn wait_exit(srv: &mut ServerProc, within: Duration) -> Option<i32> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(st)) = srv.child.try_wait() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// The server's log lines without their `pid:role date time level` prefix.
+fn log_messages(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            // "pid:M 07 Dec 2026 23:10:54.277 # msg" or "pid:signal-handler (ts) msg".
+            if let Some(rest) = l.split_once(":signal-handler (").map(|(_, r)| r) {
+                return rest.split_once(") ").map_or("", |(_, m)| m).to_string();
+            }
+            l.splitn(7, ' ').nth(6).unwrap_or("").to_string()
+        })
+        .collect()
+}
+
+/// Waits (bounded) until the log has a line equal to `msg`.
+fn wait_log(dir: &Path, msg: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if log_messages(dir).iter().any(|m| m == msg) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn signal(srv: &ServerProc, sig: i32) {
+    // SAFETY: kill(2) on the PID of a server this test started.
+    unsafe { libc::kill(srv.child.id() as libc::pid_t, sig) };
+}
+
+fn both(extra: &[&str]) -> [ServerProc; 2] {
+    [start_cinnabar(extra), start_redis(extra)]
+}
+
+#[test]
+fn unix_socket_serves_lists_and_is_removed() {
+    for mut srv in both(&[
+        "--unixsocket",
+        "s.sock",
+        "--unixsocketperm",
+        "700",
+        "--logfile",
+        "log",
+    ]) {
+        let path: PathBuf = srv.dir.join("s.sock");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let mut u = UConn::connect(&path);
+        assert_eq!(text(u.cmd("PING").unwrap()), "PONG");
+        let info = text(u.cmd("CLIENT INFO").unwrap());
+        assert_eq!(field(&info, "addr"), "s.sock:0", "{info}");
+        assert_eq!(field(&info, "laddr"), "s.sock:0", "{info}");
+        assert_eq!(field(&info, "flags"), "U", "{info}");
+        let list = text(u.cmd("CLIENT LIST").unwrap());
+        assert!(list.contains("addr=s.sock:0 laddr=s.sock:0"), "{list}");
+        // maxclients counts Unix clients too.
+        let mut t = Conn::connect(srv.port);
+        assert_eq!(show(&t.cmd("CONFIG SET maxclients 2")), "+OK\\r\\n");
+        let mut third = UConn::connect(&path);
+        assert_eq!(
+            third.cmd("PING").map(|f| show(&f)),
+            Some("-ERR max number of clients reached\\r\\n".to_string())
+        );
+        assert_eq!(show(&t.cmd("CONFIG SET maxclients 10")), "+OK\\r\\n");
+        assert!(u.cmd("SHUTDOWN NOSAVE").is_none());
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(0));
+        assert!(!path.exists(), "socket file left behind");
+        let log = log_messages(&srv.dir);
+        assert!(
+            log.iter()
+                .any(|m| m == &format!("The server is now ready to accept connections at s.sock")),
+            "{log:?}"
+        );
+        assert!(
+            log.iter().any(|m| m == "Removing the unix socket file."),
+            "{log:?}"
+        );
+    }
+}
+
+#[test]
+fn port_zero_listens_only_on_the_unix_socket() {
+    let srv = start_cinnabar(&["--unixsocket", "s.sock"]);
+    let path = srv.dir.join("s.sock");
+    let mut u = UConn::connect(&path);
+    assert_eq!(show(&u.cmd("CONFIG SET port 0").unwrap()), "+OK\\r\\n");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", srv.port)).is_err());
+    assert_eq!(text(u.cmd("PING").unwrap()), "PONG");
+    let p = free_port();
+    assert_eq!(
+        show(&u.cmd(&format!("CONFIG SET port {p}")).unwrap()),
+        "+OK\\r\\n"
+    );
+    let mut c = Conn::connect(p);
+    assert_eq!(show(&c.cmd("PING")), "+PONG\\r\\n");
+}
+
+#[test]
+fn config_set_port_rebinds_or_keeps_the_old_port() {
+    for srv in both(&["--logfile", "log"]) {
+        let old = srv.port;
+        let mut c = Conn::connect(old);
+        // A port someone else holds: Redis's error, and the old port still listens.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        assert_eq!(
+            show(&c.cmd(&format!("CONFIG SET port {busy_port}"))),
+            "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\\r\\n"
+        );
+        assert_eq!(
+            show(&c.cmd("CONFIG GET port")),
+            format!(
+                "*2\\r\\n$4\\r\\nport\\r\\n${}\\r\\n{old}\\r\\n",
+                old.to_string().len()
+            )
+        );
+        assert_eq!(show(&Conn::connect(old).cmd("PING")), "+PONG\\r\\n");
+        let log = log_messages(&srv.dir);
+        assert!(
+            log.iter().any(|m| m
+                == &format!("Warning: Could not create server TCP listening socket 127.0.0.1:{busy_port}: bind: Address already in use")),
+            "{log:?}"
+        );
+        assert!(
+            log.iter().any(|m| m
+                == "Failed applying new configuration. Possibly related to new port setting. Restoring previous settings."),
+            "{log:?}"
+        );
+        drop(busy);
+        // A free port: the new one listens, the old one is closed, clients stay connected.
+        let p2 = free_port();
+        assert_eq!(show(&c.cmd(&format!("CONFIG SET port {p2}"))), "+OK\\r\\n");
+        assert_eq!(show(&Conn::connect(p2).cmd("PING")), "+PONG\\r\\n");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", old)).is_err());
+        assert_eq!(show(&c.cmd("PING")), "+PONG\\r\\n");
+        // Setting the same value again changes nothing.
+        assert_eq!(show(&c.cmd(&format!("CONFIG SET port {p2}"))), "+OK\\r\\n");
+        assert_eq!(show(&Conn::connect(p2).cmd("PING")), "+PONG\\r\\n");
+    }
+}
+
+#[test]
+fn config_set_bind_rebinds_or_restores() {
+    // 203.0.113.7 (TEST-NET-3) is not configured on any host: binding it fails, nothing is
+    // ever bound outside loopback.
+    for srv in both(&["--logfile", "log", "--unixsocket", "s.sock"]) {
+        let port = srv.port;
+        let mut c = Conn::connect(port);
+        assert_eq!(
+            show(&c.cmd("CONFIG SET bind 203.0.113.7")),
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\\r\\n"
+        );
+        assert_eq!(show(&Conn::connect(port).cmd("PING")), "+PONG\\r\\n");
+        let log = log_messages(&srv.dir);
+        let warn = format!("Warning: Could not create server TCP listening socket 203.0.113.7:{port}: bind: Cannot assign requested address");
+        let i = log.iter().position(|m| *m == warn).expect("bind warning");
+        assert_eq!(log[i + 1], "Failed to bind");
+        assert_eq!(
+            log[i + 2],
+            "Failed applying new configuration. Possibly related to new bind setting. Restoring previous settings."
+        );
+        // An optional address that does not exist is skipped.
+        assert_eq!(
+            show(&c.cmd("CONFIG SET bind \"127.0.0.1 -203.0.113.7\"")),
+            "+OK\\r\\n"
+        );
+        assert_eq!(show(&Conn::connect(port).cmd("PING")), "+PONG\\r\\n");
+        // No address at all: only the Unix socket still serves, and brings TCP back.
+        assert_eq!(show(&c.cmd("CONFIG SET bind \"\"")), "+OK\\r\\n");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert_eq!(show(&c.cmd("PING")), "+PONG\\r\\n");
+        let mut u = UConn::connect(&srv.dir.join("s.sock"));
+        assert_eq!(
+            show(&u.cmd("CONFIG SET bind 127.0.0.1").unwrap()),
+            "+OK\\r\\n"
+        );
+        assert_eq!(show(&Conn::connect(port).cmd("PING")), "+PONG\\r\\n");
+        // bind-source-addr only names the source of outgoing connections.
+        assert_eq!(
+            show(&c.cmd("CONFIG SET bind-source-addr 1.2.3.4")),
+            "+OK\\r\\n"
+        );
+    }
+}
