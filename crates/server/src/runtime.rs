@@ -150,6 +150,8 @@ pub fn run(args: Vec<String>) -> i32 {
             warning!("Failed to write PID file: {e}");
         }
     }
+    // Before the load (a signal during it stops the server) and before any fork.
+    crate::shutdown::install();
     // Port 0 means no TCP listener, as in Redis; then only the Unix socket serves.
     let unix_path = config
         .get("unixsocket")
@@ -191,6 +193,8 @@ pub fn run(args: Vec<String>) -> i32 {
     let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
+    server.pidfile = pidfile;
+    server.unix_socket_path = unix_path.clone();
     // The listeners are bound: clients connecting during the load get -LOADING (persist::loading).
     crate::persist::loading::begin(&server, &listeners);
     let loaded = crate::persist::load_at_startup(&mut server);
@@ -248,18 +252,8 @@ pub fn run(args: Vec<String>) -> i32 {
         sd_notify(&supervised, "STATUS=Ready to accept connections\nREADY=1\n");
         wait_for_shutdown(server.clone()).await;
         sd_notify(&supervised, "STOPPING=1\n");
-        crate::persist::save_on_shutdown(&mut server.borrow_mut());
         0
     });
-    if let Some(p) = &pidfile {
-        notice!("Removing the pid file.");
-        let _ = std::fs::remove_file(p);
-    }
-    if let Some(path) = &unix_path {
-        notice!("Removing the unix socket file.");
-        let _ = std::fs::remove_file(path);
-    }
-    warning!("Cinnabar is now ready to exit, bye bye...");
     code
 }
 
@@ -280,29 +274,24 @@ async fn cron_loop(server: Rc<RefCell<Server>>) {
     }
 }
 
-/// Resolves when SIGTERM/SIGINT arrives or SHUTDOWN was called.
+/// Resolves once a shutdown has completed its sequence (`shutdown::prepare`): started by
+/// SIGTERM / SIGINT (with `shutdown-on-sigterm` / `shutdown-on-sigint`), or done by the
+/// SHUTDOWN command. A signal-started shutdown whose final save fails is cancelled and the
+/// server keeps serving, as in Redis.
 async fn wait_for_shutdown(server: Rc<RefCell<Server>>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
     loop {
-        tokio::select! {
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                warning!("Received SIGTERM scheduling shutdown...");
-                break;
-            }
-            _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                warning!("Received SIGINT scheduling shutdown...");
-                break;
-            }
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {
-                if server.borrow().shutdown.is_some() {
-                    break;
-                }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut srv = server.borrow_mut();
+        if srv.shutdown.is_some() {
+            return;
+        }
+        if let Some(sig) = crate::shutdown::take_signal() {
+            let flags = crate::shutdown::signal_flags(&srv, sig);
+            if crate::shutdown::prepare(&mut srv, flags).is_ok() {
+                return;
             }
         }
     }
-    warning!("User requested shutdown...");
 }
 
 #[cfg(test)]

@@ -166,6 +166,9 @@ pub struct Server {
     pub listener_fds: Vec<i32>,
     /// The TCP listeners and their accept tasks (replaced by CONFIG SET port / bind).
     pub tcp_listeners: Vec<crate::net::listener::TcpSlot>,
+    /// Files the shutdown removes (shutdown.rs): the pid file we wrote, the Unix socket.
+    pub pidfile: Option<String>,
+    pub unix_socket_path: Option<String>,
     /// The `Rc` this server lives in, to start connection tasks from inside a command.
     pub self_ref: Option<std::rc::Weak<RefCell<Server>>>,
 }
@@ -221,6 +224,8 @@ impl Server {
             scripting: None,
             listener_fds: Vec::new(),
             tcp_listeners: Vec::new(),
+            pidfile: None,
+            unix_socket_path: None,
             self_ref: None,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();

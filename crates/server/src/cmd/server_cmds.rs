@@ -171,33 +171,35 @@ fn time(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | SHUTDOWN ABORT. The whole shutdown sequence
+/// (`shutdown::prepare`) runs here, so a failed final save can refuse with an error reply
+/// and the server keeps running, as in Redis.
 fn shutdown(ctx: &mut Ctx) -> CmdResult {
-    let (mut save, mut nosave, mut now, mut force, mut abort) = (false, false, false, false, false);
+    let mut flags = crate::shutdown::Flags::default();
+    let mut abort = false;
     for a in &ctx.argv[1..] {
         if eq_ic(a, "save") {
-            save = true;
+            flags.save = true;
         } else if eq_ic(a, "nosave") {
-            nosave = true;
+            flags.nosave = true;
         } else if eq_ic(a, "now") {
-            now = true;
+            flags.now = true;
         } else if eq_ic(a, "force") {
-            force = true;
+            flags.force = true;
         } else if eq_ic(a, "abort") {
             abort = true;
         } else {
             return Err(CmdError::Syntax);
         }
     }
-    if (save && nosave) || (abort && ctx.argv.len() > 2) {
+    if (flags.save && flags.nosave) || (abort && ctx.argv.len() > 2) {
         return Err(CmdError::Syntax);
     }
     if abort {
+        // A shutdown only waits (and can be aborted) while replicas catch up; we have none.
         return Err(CmdError::err("No shutdown in progress."));
     }
-    // No replicas yet: nothing to wait for, so NOW only matters for its syntax. The final save
-    // (save points configured, or SAVE) happens here so a failure can refuse the shutdown.
-    let _ = now;
-    crate::persist::shutdown_save(ctx.srv, save, nosave, force)
+    crate::shutdown::prepare(ctx.srv, flags)
         .map_err(|_| CmdError::err("Errors trying to SHUTDOWN. Check logs."))?;
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;

@@ -273,3 +273,195 @@ fn config_set_bind_rebinds_or_restores() {
         );
     }
 }
+
+/// The log from the first "User requested shutdown..." on, with what legitimately differs
+/// between the two servers made equal (pids, the server's name).
+fn shutdown_log(srv: &ServerProc, log_dir: &Path) -> Vec<String> {
+    let pid = srv.child.id().to_string();
+    let msgs = log_messages(log_dir);
+    let start = msgs
+        .iter()
+        .position(|m| m == "User requested shutdown...")
+        .unwrap_or(msgs.len());
+    msgs[start..]
+        .iter()
+        .map(|m| {
+            m.replace(&pid, "PID")
+                .replace("Cinnabar is now ready", "Redis is now ready")
+        })
+        .collect()
+}
+
+fn is_temp_rdb(name: &str) -> bool {
+    name.starts_with("temp-") && name.ends_with(".rdb")
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_temp_rdb(n))
+        .collect()
+}
+
+#[test]
+fn failed_final_save_cancels_the_shutdown() {
+    let mut logs = Vec::new();
+    for redis in [false, true] {
+        let base = super::harness::temp_dir("failsave");
+        let gone = base.join("gone");
+        std::fs::create_dir_all(&gone).unwrap();
+        let log = base.join("log");
+        let args = [
+            "--dir",
+            gone.to_str().unwrap(),
+            "--save",
+            "3600 1",
+            "--logfile",
+            log.to_str().unwrap(),
+        ];
+        let mut srv = if redis {
+            start_redis(&args)
+        } else {
+            start_cinnabar(&args)
+        };
+        let mut c = Conn::connect(srv.port);
+        assert_eq!(show(&c.cmd("SET a 1")), "+OK\\r\\n");
+        std::fs::remove_dir_all(&gone).unwrap();
+        assert_eq!(
+            show(&c.cmd("SHUTDOWN")),
+            "-ERR Errors trying to SHUTDOWN. Check logs.\\r\\n"
+        );
+        // Still serving, and a failed final save does not stop writes (no MISCONF).
+        assert_eq!(show(&c.cmd("PING")), "+PONG\\r\\n");
+        assert_eq!(show(&c.cmd("SET b 2")), "+OK\\r\\n");
+        // A signal's shutdown is cancelled the same way.
+        signal(&srv, libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while log_messages(&base)
+            .iter()
+            .filter(|m| {
+                *m == "Errors trying to shut down the server. Check the logs for more information."
+            })
+            .count()
+            < 2
+        {
+            assert!(Instant::now() < deadline, "{:?}", log_messages(&base));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(show(&c.cmd("PING")), "+PONG\\r\\n");
+        // FORCE exits anyway.
+        assert_eq!(
+            show(&c.cmd("CONFIG SET shutdown-on-sigterm \"save force\"")),
+            "+OK\\r\\n"
+        );
+        signal(&srv, libc::SIGTERM);
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(0));
+        logs.push(shutdown_log(&srv, &base));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+    assert_eq!(logs[0], logs[1]);
+    assert!(
+        logs[0].contains(&"Error trying to save the DB. Exit anyway.".to_string()),
+        "{:?}",
+        logs[0]
+    );
+}
+
+#[test]
+fn signal_flags_choose_the_final_save() {
+    for mut srv in both(&["--logfile", "log"]) {
+        // save on SIGTERM although no save point is configured.
+        let mut c = Conn::connect(srv.port);
+        c.cmd("SET k v");
+        assert_eq!(
+            show(&c.cmd("CONFIG SET shutdown-on-sigterm save")),
+            "+OK\\r\\n"
+        );
+        signal(&srv, libc::SIGTERM);
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(0));
+        assert!(srv.dir.join("dump.rdb").exists());
+        let log = log_messages(&srv.dir);
+        assert!(log.contains(&"Received SIGTERM scheduling shutdown...".to_string()));
+        assert!(log.contains(&"Saving the final RDB snapshot before exiting.".to_string()));
+    }
+    for mut srv in both(&["--logfile", "log", "--save", "3600 1"]) {
+        // nosave on SIGINT although a save point is configured.
+        let mut c = Conn::connect(srv.port);
+        c.cmd("SET k v");
+        assert_eq!(
+            show(&c.cmd("CONFIG SET shutdown-on-sigint \"nosave now\"")),
+            "+OK\\r\\n"
+        );
+        signal(&srv, libc::SIGINT);
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(0));
+        assert!(!srv.dir.join("dump.rdb").exists());
+        let log = log_messages(&srv.dir);
+        assert!(log.contains(&"Received SIGINT scheduling shutdown...".to_string()));
+        assert!(!log.contains(&"Saving the final RDB snapshot before exiting.".to_string()));
+    }
+}
+
+#[test]
+fn shutdown_kills_a_bgsave_child_and_removes_its_temp_file() {
+    let mut logs = Vec::new();
+    for mut srv in both(&["--logfile", "log", "--enable-debug-command", "yes"]) {
+        let mut c = Conn::connect(srv.port);
+        assert_eq!(show(&c.cmd("DEBUG POPULATE 100")), "+OK\\r\\n");
+        // 100 keys at 0.1 s each: the child is still writing when SHUTDOWN comes.
+        c.cmd("CONFIG SET rdb-key-save-delay 100000");
+        assert_eq!(show(&c.cmd("BGSAVE")), "+Background saving started\\r\\n");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while temp_files(&srv.dir).is_empty() {
+            assert!(Instant::now() < deadline, "no temp file");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        c.send(&[b"SHUTDOWN".to_vec(), b"NOSAVE".to_vec()]);
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(0));
+        assert_eq!(temp_files(&srv.dir), Vec::<String>::new());
+        assert!(!srv.dir.join("dump.rdb").exists());
+        // The child's line and the parent's last ones race: compare them as sets.
+        assert!(wait_log(
+            &srv.dir,
+            "Received SIGUSR1 in child, exiting now."
+        ));
+        let mut log = shutdown_log(&srv, &srv.dir);
+        log.sort();
+        logs.push(log);
+    }
+    assert_eq!(logs[0], logs[1]);
+    assert!(logs[0].contains(&"There is a child saving an .rdb. Killing it!".to_string()));
+    assert!(logs[0].contains(&"Received SIGUSR1 in child, exiting now.".to_string()));
+}
+
+#[test]
+fn second_sigint_during_the_final_save_exits_at_once() {
+    for mut srv in both(&[
+        "--logfile",
+        "log",
+        "--enable-debug-command",
+        "yes",
+        "--save",
+        "3600 1",
+    ]) {
+        let mut c = Conn::connect(srv.port);
+        assert_eq!(show(&c.cmd("DEBUG POPULATE 100")), "+OK\\r\\n");
+        c.cmd("CONFIG SET rdb-key-save-delay 100000");
+        signal(&srv, libc::SIGTERM);
+        assert!(wait_log(
+            &srv.dir,
+            "Saving the final RDB snapshot before exiting."
+        ));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while temp_files(&srv.dir).is_empty() {
+            assert!(Instant::now() < deadline, "no temp file");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        signal(&srv, libc::SIGINT);
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(1));
+        assert_eq!(temp_files(&srv.dir), Vec::<String>::new());
+        assert!(!srv.dir.join("dump.rdb").exists());
+        assert!(log_messages(&srv.dir).contains(&"You insist... exiting now.".to_string()));
+    }
+}
