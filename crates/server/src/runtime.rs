@@ -166,7 +166,7 @@ pub fn run(args: Vec<String>) -> i32 {
     } else {
         let bind = config.get("bind").unwrap_or("").to_string();
         match crate::net::listener::bind_all(&bind, config.port) {
-            Ok(l) if !l.is_empty() => l,
+            Some(l) if !l.is_empty() => l,
             _ => {
                 warning!("Failed listening on port {} (tcp), aborting.", config.port);
                 return 1;

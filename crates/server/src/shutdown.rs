@@ -182,10 +182,14 @@ pub fn signal_flags(srv: &Server, sig: i32) -> Flags {
     Flags::from_config(srv.config.get(name).unwrap_or("default"))
 }
 
+/// A shutdown that did not complete (the final save failed without FORCE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
 /// Runs the shutdown sequence (Redis's prepareForShutdown). Ok: everything is done, the
 /// process may exit. Err: the final save failed without FORCE; the shutdown is cancelled
 /// (logged with Redis's lines) and the server keeps serving.
-pub fn prepare(srv: &mut Server, flags: Flags) -> Result<(), ()> {
+pub fn prepare(srv: &mut Server, flags: Flags) -> Result<(), Cancelled> {
     crate::warning!("User requested shutdown...");
     // In-process tests (fixed clock) own no children, files or sockets.
     if srv.clock_override.is_some() {
@@ -205,7 +209,7 @@ pub fn prepare(srv: &mut Server, flags: Flags) -> Result<(), ()> {
                     "Errors trying to shut down the server. Check the logs for more information."
                 );
                 ASAP.store(false, Ordering::SeqCst);
-                return Err(());
+                return Err(Cancelled);
             }
         }
     }

@@ -50,9 +50,9 @@ fn skippable(e: &std::io::Error) -> bool {
 /// Binds every address of the `bind` directive on `port` (a leading `-` marks an optional
 /// address, as in Redis). Each failure is logged with Redis's line ("Warning: Could not create
 /// server TCP listening socket addr:port: bind: reason"). Return value: the listeners (none
-/// for an empty `bind`), or Err if a required address could not be bound (the ones already
+/// for an empty `bind`), or None if a required address could not be bound (the ones already
 /// bound are closed).
-pub fn bind_all(bind: &str, port: u16) -> Result<Vec<std::net::TcpListener>, ()> {
+pub fn bind_all(bind: &str, port: u16) -> Option<Vec<std::net::TcpListener>> {
     let mut out = Vec::new();
     for word in bind.split_whitespace() {
         let (optional, addr) = match word.strip_prefix('-') {
@@ -68,11 +68,11 @@ pub fn bind_all(bind: &str, port: u16) -> Result<Vec<std::net::TcpListener>, ()>
                 if optional && e.is_some_and(|e| skippable(&e)) {
                     continue;
                 }
-                return Err(());
+                return None;
             }
         }
     }
-    Ok(out)
+    Some(out)
 }
 
 /// Binds one address. Err: the OS error (None for a name that did not resolve) and the text
@@ -193,12 +193,12 @@ pub fn rebind(srv: &mut Server) -> bool {
     }
     let bind = srv.config.get("bind").unwrap_or("").to_string();
     match bind_all(&bind, port) {
-        Ok(ls) => {
+        Some(ls) => {
             start_tcp(srv, &server, ls);
             srv.port = port;
             true
         }
-        Err(()) => false,
+        None => false,
     }
 }
 

@@ -159,7 +159,7 @@ fn unix_socket_serves_lists_and_is_removed() {
         let log = log_messages(&srv.dir);
         assert!(
             log.iter()
-                .any(|m| m == &format!("The server is now ready to accept connections at s.sock")),
+                .any(|m| m == "The server is now ready to accept connections at s.sock"),
             "{log:?}"
         );
         assert!(
