@@ -208,7 +208,9 @@ pub fn prepare(srv: &mut Server, flags: Flags) -> Result<(), Cancelled> {
                 crate::warning!(
                     "Errors trying to shut down the server. Check the logs for more information."
                 );
+                // Redis's cancelShutdown: a signal that arrived meanwhile is dropped too.
                 ASAP.store(false, Ordering::SeqCst);
+                PENDING.store(0, Ordering::SeqCst);
                 return Err(Cancelled);
             }
         }

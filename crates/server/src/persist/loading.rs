@@ -175,17 +175,6 @@ pub fn tick_n(srv: &mut Server, offset: u64, n: u32) {
             if svc.last.elapsed() >= PUMP_EVERY {
                 svc.pump(srv);
                 svc.last = Instant::now();
-                // A SIGTERM / SIGINT during the load stops without saving (a half-loaded
-                // dataset must not replace the file), as Redis does while loading.
-                if crate::shutdown::take_signal().is_some() {
-                    let nosave = crate::shutdown::Flags {
-                        nosave: true,
-                        ..Default::default()
-                    };
-                    if crate::shutdown::prepare(srv, nosave).is_ok() {
-                        std::process::exit(0);
-                    }
-                }
             }
         }
     });

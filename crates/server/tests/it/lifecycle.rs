@@ -465,3 +465,50 @@ fn second_sigint_during_the_final_save_exits_at_once() {
         assert!(log_messages(&srv.dir).contains(&"You insist... exiting now.".to_string()));
     }
 }
+
+#[test]
+fn signal_during_the_load_shuts_down_after_it() {
+    let mut logs = Vec::new();
+    for redis in [false, true] {
+        let base = super::harness::temp_dir("loadsig");
+        let start = |args: &[&str]| {
+            if redis {
+                start_redis(args)
+            } else {
+                start_cinnabar(args)
+            }
+        };
+        let dir = base.to_str().unwrap().to_string();
+        {
+            let mut srv = start(&["--dir", &dir, "--enable-debug-command", "yes"]);
+            let mut c = Conn::connect(srv.port);
+            assert_eq!(show(&c.cmd("DEBUG POPULATE 2000")), "+OK\\r\\n");
+            assert_eq!(show(&c.cmd("SAVE")), "+OK\\r\\n");
+            c.send(&[b"SHUTDOWN".to_vec(), b"NOSAVE".to_vec()]);
+            assert_eq!(wait_exit(&mut srv, Duration::from_secs(10)), Some(0));
+        }
+        let log = base.join("log");
+        // 2000 keys at 0.5 ms each: the load takes about a second.
+        let mut srv = start(&[
+            "--dir",
+            &dir,
+            "--save",
+            "3600 1",
+            "--key-load-delay",
+            "500",
+            "--logfile",
+            log.to_str().unwrap(),
+        ]);
+        signal(&srv, libc::SIGTERM);
+        assert!(wait_log(
+            &base,
+            "Received shutdown signal during loading, scheduling shutdown."
+        ));
+        // Redis 7.0.15 finishes the load, then shuts down with the usual rules (a save here).
+        assert_eq!(wait_exit(&mut srv, Duration::from_secs(20)), Some(0));
+        logs.push(shutdown_log(&srv, &base));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+    assert_eq!(logs[0], logs[1]);
+    assert!(logs[0].contains(&"Saving the final RDB snapshot before exiting.".to_string()));
+}
