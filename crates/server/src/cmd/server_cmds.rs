@@ -89,7 +89,12 @@ fn apply_listeners(
         return Ok(());
     };
     let which = which.to_string();
-    if crate::net::listener::rebind(ctx.srv) {
+    // During the start-up load the listeners belong to the loader (persist/loading.rs), which
+    // cannot swap them: refuse rather than store an address nobody listens on.
+    let loading = crate::persist::loading::is_loading();
+    if loading {
+        crate::warning!("Can't change the listening address while loading the dataset");
+    } else if crate::net::listener::rebind(ctx.srv) {
         return Ok(());
     }
     let reason = if which == "bind" {
@@ -104,7 +109,7 @@ fn apply_listeners(
     let file = ctx.srv.config.config_file.clone();
     ctx.srv.config = before;
     ctx.srv.config.config_file = file;
-    if !crate::net::listener::rebind(ctx.srv) {
+    if !loading && !crate::net::listener::rebind(ctx.srv) {
         crate::warning!("Failed to restore the previous listening addresses");
     }
     Err(CmdError::err(format!(
