@@ -137,7 +137,7 @@ pub struct Server {
     /// The open append-only file while appendonly is on (persist/aof.rs).
     pub aof: Option<Box<crate::persist::aof::Aof>>,
     pub run_id: String,
-    /// Actual listening port (differs from config when started on port 0).
+    /// The TCP port listened on (INFO tcp_port; 0: no TCP listener).
     pub port: u16,
     pub shutdown: Option<Shutdown>,
     /// Unix ms used by the command being run (cached once per command, as Redis's mstime).
