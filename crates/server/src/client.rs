@@ -93,6 +93,8 @@ pub struct Client {
     pub idle_read: bool,
     /// Bytes read by net/while_busy.rs that the task must process first.
     pub pending_input: Vec<u8>,
+    /// Connected through the Unix socket (CLIENT LIST flag `U`).
+    pub unix_socket: bool,
 }
 
 impl Client {
@@ -149,6 +151,7 @@ impl Client {
             tracking: Default::default(),
             idle_read: false,
             pending_input: Vec::new(),
+            unix_socket: false,
         }
     }
 

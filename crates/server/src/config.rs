@@ -685,12 +685,10 @@ impl Config {
                 ));
             }
         }
-        // Listeners are bound once at startup; refuse rather than pretend to rebind.
+        // TLS is not supported: refuse rather than pretend. (port and bind are rebound by
+        // CONFIG SET itself: cmd/server_cmds.rs.)
         if !startup && canonical != current {
             match dir.name {
-                "port" | "bind" => {
-                    return cerr("Changing the listening address at runtime is not supported")
-                }
                 "tls-port" => {
                     return cerr("Unable to update TLS configuration. Check server logs.")
                 }

@@ -24,6 +24,7 @@ pub mod persist;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
+pub mod shutdown;
 pub mod testkit;
 pub mod tracking;
 pub mod types;

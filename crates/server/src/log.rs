@@ -5,7 +5,7 @@
 //! serialises writers (logging is rare and off the hot path).
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,6 +36,13 @@ impl Level {
 }
 
 static MIN_LEVEL: AtomicU8 = AtomicU8::new(Level::Notice as u8);
+/// The log's file descriptor (1: stdout), for lines written from signal handlers.
+static RAW_FD: AtomicI32 = AtomicI32::new(1);
+
+/// The descriptor log lines go to; it stays open for the life of the process.
+pub fn raw_fd() -> i32 {
+    RAW_FD.load(Ordering::Relaxed)
+}
 static FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
 pub fn set_level(l: Level) {
@@ -54,6 +61,8 @@ pub fn set_file(path: &str) -> std::io::Result<()> {
                 .open(path)?,
         )
     };
+    use std::os::fd::AsRawFd;
+    RAW_FD.store(f.as_ref().map_or(1, |f| f.as_raw_fd()), Ordering::Relaxed);
     *FILE.lock().unwrap_or_else(|e| e.into_inner()) = f;
     Ok(())
 }

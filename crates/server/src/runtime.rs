@@ -150,23 +150,51 @@ pub fn run(args: Vec<String>) -> i32 {
             warning!("Failed to write PID file: {e}");
         }
     }
-    let bind = config.get("bind").unwrap_or("").to_string();
-    let listeners = match crate::net::listener::bind_all(&bind, config.port) {
-        Ok(l) => l,
-        Err(e) => {
-            warning!("{e}");
-            warning!("Failed listening on port {} (tcp), aborting.", config.port);
-            return 1;
+    // Before the load (a signal during it stops the server) and before any fork.
+    crate::shutdown::install();
+    // Port 0 means no TCP listener, as in Redis; then only the Unix socket serves.
+    let unix_path = config
+        .get("unixsocket")
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    if config.port == 0 && unix_path.is_none() {
+        warning!("Configured to not listen anywhere, exiting.");
+        return 1;
+    }
+    let listeners = if config.port == 0 {
+        Vec::new()
+    } else {
+        let bind = config.get("bind").unwrap_or("").to_string();
+        match crate::net::listener::bind_all(&bind, config.port) {
+            Some(l) if !l.is_empty() => l,
+            _ => {
+                warning!("Failed listening on port {} (tcp), aborting.", config.port);
+                return 1;
+            }
         }
     };
-    let port = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.port())
-        .unwrap_or(config.port);
+    let unix_listener = match &unix_path {
+        Some(path) => {
+            let perm = config
+                .get("unixsocketperm")
+                .and_then(|p| u32::from_str_radix(p, 8).ok())
+                .unwrap_or(0);
+            match crate::net::listener::bind_unix(path, perm) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    warning!("Failed opening Unix socket: {e}");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    let port = config.port;
     let supervised = config.get("supervised").unwrap_or("no").to_string();
     let mut server = Server::new(config);
     server.port = port;
+    server.pidfile = pidfile;
+    server.unix_socket_path = unix_path.clone();
     // The listeners are bound: clients connecting during the load get -LOADING (persist::loading).
     crate::persist::loading::begin(&server, &listeners);
     let loaded = crate::persist::load_at_startup(&mut server);
@@ -174,10 +202,6 @@ pub fn run(args: Vec<String>) -> i32 {
     if let Err(e) = loaded {
         warning!("{e}");
         return 1;
-    }
-    {
-        use std::os::fd::AsRawFd;
-        server.listener_fds = listeners.iter().map(|l| l.as_raw_fd()).collect();
     }
     let server = Rc::new(RefCell::new(server));
     server.borrow_mut().self_ref = Some(Rc::downgrade(&server));
@@ -192,10 +216,17 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     let local = tokio::task::LocalSet::new();
+    let unix_path2 = unix_path.clone();
     let code = local.block_on(&rt, async move {
+        let unix_path = unix_path2;
         notice!("Server initialized");
-        for l in listeners {
-            tokio::task::spawn_local(crate::net::listener::accept_loop(server.clone(), l));
+        crate::net::listener::start_tcp(&mut server.borrow_mut(), &server, listeners);
+        if let (Some(l), Some(path)) = (unix_listener, &unix_path) {
+            tokio::task::spawn_local(crate::net::listener::accept_unix(
+                server.clone(),
+                l,
+                path.clone(),
+            ));
         }
         for h in handoffs {
             match tokio::net::TcpStream::from_std(h.stream) {
@@ -215,17 +246,14 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         tokio::task::spawn_local(cron_loop(server.clone()));
         notice!("Ready to accept connections");
+        if let Some(path) = &unix_path {
+            notice!("The server is now ready to accept connections at {path}");
+        }
         sd_notify(&supervised, "STATUS=Ready to accept connections\nREADY=1\n");
         wait_for_shutdown(server.clone()).await;
         sd_notify(&supervised, "STOPPING=1\n");
-        crate::persist::save_on_shutdown(&mut server.borrow_mut());
         0
     });
-    if let Some(p) = &pidfile {
-        notice!("Removing the pid file.");
-        let _ = std::fs::remove_file(p);
-    }
-    warning!("Cinnabar is now ready to exit, bye bye...");
     code
 }
 
@@ -246,29 +274,24 @@ async fn cron_loop(server: Rc<RefCell<Server>>) {
     }
 }
 
-/// Resolves when SIGTERM/SIGINT arrives or SHUTDOWN was called.
+/// Resolves once a shutdown has completed its sequence (`shutdown::prepare`): started by
+/// SIGTERM / SIGINT (with `shutdown-on-sigterm` / `shutdown-on-sigint`), or done by the
+/// SHUTDOWN command. A signal-started shutdown whose final save fails is cancelled and the
+/// server keeps serving, as in Redis.
 async fn wait_for_shutdown(server: Rc<RefCell<Server>>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
     loop {
-        tokio::select! {
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                warning!("Received SIGTERM scheduling shutdown...");
-                break;
-            }
-            _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                warning!("Received SIGINT scheduling shutdown...");
-                break;
-            }
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {
-                if server.borrow().shutdown.is_some() {
-                    break;
-                }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut srv = server.borrow_mut();
+        if srv.shutdown.is_some() {
+            return;
+        }
+        if let Some(sig) = crate::shutdown::take_signal() {
+            let flags = crate::shutdown::signal_flags(&srv, sig);
+            if crate::shutdown::prepare(&mut srv, flags).is_ok() {
+                return;
             }
         }
     }
-    warning!("User requested shutdown...");
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ pub struct Server {
     /// The open append-only file while appendonly is on (persist/aof.rs).
     pub aof: Option<Box<crate::persist::aof::Aof>>,
     pub run_id: String,
-    /// Actual listening port (differs from config when started on port 0).
+    /// The TCP port listened on (INFO tcp_port; 0: no TCP listener).
     pub port: u16,
     pub shutdown: Option<Shutdown>,
     /// Unix ms used by the command being run (cached once per command, as Redis's mstime).
@@ -161,8 +161,14 @@ pub struct Server {
     pub cron_paused: bool,
     /// The Lua engine and script cache (scripting/), created on first use.
     pub scripting: Option<Box<crate::scripting::Engine>>,
-    /// Listening sockets (a busy script's hook accepts connections itself: net/while_busy.rs).
+    /// Listening TCP sockets (a busy script's hook accepts connections itself:
+    /// net/while_busy.rs); kept equal to the fds of `tcp_listeners`.
     pub listener_fds: Vec<i32>,
+    /// The TCP listeners and their accept tasks (replaced by CONFIG SET port / bind).
+    pub tcp_listeners: Vec<crate::net::listener::TcpSlot>,
+    /// Files the shutdown removes (shutdown.rs): the pid file we wrote, the Unix socket.
+    pub pidfile: Option<String>,
+    pub unix_socket_path: Option<String>,
     /// The `Rc` this server lives in, to start connection tasks from inside a command.
     pub self_ref: Option<std::rc::Weak<RefCell<Server>>>,
 }
@@ -224,6 +230,9 @@ impl Server {
             cron_paused: false,
             scripting: None,
             listener_fds: Vec::new(),
+            tcp_listeners: Vec::new(),
+            pidfile: None,
+            unix_socket_path: None,
             self_ref: None,
         };
         s.run_id = (0..40).map(|_| format!("{:x}", s.random() % 16)).collect();

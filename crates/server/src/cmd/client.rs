@@ -109,6 +109,9 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
     if c.killed {
         flags.push('A');
     }
+    if c.unix_socket {
+        flags.push('U');
+    }
     if c.no_evict {
         flags.push('e');
     }

@@ -58,15 +58,63 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         }
         pairs.push((name, value));
     }
+    let before = ctx.srv.config.clone();
     if let Err((name, e)) = ctx.srv.config.set_many(&pairs) {
         return Err(CmdError::err(format!(
             "CONFIG SET failed (possibly related to argument '{name}') - {}",
             e.0
         )));
     }
+    apply_listeners(ctx, &pairs, before)?;
     crate::log::set_level(ctx.srv.config.loglevel);
     ctx.out().ok();
     Ok(())
+}
+
+/// After CONFIG SET changed `port` or `bind`: rebinds the TCP listeners, as Redis's
+/// changeListener (old sockets closed, new ones bound). If the new addresses cannot be bound,
+/// every value of this CONFIG SET is restored and the old addresses are bound again, with
+/// Redis's log lines and error texts.
+fn apply_listeners(
+    ctx: &mut Ctx,
+    pairs: &[(String, String)],
+    before: crate::config::Config,
+) -> CmdResult {
+    let changed = |name: &str| ctx.srv.config.get(name) != before.get(name);
+    let Some(which) = pairs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .find(|n| matches!(*n, "port" | "bind") && changed(n))
+    else {
+        return Ok(());
+    };
+    let which = which.to_string();
+    // During the start-up load the listeners belong to the loader (persist/loading.rs), which
+    // cannot swap them: refuse rather than store an address nobody listens on.
+    let loading = crate::persist::loading::is_loading();
+    if loading {
+        crate::warning!("Can't change the listening address while loading the dataset");
+    } else if crate::net::listener::rebind(ctx.srv) {
+        return Ok(());
+    }
+    let reason = if which == "bind" {
+        crate::warning!("Failed to bind");
+        "Failed to bind to specified addresses."
+    } else {
+        "Unable to listen on this port. Check server logs."
+    };
+    crate::warning!(
+        "Failed applying new configuration. Possibly related to new {which} setting. Restoring previous settings."
+    );
+    let file = ctx.srv.config.config_file.clone();
+    ctx.srv.config = before;
+    ctx.srv.config.config_file = file;
+    if !loading && !crate::net::listener::rebind(ctx.srv) {
+        crate::warning!("Failed to restore the previous listening addresses");
+    }
+    Err(CmdError::err(format!(
+        "CONFIG SET failed (possibly related to argument '{which}') - {reason}"
+    )))
 }
 
 fn config_resetstat(ctx: &mut Ctx) -> CmdResult {
@@ -128,33 +176,35 @@ fn time(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | SHUTDOWN ABORT. The whole shutdown sequence
+/// (`shutdown::prepare`) runs here, so a failed final save can refuse with an error reply
+/// and the server keeps running, as in Redis.
 fn shutdown(ctx: &mut Ctx) -> CmdResult {
-    let (mut save, mut nosave, mut now, mut force, mut abort) = (false, false, false, false, false);
+    let mut flags = crate::shutdown::Flags::default();
+    let mut abort = false;
     for a in &ctx.argv[1..] {
         if eq_ic(a, "save") {
-            save = true;
+            flags.save = true;
         } else if eq_ic(a, "nosave") {
-            nosave = true;
+            flags.nosave = true;
         } else if eq_ic(a, "now") {
-            now = true;
+            flags.now = true;
         } else if eq_ic(a, "force") {
-            force = true;
+            flags.force = true;
         } else if eq_ic(a, "abort") {
             abort = true;
         } else {
             return Err(CmdError::Syntax);
         }
     }
-    if (save && nosave) || (abort && ctx.argv.len() > 2) {
+    if (flags.save && flags.nosave) || (abort && ctx.argv.len() > 2) {
         return Err(CmdError::Syntax);
     }
     if abort {
+        // A shutdown only waits (and can be aborted) while replicas catch up; we have none.
         return Err(CmdError::err("No shutdown in progress."));
     }
-    // No replicas yet: nothing to wait for, so NOW only matters for its syntax. The final save
-    // (save points configured, or SAVE) happens here so a failure can refuse the shutdown.
-    let _ = now;
-    crate::persist::shutdown_save(ctx.srv, save, nosave, force)
+    crate::shutdown::prepare(ctx.srv, flags)
         .map_err(|_| CmdError::err("Errors trying to SHUTDOWN. Check logs."))?;
     ctx.srv.shutdown = Some(Shutdown::Requested);
     ctx.client.close_after_reply = true;

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use cinnabar_resp::parse::Parser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
 
 use crate::client::Client;
 use crate::server::Server;
@@ -68,26 +68,29 @@ fn set_keepalive(stream: &TcpStream, secs: i64) {
 }
 
 /// Admits a new connection. Return value: the client, or the bytes to send before closing.
-/// `laddr` and `fd`: the socket's local address and descriptor (CLIENT LIST).
+/// `addr`, `laddr` and `fd`: the peer and local addresses and the descriptor (CLIENT LIST);
+/// `local`: the peer is on this host (loopback or the Unix socket), so protected mode lets
+/// it in, as Redis's connIsLocal.
 pub(crate) fn admit(
     srv: &mut Server,
+    addr: String,
     laddr: String,
     fd: i32,
-    peer: SocketAddr,
+    local: bool,
 ) -> Result<Rc<RefCell<Client>>, &'static [u8]> {
     srv.stats.connections_received += 1;
     if srv.clients.len() >= srv.config.maxclients {
         srv.stats.rejected_connections += 1;
         return Err(b"-ERR max number of clients reached\r\n");
     }
-    if srv.config.protected_mode && srv.config.requirepass.is_none() && !peer.ip().is_loopback() {
+    if srv.config.protected_mode && srv.config.requirepass.is_none() && !local {
         srv.stats.rejected_connections += 1;
         return Err(PROTECTED_MODE_DENIED);
     }
     srv.update_clock();
     let id = srv.next_client_id;
     srv.next_client_id += 1;
-    let mut client = Client::new(id, peer.to_string(), laddr, fd, srv.now_ms);
+    let mut client = Client::new(id, addr, laddr, fd, srv.now_ms);
     client.authenticated = !srv.auth_required();
     let rc = Rc::new(RefCell::new(client));
     srv.clients.insert(id, rc.clone());
@@ -124,7 +127,13 @@ pub async fn serve_with_input(
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        admit(&mut srv, laddr, stream.as_raw_fd(), peer)
+        admit(
+            &mut srv,
+            peer.to_string(),
+            laddr,
+            stream.as_raw_fd(),
+            peer.ip().is_loopback(),
+        )
     };
     let client = match admitted {
         Ok(c) => c,
@@ -150,11 +159,32 @@ pub async fn serve_with_input(
     serve_admitted(server, stream, client, Vec::with_capacity(READ_CHUNK)).await;
 }
 
+/// Serves one connection accepted on the Unix socket `path` until it closes. Redis shows
+/// such clients as `addr=<path>:0 laddr=<path>:0` with the `U` flag.
+pub async fn serve_unix(server: Rc<RefCell<Server>>, mut stream: UnixStream, path: String) {
+    use std::os::fd::AsRawFd;
+    let name = format!("{path}:0");
+    let admitted = {
+        let mut srv = server.borrow_mut();
+        admit(&mut srv, name.clone(), name, stream.as_raw_fd(), true)
+    };
+    let client = match admitted {
+        Ok(c) => c,
+        Err(msg) => {
+            let _ = stream.write_all(msg).await;
+            return;
+        }
+    };
+    client.borrow_mut().unix_socket = true;
+    serve_admitted(server, stream, client, Vec::with_capacity(READ_CHUNK)).await;
+}
+
 /// Serves an admitted client until it closes. `inbuf`: input already read (an unfinished
-/// request from a connection served during the start-up load, `persist::loading`).
-pub async fn serve_admitted(
+/// request from a connection served during the start-up load, `persist::loading`). The
+/// stream is a TCP or a Unix socket.
+pub async fn serve_admitted<S: AsyncRead + AsyncWrite + Unpin>(
     server: Rc<RefCell<Server>>,
-    mut stream: TcpStream,
+    mut stream: S,
     client: Rc<RefCell<Client>>,
     mut inbuf: Vec<u8>,
 ) {

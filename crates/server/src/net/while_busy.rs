@@ -143,7 +143,11 @@ fn answer(srv: &mut Server, mut client: Option<&mut Client>, argv: &[Vec<u8>]) -
         ("script", "kill", 2) if !is_fn => return kill(srv),
         ("function", "kill", 2) if is_fn => return kill(srv),
         ("shutdown", s, 2) if s.starts_with('n') => {
-            let _ = crate::persist::shutdown_save(srv, false, true, false);
+            let nosave = crate::shutdown::Flags {
+                nosave: true,
+                ..Default::default()
+            };
+            let _ = crate::shutdown::prepare(srv, nosave);
             srv.shutdown = Some(crate::server::Shutdown::Requested);
             scripting::with_run(|r| {
                 if let Some(r) = r {

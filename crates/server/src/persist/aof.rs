@@ -970,6 +970,7 @@ pub fn cron(srv: &mut Server) {
 pub fn on_shutdown(srv: &mut Server) {
     let pid = CHILD_PID.load(Ordering::Relaxed);
     if pid != 0 {
+        crate::warning!("There is a child rewriting the AOF. Killing it!");
         // SAFETY: killing our own rewrite child; its temp file is removed below.
         unsafe { libc::kill(pid, libc::SIGKILL) };
         if let Ok(mut p) = PENDING.lock() {
@@ -1125,6 +1126,7 @@ pub fn bgrewrite_start(srv: &mut Server) -> Result<(), String> {
     // SAFETY: the child only serialises memory it inherited, writes one file and calls _exit.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
+        crate::shutdown::reset_in_child();
         let res = if preamble {
             super::write_atomically(&path, |out| super::rdb_save::write_dataset(srv, out))
         } else {

@@ -220,7 +220,13 @@ impl Service {
                     .local_addr()
                     .map(|a| a.to_string())
                     .unwrap_or_default();
-                match crate::net::conn::admit(srv, laddr, stream.as_raw_fd(), peer) {
+                match crate::net::conn::admit(
+                    srv,
+                    peer.to_string(),
+                    laddr,
+                    stream.as_raw_fd(),
+                    peer.ip().is_loopback(),
+                ) {
                     Ok(client) => self.conns.push(LoadConn {
                         stream,
                         client,

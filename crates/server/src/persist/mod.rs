@@ -254,7 +254,7 @@ pub fn has_save_points(srv: &Server) -> bool {
 /// last-save state. Return value: the error text on failure (already logged).
 pub fn save(srv: &mut Server) -> Result<(), String> {
     let path = rdb_path(srv);
-    match write_atomically(&path, |out| rdb_save::write_dataset(srv, out)) {
+    match write_atomically_staged(&path, |out| rdb_save::write_dataset(srv, out)) {
         Ok(()) => {
             crate::notice!("DB saved on disk");
             srv.dirty = 0;
@@ -263,10 +263,26 @@ pub fn save(srv: &mut Server) -> Result<(), String> {
             LAST_SAVE_OK.store(true, Ordering::Relaxed);
             Ok(())
         }
-        Err(e) => {
-            let msg = format!("Failed saving the DB: {e}");
+        Err((stage, e)) => {
+            // Redis's rdbSave texts for each step.
+            let tmp = temp_rdb_name(std::process::id() as i32);
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "unknown".into());
+            let why = crate::config::strerror(&e);
+            let msg = match stage {
+                Stage::Create => format!(
+                    "Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {why}"
+                ),
+                Stage::Write => format!("Write error saving DB on disk: {why}"),
+                Stage::Rename => format!(
+                    "Error moving temp DB file {tmp} on the final destination {} (in server root dir {cwd}): {why}",
+                    path.display()
+                ),
+            };
+            // A failed foreground save (SAVE, the final save of a shutdown) leaves the
+            // background-save status alone, as Redis's rdbSave: writes are not refused.
             crate::warning!("{msg}");
-            LAST_SAVE_OK.store(false, Ordering::Relaxed);
             Err(msg)
         }
     }
@@ -277,6 +293,21 @@ pub fn write_atomically(
     path: &std::path::Path,
     fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    write_atomically_staged(path, fill).map_err(|(_, e)| e)
+}
+
+/// The step of [`write_atomically`] that failed (SAVE's log line names it, as Redis's).
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Create,
+    Write,
+    Rename,
+}
+
+fn write_atomically_staged(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), (Stage, std::io::Error)> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -285,13 +316,14 @@ pub fn write_atomically(
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let res = (|| {
-        let f = std::fs::File::create(&tmp)?;
+        let f = std::fs::File::create(&tmp).map_err(|e| (Stage::Create, e))?;
         let mut bw = std::io::BufWriter::with_capacity(1 << 16, f);
-        fill(&mut bw)?;
-        bw.flush()?;
-        let f = bw.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        let wr = |e| (Stage::Write, e);
+        fill(&mut bw).map_err(wr)?;
+        bw.flush().map_err(wr)?;
+        let f = bw.into_inner().map_err(|e| wr(e.into_error()))?;
+        f.sync_all().map_err(wr)?;
+        std::fs::rename(&tmp, path).map_err(|e| (Stage::Rename, e))
     })();
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -384,30 +416,32 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
-/// SHUTDOWN NOSAVE / SHUTDOWN SAVE, recorded by the SHUTDOWN command for the runtime.
-pub const SHUTDOWN_NOSAVE: u8 = 1;
-pub const SHUTDOWN_SAVE: u8 = 2;
-static SHUTDOWN_MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
-
-pub fn set_shutdown_mode(m: u8) {
-    SHUTDOWN_MODE.store(m, Ordering::Relaxed);
-}
-
-/// Saves before exiting when save points are configured (or SHUTDOWN SAVE), unless
-/// SHUTDOWN NOSAVE, as Redis does on SHUTDOWN and SIGTERM.
-pub fn save_on_shutdown(srv: &mut Server) {
-    aof::on_shutdown(srv);
-    let mode = SHUTDOWN_MODE.load(Ordering::Relaxed);
-    if mode == SHUTDOWN_NOSAVE || (mode != SHUTDOWN_SAVE && !has_save_points(srv)) {
+/// Shutdown: kills a running BGSAVE child and removes its temp file, as Redis's
+/// finishShutdown (the child might otherwise rename its file over the final save's).
+pub fn kill_child_for_shutdown() {
+    let pid = CHILD_PID.load(Ordering::Relaxed);
+    if pid == 0 {
         return;
     }
-    let pid = CHILD_PID.load(Ordering::Relaxed);
-    if pid != 0 {
-        // SAFETY: killing our own BGSAVE child, as Redis does before the final save.
-        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    crate::warning!("There is a child saving an .rdb. Killing it!");
+    KILLED_FOR_SHUTDOWN.store(pid, Ordering::Relaxed);
+    // SAFETY: killing our own BGSAVE child.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    // The waiter thread reaps it; wait (bounded) so the child can't create its file after
+    // the removal below.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while CHILD_PID.load(Ordering::Relaxed) == pid && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    crate::notice!("Saving the final RDB snapshot before exiting.");
-    let _ = save(srv);
+    let _ = std::fs::remove_file(temp_rdb_name(pid));
+}
+
+/// The child killed by [`kill_child_for_shutdown`]: its waiter logs nothing.
+static KILLED_FOR_SHUTDOWN: AtomicI32 = AtomicI32::new(0);
+
+/// `temp-<pid>.rdb`: the file a save by process `pid` writes before renaming it.
+fn temp_rdb_name(pid: i32) -> String {
+    format!("temp-{pid}.rdb")
 }
 
 /// BGSAVE SCHEDULE while a save was running: start one when it ends.
@@ -434,6 +468,7 @@ pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
     // it never returns into the event loop.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
+        crate::shutdown::reset_in_child();
         let code = match write_atomically(&path, |out| rdb_save::write_dataset(srv, out)) {
             Ok(()) => 0,
             Err(_) => 1,
@@ -457,15 +492,36 @@ pub fn bgsave_start(srv: &mut Server) -> Result<i32, String> {
         let mut status = 0;
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
+        if KILLED_FOR_SHUTDOWN.load(Ordering::Relaxed) == pid {
+            // The shutdown removes its temp file and exits; Redis says nothing more.
+            CHILD_PID.store(0, Ordering::Relaxed);
+            return;
+        }
         let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        LAST_SAVE_OK.store(ok, Ordering::Relaxed);
         let now = crate::server::unix_ms();
         LAST_BGSAVE_SECS.store((now - started + 999) / 1000, Ordering::Relaxed);
         if ok {
+            LAST_SAVE_OK.store(true, Ordering::Relaxed);
             SAVES.fetch_add(1, Ordering::Relaxed);
             LAST_BGSAVE_UNIX.store(started / 1000, Ordering::Relaxed);
             crate::notice!("Background saving terminated with success");
+        } else if libc::WIFSIGNALED(status)
+            || libc::WEXITSTATUS(status) == crate::shutdown::CHILD_STOPPED_STATUS
+        {
+            // A killed child leaves its half-written file behind: removed as Redis does. Only
+            // a kill by someone else (not our SIGUSR1) counts as a failed save.
+            let sig = if libc::WIFSIGNALED(status) {
+                libc::WTERMSIG(status)
+            } else {
+                libc::SIGUSR1
+            };
+            crate::warning!("Background saving terminated by signal {sig}");
+            let _ = std::fs::remove_file(temp_rdb_name(pid));
+            if sig != libc::SIGUSR1 {
+                LAST_SAVE_OK.store(false, Ordering::Relaxed);
+            }
         } else {
+            LAST_SAVE_OK.store(false, Ordering::Relaxed);
             crate::warning!("Background saving error");
         }
         BGSAVE_FINISHED.store(true, Ordering::Relaxed);
@@ -548,33 +604,4 @@ pub fn cron(srv: &mut Server) {
             return;
         }
     }
-}
-
-/// SHUTDOWN's final save: with SAVE, or with save points unless NOSAVE. Afterwards the runtime
-/// does not save again. With FORCE a failed save does not stop the shutdown.
-/// Return value: Err (logged) if the save failed and the shutdown must not proceed.
-pub fn shutdown_save(
-    srv: &mut Server,
-    save_flag: bool,
-    nosave: bool,
-    force: bool,
-) -> Result<(), String> {
-    set_shutdown_mode(SHUTDOWN_NOSAVE);
-    // In-process tests (fixed clock) never write files.
-    let wanted = save_flag || (!nosave && has_save_points(srv));
-    if !wanted || srv.clock_override.is_some() {
-        return Ok(());
-    }
-    let pid = CHILD_PID.load(Ordering::Relaxed);
-    if pid != 0 {
-        // SAFETY: killing our own BGSAVE child, as Redis does before the final save.
-        unsafe { libc::kill(pid, libc::SIGUSR1) };
-    }
-    crate::notice!("Saving the final RDB snapshot before exiting.");
-    if save(srv).is_err() && !force {
-        crate::warning!("Error trying to save the DB, can't exit.");
-        set_shutdown_mode(0);
-        return Err("Error trying to save the DB, can't exit.".into());
-    }
-    Ok(())
 }

@@ -415,6 +415,14 @@ pub fn write_dataset(srv: &Server, out: &mut dyn std::io::Write) -> std::io::Res
         .get("lfu-decay-time")
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(1);
+    // `rdb-key-save-delay` (hidden, for tests): microseconds to sleep after each key, as
+    // Redis's debugDelay in rdbSaveKeyValuePair; it makes a save slow enough to interrupt.
+    let key_delay = srv
+        .config
+        .get("rdb-key-save-delay")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0) as u64;
     let mut w = Writer::new(compression(srv));
     w.buf
         .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
@@ -457,6 +465,9 @@ pub fn write_dataset(srv: &Server, out: &mut dyn std::io::Write) -> std::io::Res
             w.value(&obj.val);
             if w.buf.len() >= CHUNK {
                 flush(&mut w, out)?;
+            }
+            if key_delay > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(key_delay));
             }
         }
     }

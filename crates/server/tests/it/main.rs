@@ -13,6 +13,7 @@ mod client_crate;
 mod clients;
 mod differential;
 mod harness;
+mod lifecycle;
 mod multi;
 mod protocol;
 mod pubsub;
