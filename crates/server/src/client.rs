@@ -83,6 +83,8 @@ pub struct Client {
     /// Set for the length of a top-level command whose replies CLIENT REPLY OFF/SKIP drops.
     /// Pushes to this client written meanwhile go to `kept_pushes` and survive the drop.
     pub replies_dropped: bool,
+    /// A command held by CLIENT PAUSE (cmd/pause.rs), run when the pause ends.
+    pub postponed: Option<Vec<Vec<u8>>>,
     pub kept_pushes: Vec<u8>,
     /// Length of `reply` when the running top-level command started.
     pub cmd_reply_start: usize,
@@ -146,6 +148,7 @@ impl Client {
             self_push_defer: crate::pubsub::Defer::No,
             self_push_held: Vec::new(),
             replies_dropped: false,
+            postponed: None,
             kept_pushes: Vec::new(),
             cmd_reply_start: 0,
             tracking: Default::default(),

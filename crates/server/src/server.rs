@@ -120,6 +120,8 @@ pub struct Server {
     pub notify_flags: (String, u32),
     /// Clients currently blocked (INFO blocked_clients).
     pub blocked_clients: u64,
+    /// CLIENT PAUSE state and the clients it holds.
+    pub pause: crate::cmd::pause::Pause,
     /// Nesting of `cmd::call` (EXEC, scripts and blocked-client serving run commands inside
     /// another); blocked clients are served only when it is back to 0.
     pub call_depth: u32,
@@ -200,6 +202,7 @@ impl Server {
             pubsub: Default::default(),
             notify_flags: (String::new(), 0),
             blocked_clients: 0,
+            pause: Default::default(),
             call_depth: 0,
             expire_backlog: false,
             port: config.port,
@@ -266,6 +269,9 @@ impl Server {
     /// Runs the active expiry cycle within `budget`, reports `expired` events, and records
     /// whether the budget ran out (`expire_backlog`: more expired keys are likely waiting).
     pub fn expire_cycle(&mut self, budget: Duration) {
+        if self.pause.active(self.now_ms) {
+            return;
+        }
         let start = std::time::Instant::now();
         let removed = crate::db::expire::active_cycle(&mut self.dbs, self.now_ms, budget);
         self.expire_backlog = start.elapsed() >= budget;
@@ -309,6 +315,10 @@ impl Server {
             st.inst_net_output.sample(st.net_output_bytes, now);
         }
         self.update_clock();
+        crate::cmd::pause::end_if_over(self);
+        if !self.pause.held.is_empty() {
+            crate::cmd::pause::release(self, &mut Client::detached(0));
+        }
         let tick = Duration::from_micros(1_000_000 / self.config.hz as u64);
         if self.active_expire_enabled {
             // Redis spends up to 25% of a tick on active expiry.

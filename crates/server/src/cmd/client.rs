@@ -8,23 +8,11 @@
 //! table at once, so a following CLIENT LIST no longer shows it, as in Redis. Killing yourself
 //! closes the connection after the reply has been sent.
 
-use std::cell::Cell;
-
 use super::command::help_reply;
 use super::connection::{valid_client_name, BAD_CLIENT_NAME};
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
 use crate::client::{Client, ReplyMode};
 use crate::util::eq_ic;
-
-thread_local! {
-    /// CLIENT PAUSE state: (end unix ms, writes only). Recorded; pausing itself is not enforced.
-    static PAUSE: Cell<Option<(i64, bool)>> = const { Cell::new(None) };
-}
-
-/// The current CLIENT PAUSE (end time in unix ms, write-only), if one is in effect at `now`.
-pub fn pause_state(now_ms: i64) -> Option<(i64, bool)> {
-    PAUSE.with(|p| p.get()).filter(|&(end, _)| end > now_ms)
-}
 
 /// "unknown subcommand or wrong number of arguments" for argument counts the arity allows
 /// but the subcommand does not.
@@ -91,7 +79,7 @@ pub fn client_line(c: &Client, now_ms: i64, current: Option<(&str, usize)>) -> S
     if c.multi.is_some() {
         flags.push('x');
     }
-    if c.blocked.is_some() {
+    if c.blocked.is_some() || c.postponed.is_some() {
         flags.push('b');
     }
     if c.tracking.on {
@@ -445,13 +433,13 @@ fn pause(ctx: &mut Ctx) -> CmdResult {
         false
     };
     let end = ctx.srv.now_ms.saturating_add(ms);
-    PAUSE.with(|p| p.set(Some((end, write_only))));
+    super::pause::start(ctx.srv, end, !write_only);
     ctx.out().ok();
     Ok(())
 }
 
 fn unpause(ctx: &mut Ctx) -> CmdResult {
-    PAUSE.with(|p| p.set(None));
+    super::pause::stop(ctx.srv);
     ctx.out().ok();
     Ok(())
 }
@@ -843,9 +831,9 @@ mod tests {
         );
         assert_eq!(t.exec("CLIENT PAUSE -1"), "-ERR timeout is negative\r\n");
         assert_eq!(t.exec("CLIENT PAUSE 100 write"), "+OK\r\n");
-        assert!(super::pause_state(t.srv.now_ms).is_some());
+        assert!(t.srv.pause.active(t.srv.now_ms));
         assert_eq!(t.exec("CLIENT UNPAUSE"), "+OK\r\n");
-        assert!(super::pause_state(t.srv.now_ms).is_none());
+        assert!(!t.srv.pause.active(t.srv.now_ms));
         assert_eq!(t.exec("CLIENT UNBLOCK 5 error"), ":0\r\n");
         assert_eq!(
             t.exec("CLIENT UNBLOCK 5 x y"),

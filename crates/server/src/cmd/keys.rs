@@ -47,6 +47,9 @@ fn lookup_notouch_with<'c>(ctx: &'c mut Ctx, key: &[u8], keymiss: bool) -> Optio
             crate::db::notify::keyspace_event_by(ctx.srv, ctx.client, db, b'm', "keymiss", key);
         }
     }
+    if !found {
+        return None;
+    }
     ctx.srv.dbs[db].dict.get(key)
 }
 

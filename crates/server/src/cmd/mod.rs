@@ -20,6 +20,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod pause;
 pub mod persist_cmds;
 pub mod pubsub;
 pub mod scripting;
@@ -453,6 +454,12 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, None, unknown_command_error(argv));
         return finish_reply(srv, client, suppress_before, reply_start);
     };
+    // CLIENT PAUSE holds the command (before MULTI queueing, as Redis) until it ends.
+    if srv.pause.end_ms != 0 && srv.call_depth == 0 && pause::holds(srv, client, entry, argv) {
+        pause::hold(srv, client, entry, argv);
+        client.replies_dropped = false;
+        return;
+    }
     // Inside MULTI most commands are queued (or rejected) instead of run (cmd/multi.rs).
     if let Some(queued) = multi::queue(client, entry, argv) {
         if let Err(e) = queued {
@@ -494,6 +501,9 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     finish_reply(srv, client, suppress_before, reply_start);
     if srv.call_depth == 0 && srv.blocking.has_ready() {
         blocking::serve_ready_keys(srv);
+    }
+    if srv.call_depth == 0 && !srv.pause.held.is_empty() {
+        pause::release(srv, client);
     }
 }
 

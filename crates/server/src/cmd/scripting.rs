@@ -3,8 +3,9 @@
 //! The handlers validate arguments and look scripts up; running them (the Lua state, the
 //! sandbox, redis.call, conversions) is `scripting/`.
 
-use super::{CmdError, CmdResult, Ctx, Handler};
+use super::{CmdError, CmdResult, CommandEntry, Ctx, Handler};
 use crate::scripting::{self, flags, Invocation};
+use crate::server::Server;
 use crate::util::eq_ic;
 
 /// Parses `numkeys` at `argv[2]` and splits the rest into (keys, args).
@@ -37,6 +38,28 @@ fn sha_key(arg: &[u8]) -> Option<String> {
     let mut v = arg.to_vec();
     v.make_ascii_lowercase();
     String::from_utf8(v).ok()
+}
+
+/// Whether EVAL / EVALSHA / FCALL `argv` may write, by the script's own flags as Redis's
+/// `evalGetCommandFlags` / `fcallGetCommandFlags` decide (CLIENT PAUSE WRITE): a script or
+/// function declared `no-writes` does not; an unknown script or function counts as writing.
+pub fn may_write(srv: &mut Server, entry: &CommandEntry, argv: &[Vec<u8>]) -> bool {
+    let Some(arg) = argv.get(1) else {
+        return true;
+    };
+    let script_flags = match entry.full_name.as_str() {
+        "evalsha" => {
+            let eng = scripting::engine(srv);
+            sha_key(arg).and_then(|sha| eng.scripts.get(&sha).map(|s| s.flags))
+        }
+        "fcall" => {
+            let eng = scripting::engine(srv);
+            let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+            eng.functions.funcs.get(&name).map(|f| f.flags)
+        }
+        _ => scripting::parse_shebang(arg).ok().map(|(f, _)| f),
+    };
+    script_flags.is_none_or(|f| f & flags::NO_WRITES == 0)
 }
 
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {

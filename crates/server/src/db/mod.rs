@@ -44,6 +44,9 @@ pub struct Db {
     /// Clients blocked on keys of this database (db/blocking.rs). They stay with the database
     /// id when SWAPDB exchanges contents, as in Redis.
     pub waiters: blocking::Waiters,
+    /// Set while clients are paused (CLIENT PAUSE): a key whose TTL passed reads as missing
+    /// but is not deleted, and the active cycle leaves it, as Redis suspends expiry.
+    pub expiry_suspended: bool,
 }
 
 impl Db {
@@ -76,10 +79,14 @@ impl Db {
         matches!(self.expire_at(key), Some(t) if now_ms > t)
     }
 
-    /// Deletes the key if its TTL passed. Return value: true if it was deleted.
+    /// Deletes the key if its TTL passed. Return value: true if it is logically gone (deleted,
+    /// or left in place while expiry is suspended).
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
         if !self.is_expired(key, now_ms) {
             return false;
+        }
+        if self.expiry_suspended {
+            return true;
         }
         self.remove(key);
         self.expired_keys += 1;
@@ -89,7 +96,9 @@ impl Db {
 
     /// Looks a key up for reading or writing, expiring it first if needed.
     pub fn lookup(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Obj> {
-        self.expire_if_needed(key, now_ms);
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
         self.dict.get_mut(key)
     }
 
@@ -230,7 +239,8 @@ impl Db {
                 return Some(key);
             }
         }
-        let mut cursor = rnd();
+        // A walk from cursor 0 back to 0 sees every key (the suspended case below needs that).
+        let mut cursor = if self.expiry_suspended { 0 } else { rnd() };
         loop {
             let mut seen: Vec<Key> = Vec::new();
             cursor = self.dict.scan(cursor, |k, _| seen.push(k.clone()));
@@ -238,6 +248,10 @@ impl Db {
                 if !self.expire_if_needed(&k, now_ms) {
                     return Some(k);
                 }
+            }
+            // With expiry suspended dead keys stay: one full pass (cursor back at 0) is enough.
+            if self.expiry_suspended && cursor == 0 {
+                return None;
             }
             // The walk goes on past a wrapped cursor: a full pass either meets a live key
             // (SCAN returns every key present throughout) or removes every dead one.

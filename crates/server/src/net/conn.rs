@@ -70,13 +70,15 @@ fn set_keepalive(stream: &TcpStream, secs: i64) {
 /// Admits a new connection. Return value: the client, or the bytes to send before closing.
 /// `addr`, `laddr` and `fd`: the peer and local addresses and the descriptor (CLIENT LIST);
 /// `local`: the peer is on this host (loopback or the Unix socket), so protected mode lets
-/// it in, as Redis's connIsLocal.
+/// it in, as Redis's connIsLocal. `id`: the id given at accept time to a connection accepted
+/// during a busy script (a new one otherwise).
 pub(crate) fn admit(
     srv: &mut Server,
     addr: String,
     laddr: String,
     fd: i32,
     local: bool,
+    id: Option<u64>,
 ) -> Result<Rc<RefCell<Client>>, &'static [u8]> {
     srv.stats.connections_received += 1;
     if srv.clients.len() >= srv.config.maxclients {
@@ -88,8 +90,10 @@ pub(crate) fn admit(
         return Err(PROTECTED_MODE_DENIED);
     }
     srv.update_clock();
-    let id = srv.next_client_id;
-    srv.next_client_id += 1;
+    let id = id.unwrap_or_else(|| {
+        srv.next_client_id += 1;
+        srv.next_client_id - 1
+    });
     let mut client = Client::new(id, addr, laddr, fd, srv.now_ms);
     client.authenticated = !srv.auth_required();
     let rc = Rc::new(RefCell::new(client));
@@ -133,6 +137,7 @@ pub async fn serve_with_input(
             laddr,
             stream.as_raw_fd(),
             peer.ip().is_loopback(),
+            carry.as_ref().map(|c| c.id).filter(|&id| id != 0),
         )
     };
     let client = match admitted {
@@ -166,7 +171,7 @@ pub async fn serve_unix(server: Rc<RefCell<Server>>, mut stream: UnixStream, pat
     let name = format!("{path}:0");
     let admitted = {
         let mut srv = server.borrow_mut();
-        admit(&mut srv, name.clone(), name, stream.as_raw_fd(), true)
+        admit(&mut srv, name.clone(), name, stream.as_raw_fd(), true, None)
     };
     let client = match admitted {
         Ok(c) => c,
@@ -203,12 +208,15 @@ pub async fn serve_admitted<S: AsyncRead + AsyncWrite + Unpin>(
         }
         // A blocked client waits for data on its keys (a wake-up) or its deadline; its input is
         // still read (and buffered unprocessed) so a disconnect is noticed.
-        let deadline = client
-            .borrow()
-            .blocked
-            .as_ref()
-            .map(|b| b.deadline_ms)
-            .unwrap_or(0);
+        let deadline = {
+            let c = client.borrow();
+            match (&c.blocked, &c.postponed) {
+                (Some(b), _) => b.deadline_ms,
+                // Held by CLIENT PAUSE: wake at its end to release the held commands.
+                (None, Some(_)) => server.borrow().pause.end_ms,
+                (None, None) => 0,
+            }
+        };
         let timer = async {
             if deadline == 0 {
                 std::future::pending::<()>().await;
@@ -245,6 +253,10 @@ pub async fn serve_admitted<S: AsyncRead + AsyncWrite + Unpin>(
             }
             if timed_out {
                 crate::cmd::blocking::expire_if_timed_out(&mut srv, &mut c);
+                if c.postponed.is_some() {
+                    srv.update_clock();
+                    crate::cmd::pause::release(&mut srv, &mut c);
+                }
             }
             process_input(&mut srv, &mut c, &mut parser, &mut inbuf, &mut argv);
             crate::tracking::before_sleep(&mut srv, &mut c);
@@ -314,6 +326,7 @@ pub async fn serve_admitted<S: AsyncRead + AsyncWrite + Unpin>(
     {
         let mut srv = server.borrow_mut();
         crate::cmd::blocking::unblock(&mut srv, &mut client.borrow_mut());
+        crate::cmd::pause::forget(&mut srv, &mut client.borrow_mut());
         crate::cmd::multi::reset_client(&mut srv, &mut client.borrow_mut());
         crate::cmd::pubsub::forget_client(&mut srv, &mut client.borrow_mut());
         crate::tracking::forget_client(&mut srv, &mut client.borrow_mut());
@@ -332,7 +345,7 @@ fn process_input(
 ) {
     srv.stats.net_input_bytes += inbuf.len().saturating_sub(c.qbuf) as u64;
     parser.max_bulk_len = srv.config.proto_max_bulk_len;
-    while !c.close_after_reply && !c.killed && c.blocked.is_none() {
+    while !c.close_after_reply && !c.killed && c.blocked.is_none() && c.postponed.is_none() {
         parser.unauthenticated = srv.auth_required() && !c.authenticated;
         match parser.next_into(inbuf, argv) {
             Ok(true) => crate::cmd::call(srv, c, argv),
@@ -352,6 +365,11 @@ fn process_input(
     inbuf.drain(..parser.pos);
     parser.pos = 0;
     c.qbuf = inbuf.len();
+    if c.postponed.is_some() && !inbuf.is_empty() {
+        // Held by CLIENT PAUSE: the rest of the input waits with the client, so the release
+        // runs it right after the held command, before other held clients (cmd/pause.rs).
+        c.pending_input.append(inbuf);
+    }
     c.qbuf_free = inbuf.capacity() - inbuf.len();
     if inbuf.len() > srv.config.query_buffer_limit {
         crate::warning!(

@@ -216,7 +216,7 @@ fn answer_all(srv: &mut Server, mut client: Option<&mut Client>, buf: &mut Vec<u
     out
 }
 
-fn accept_new(srv: &Server) {
+fn accept_new(srv: &mut Server) {
     for &lfd in &srv.listener_fds {
         for _ in 0..ACCEPT_LIMIT {
             if NEW_CONNS.with(|n| n.borrow().len()) >= MAX_NEW {
@@ -240,7 +240,9 @@ fn accept_new(srv: &Server) {
             let Ok(peer) = stream.peer_addr() else {
                 continue;
             };
-            let mut client = Client::detached(0);
+            // The id is the connection's from now on (HELLO shows it; the task keeps it).
+            let mut client = Client::detached(srv.next_client_id);
+            srv.next_client_id += 1;
             client.authenticated = !srv.auth_required();
             NEW_CONNS.with(|n| {
                 n.borrow_mut().push(NewConn {

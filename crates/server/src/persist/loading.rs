@@ -226,6 +226,7 @@ impl Service {
                     laddr,
                     stream.as_raw_fd(),
                     peer.ip().is_loopback(),
+                    None,
                 ) {
                     Ok(client) => self.conns.push(LoadConn {
                         stream,
