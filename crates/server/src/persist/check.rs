@@ -104,14 +104,17 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
             } else {
                 e.msg.trim_end().to_string()
             };
-            if e.key.is_some() && e.doing != "check-sum" {
+            // Redis names (and counts) the key only while its value is being read: the key
+            // before a damaged type byte or key string is done with.
+            let key = e.key.as_ref().filter(|_| e.doing == "read-object-value");
+            if key.is_some() {
                 keys += 1; // the key whose value failed was read (as Redis counts it)
             }
             let _ = writeln!(out, "--- RDB ERROR DETECTED ---");
             let _ = writeln!(out, "[offset {}] {msg}", e.offset);
             let _ = writeln!(out, "[additional info] While doing: {}", e.doing);
             if e.doing != "check-sum" {
-                if let Some(k) = &e.key {
+                if let Some(k) = key {
                     let _ = writeln!(
                         out,
                         "[additional info] Reading key '{}'",

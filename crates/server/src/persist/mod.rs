@@ -376,12 +376,51 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     };
     let start = std::time::Instant::now();
     loading::set_total(data.len() as u64);
-    let n = rdb_load::load_dataset(srv, &data)?;
+    let n = match rdb_load::load_dataset(srv, &data) {
+        Ok(n) => n,
+        Err(e) => {
+            report_bad_file(&path, &data, &e);
+            return Err(String::new());
+        }
+    };
     crate::notice!(
         "DB loaded from disk: {:.3} seconds ({n} keys)",
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// What Redis 7.0 does when the RDB file it starts on is damaged (`rdbReportError`): log the
+/// error, log the corruption report line (for a short file and a bad checksum too), run the
+/// RDB check on the file with its report on stdout, and, when the check itself stopped on a
+/// corrupt value, log "Terminating server ...". Other failures (signature, version, too many
+/// databases) are only logged. The caller exits with 1 either way.
+fn report_bad_file(path: &std::path::Path, data: &[u8], err: &str) {
+    use std::io::Write;
+    let corrupt = rdb_load::is_corruption(err);
+    if rdb_load::is_short_read(err) {
+        crate::warning!("{err}");
+        let line = rdb_load::corrupt(rdb_load::AT_EOF, "Unexpected EOF reading RDB file");
+        crate::warning!("{line}");
+    } else if err.starts_with("Wrong RDB checksum") {
+        crate::warning!("{err}");
+        crate::warning!("{}", rdb_load::corrupt(rdb_load::AT_CRC, "RDB CRC error"));
+    } else if corrupt {
+        crate::warning!("{err}");
+    } else {
+        if !err.is_empty() {
+            crate::warning!("{}", err.trim_end());
+        }
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "[offset 0] Checking RDB file {}", path.display());
+    check::check_rdb_data(data, false, &mut out);
+    let _ = out.flush();
+    drop(out);
+    if corrupt {
+        crate::warning!("Terminating server after rdb file reading failure.");
+    }
 }
 
 /// SHUTDOWN NOSAVE / SHUTDOWN SAVE, recorded by the SHUTDOWN command for the runtime.

@@ -221,6 +221,43 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The corruption report of Redis 7.0.15's `rdbReportCorruptRDB`, word for word: logs, check
+/// reports and start-up failures read the same as Redis's. `line` is where rdb.c (7.0.15)
+/// detects that case (a fact about the text Redis prints, kept so logs can be compared). The
+/// offset is Redis's load progress, which only moves every 2 MB: 0 for RESTORE and small files.
+pub fn corrupt(line: u32, what: &str) -> String {
+    format!("{CORRUPT_PREFIX}{line} -> {what}")
+}
+
+const CORRUPT_PREFIX: &str = "Internal error in RDB reading offset 0, function at rdb.c:";
+
+/// True for a [`corrupt`] error (a value that failed its integrity check).
+pub fn is_corruption(msg: &str) -> bool {
+    msg.starts_with(CORRUPT_PREFIX)
+}
+
+// Where Redis 7.0.15's rdb.c reports each corruption (see [`corrupt`]).
+const AT_SET_INTSET_DUP: u32 = 1809;
+const AT_SET_DUP: u32 = 1829;
+const AT_ZSET_NAN: u32 = 1882;
+const AT_ZSET_DUP: u32 = 1894;
+const AT_HASH_LP_DUP: u32 = 1951;
+const AT_HASH_DUP: u32 = 2019;
+const AT_QUICKLIST: u32 = 2048;
+const AT_QL_LISTPACK: u32 = 2071;
+const AT_QL_ZIPLIST: u32 = 2081;
+const AT_ZIPMAP: u32 = 2130;
+const AT_ZIPMAP_DUP: u32 = 2154;
+const AT_LIST_ZIPLIST: u32 = 2188;
+const AT_INTSET: u32 = 2213;
+const AT_ZSET_ZIPLIST: u32 = 2228;
+const AT_ZSET_LISTPACK: u32 = 2254;
+const AT_HASH_ZIPLIST: u32 = 2274;
+const AT_HASH_LISTPACK: u32 = 2300;
+/// rdbLoad's reports for a short file and a bad checksum.
+pub const AT_EOF: u32 = 3241;
+pub const AT_CRC: u32 = 3217;
+
 /// One decoded entry of a listpack or ziplist.
 fn entry_bytes(e: LpEntry) -> Vec<u8> {
     match e {
@@ -254,8 +291,22 @@ impl LpEntry<'_> {
     }
 }
 
-/// Walks the entries of a Redis listpack blob, validating its framing, and hands each to `f`
-/// without copying it (an `Err` from `f` stops the walk). Return value: the number of entries.
+/// True if `bl` is the listpack back-length of an entry of `size` bytes: the size in 7-bit
+/// groups, most significant first, every byte but the first with its top bit set (so it can
+/// be read right to left).
+fn backlen_ok(bl: &[u8], size: usize) -> bool {
+    let n = bl.len();
+    bl.iter().enumerate().all(|(i, &b)| {
+        let group = ((size >> (7 * (n - 1 - i))) & 0x7f) as u8;
+        b == if i == 0 { group } else { group | 0x80 }
+    })
+}
+
+/// Walks the entries of a Redis listpack blob and hands each to `f` without copying it (an
+/// `Err` from `f` stops the walk). The whole structure is checked as Redis's deep
+/// `lpValidateIntegrity` does: total size and terminator, every entry's encoding and length
+/// inside the blob, every back-length equal to its entry's size, the declared count (unless
+/// 65535, "unknown"). Return value: the number of entries.
 fn listpack_each(lp: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) -> LoadResult<usize> {
     let err = || bad("listpack");
     if lp.len() < 7 {
@@ -324,7 +375,8 @@ fn listpack_each(lp: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) ->
         while size >> (7 * bl) > 0 {
             bl += 1;
         }
-        if p + size + bl > body.len() {
+        let back = body.get(p + size..p + size + bl).ok_or_else(err)?;
+        if !backlen_ok(back, size) {
             return Err(err());
         }
         f(e)?;
@@ -339,86 +391,164 @@ fn listpack_each(lp: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) ->
 
 /// Decodes every entry of a (legacy) ziplist blob.
 pub fn ziplist_entries(zl: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    ziplist_each(zl, |e| {
+        out.push(entry_bytes(e));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Walks the entries of a ziplist blob (what Redis before 7.0 wrote for small lists, hashes
+/// and zsets) and hands each to `f`. The layout: `zlbytes` u32, `zltail` u32 (offset of the
+/// last entry), `zllen` u16 (65535: unknown), entries, 0xFF. An entry is `prevlen` (1 byte,
+/// or 0xFE + u32: the previous entry's size), an encoding (`00llllll` / `01llllll llllllll` /
+/// `10______` + u32 big-endian string lengths; 0xC0 int16, 0xD0 int32, 0xE0 int64, 0xF0
+/// int24, 0xFE int8, 0xF1..0xFD the values 0..12) and the data. Everything is checked as
+/// Redis's deep `ziplistValidateIntegrity` does: sizes and terminator, every entry inside the
+/// blob, every prevlen equal to the previous entry's size, the tail offset, the count.
+/// Return value: the number of entries.
+fn ziplist_each(zl: &[u8], mut f: impl FnMut(LpEntry<'_>) -> LoadResult<()>) -> LoadResult<usize> {
     let err = || bad("ziplist");
     if zl.len() < 11 {
         return Err(err());
     }
     let total = u32::from_le_bytes([zl[0], zl[1], zl[2], zl[3]]) as usize;
+    let tail = u32::from_le_bytes([zl[4], zl[5], zl[6], zl[7]]) as usize;
+    let declared = u16::from_le_bytes([zl[8], zl[9]]) as usize;
     if total != zl.len() || zl[total - 1] != 0xFF {
         return Err(err());
     }
     let end = total - 1;
-    let mut p = 10usize;
-    let mut out = Vec::new();
-    while p < end {
-        // prevlen
-        let pl = if zl[p] < 254 { 1 } else { 5 };
-        p += pl;
-        let b = *zl.get(p).ok_or_else(err)?;
-        let get = |from: usize, n: usize| {
-            zl.get(from..from + n)
-                .filter(|_| from + n <= end)
-                .ok_or_else(err)
+    // Bytes `from..from + n`, all before the terminator.
+    let get = |from: usize, n: usize| {
+        from.checked_add(n)
+            .filter(|&to| to <= end)
+            .map(|to| &zl[from..to])
+            .ok_or_else(err)
+    };
+    let (mut p, mut prev_size, mut count, mut last) = (10usize, 0usize, 0usize, 10usize);
+    while zl[p] != 0xFF {
+        let (prevlen, pl) = if zl[p] == 0xFE {
+            let s = get(p + 1, 4)?;
+            (u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize, 5)
+        } else {
+            (zl[p] as usize, 1)
         };
-        let (e, hdr, n) = match b >> 6 {
-            0 => (None, 1, (b & 0x3f) as usize),
+        if prevlen != prev_size {
+            return Err(err());
+        }
+        let q = p + pl;
+        let b = get(q, 1)?[0];
+        let (e, size) = match b >> 6 {
+            0 => {
+                let n = (b & 0x3f) as usize;
+                (LpEntry::Str(get(q + 1, n)?), 1 + n)
+            }
             1 => {
-                let s = get(p + 1, 1)?;
-                (None, 2, (((b & 0x3f) as usize) << 8) | s[0] as usize)
+                let n = (((b & 0x3f) as usize) << 8) | get(q + 1, 1)?[0] as usize;
+                (LpEntry::Str(get(q + 2, n)?), 2 + n)
             }
             2 => {
-                let s = get(p + 1, 4)?;
-                (
-                    None,
-                    5,
-                    u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize,
-                )
+                let s = get(q + 1, 4)?;
+                let n = u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize;
+                (LpEntry::Str(get(q + 5, n)?), 5 + n)
             }
             _ => {
                 let (v, n) = match b {
                     0xC0 => {
-                        let s = get(p + 1, 2)?;
+                        let s = get(q + 1, 2)?;
                         (i16::from_le_bytes([s[0], s[1]]) as i64, 2)
                     }
                     0xD0 => {
-                        let s = get(p + 1, 4)?;
+                        let s = get(q + 1, 4)?;
                         (i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64, 4)
                     }
                     0xE0 => {
-                        let s = get(p + 1, 8)?;
+                        let s = get(q + 1, 8)?;
                         let mut a = [0u8; 8];
                         a.copy_from_slice(s);
                         (i64::from_le_bytes(a), 8)
                     }
                     0xF0 => {
-                        let s = get(p + 1, 3)?;
+                        let s = get(q + 1, 3)?;
                         ((i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) as i64, 3)
                     }
-                    0xFE => (get(p + 1, 1)?[0] as i8 as i64, 1),
+                    0xFE => (get(q + 1, 1)?[0] as i8 as i64, 1),
                     0xF1..=0xFD => (((b & 0x0f) as i64) - 1, 0),
                     _ => return Err(err()),
                 };
-                (Some(v), 1, n)
+                (LpEntry::Int(v), 1 + n)
             }
         };
-        match e {
-            Some(v) => out.push(v.to_string().into_bytes()),
-            None => out.push(get(p + hdr, n)?.to_vec()),
-        }
-        p += hdr + n;
+        f(e)?;
+        count += 1;
+        last = p;
+        prev_size = pl + size;
+        p = q + size;
     }
-    Ok(out)
+    if p != end || tail != last || (declared != 65535 && declared != count) {
+        return Err(err());
+    }
+    Ok(count)
 }
 
-/// Decodes an intset blob.
+/// Walks a zipmap (the hash encoding of Redis before 2.6) and hands each field / value pair
+/// to `f`. The layout: a count byte (254: unknown), then per pair a field length, the
+/// field, a value length, a "free" byte, the value and that many unused bytes, then 0xFF.
+/// Lengths are one byte below 254, else 0xFE + u32 little-endian. Checked as Redis's
+/// `zipmapValidateIntegrity` does: everything inside the blob, at least one pair, the count.
+/// Return value: the number of pairs.
+fn zipmap_each(zm: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> LoadResult<()>) -> LoadResult<usize> {
+    let err = || corrupt(AT_ZIPMAP, "Zipmap integrity check failed.");
+    if zm.len() < 2 || zm[zm.len() - 1] != 0xFF {
+        return Err(err());
+    }
+    let last = zm.len() - 1;
+    let take = |p: &mut usize, n: usize| -> LoadResult<&[u8]> {
+        let to = p.checked_add(n).filter(|&to| to <= last).ok_or_else(err)?;
+        let s = &zm[*p..to];
+        *p = to;
+        Ok(s)
+    };
+    let len = |p: &mut usize| -> LoadResult<usize> {
+        let b = take(p, 1)?[0];
+        if b < 254 {
+            return Ok(b as usize);
+        }
+        if b == 0xFF {
+            return Err(err());
+        }
+        let s = take(p, 4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    };
+    let (mut p, mut count) = (1usize, 0usize);
+    while zm[p] != 0xFF {
+        let n = len(&mut p)?;
+        let field = take(&mut p, n)?;
+        let n = len(&mut p)?;
+        let free = take(&mut p, 1)?[0] as usize;
+        let value = take(&mut p, n)?;
+        take(&mut p, free)?;
+        f(field, value)?;
+        count += 1;
+    }
+    if count == 0 || p != last || (zm[0] != 254 && zm[0] as usize != count) {
+        return Err(err());
+    }
+    Ok(count)
+}
+
+/// Decodes an intset blob: encoding width (2, 4 or 8), count, then the integers in strictly
+/// increasing order. An empty intset is corrupt, as in Redis's `intsetValidateIntegrity`.
 fn intset_entries(b: &[u8]) -> LoadResult<Vec<i64>> {
-    let err = || bad("intset");
+    let err = || corrupt(AT_INTSET, "Intset integrity check failed.");
     if b.len() < 8 {
         return Err(err());
     }
     let width = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let n = u32::from_le_bytes([b[4], b[5], b[6], b[7]]) as usize;
-    if !matches!(width, 2 | 4 | 8) || b.len() != 8 + width * n {
+    if !matches!(width, 2 | 4 | 8) || n == 0 || b.len() - 8 != width * n {
         return Err(err());
     }
     let mut out = Vec::with_capacity(n);
@@ -440,8 +570,27 @@ fn intset_entries(b: &[u8]) -> LoadResult<Vec<i64>> {
     Ok(out)
 }
 
-/// The entries of a listpack copied into one buffer: (start, end) of each entry in `bytes`,
-/// plus a parsed zset score for every second entry when `scores` is set.
+/// The kind of a packed blob: a listpack (Redis 7.0) or a ziplist (before).
+#[derive(Clone, Copy, PartialEq)]
+enum Packed {
+    Listpack,
+    Ziplist,
+}
+
+/// Walks a packed blob of either kind.
+fn packed_each(
+    kind: Packed,
+    b: &[u8],
+    f: impl FnMut(LpEntry<'_>) -> LoadResult<()>,
+) -> LoadResult<usize> {
+    match kind {
+        Packed::Listpack => listpack_each(b, f),
+        Packed::Ziplist => ziplist_each(b, f),
+    }
+}
+
+/// The entries of a packed blob copied into one buffer: (start, end) of each entry in
+/// `bytes`, plus a parsed zset score for every second entry when `scores` is set.
 struct Flat {
     bytes: Vec<u8>,
     spans: Vec<(usize, usize)>,
@@ -449,18 +598,19 @@ struct Flat {
 }
 
 impl Flat {
-    fn of(lp: &[u8], scores: bool) -> LoadResult<Flat> {
+    fn of(kind: Packed, blob: &[u8], scores: bool) -> LoadResult<Flat> {
         // Sized once: the entries' bytes are about the blob's, and the header declares the
         // count (65535 when it does not know; the capacity is then only a hint).
-        let n = lp
-            .get(4..6)
+        let at = if kind == Packed::Listpack { 4 } else { 8 };
+        let n = blob
+            .get(at..at + 2)
             .map_or(0, |c| u16::from_le_bytes([c[0], c[1]]) as usize);
         let mut f = Flat {
-            bytes: Vec::with_capacity(lp.len() + 16),
+            bytes: Vec::with_capacity(blob.len() + 16),
             spans: Vec::with_capacity(n.min(1024)),
             scores: Vec::with_capacity(if scores { n.min(1024) / 2 } else { 0 }),
         };
-        listpack_each(lp, |e| {
+        packed_each(kind, blob, |e| {
             if scores && f.spans.len() % 2 == 1 {
                 f.scores
                     .push(lp_score(&e).ok_or_else(|| bad("zset score"))?);
@@ -479,22 +629,27 @@ impl Flat {
     }
 }
 
-/// A hash from a listpack of field / value entries: built in one allocation when it stays a
-/// listpack, else field by field.
-fn listpack_to_hash(lp: &[u8], lim: &Limits) -> LoadResult<Hash> {
-    let flat = Flat::of(lp, false)?;
+/// A hash from a packed blob of field / value entries. As Redis, only the number of pairs
+/// decides the encoding (a long value stays in the listpack, "eventually everything will get
+/// converted"). Built in one allocation when it stays a listpack, else field by field.
+fn packed_to_hash(kind: Packed, blob: &[u8], lim: &Limits) -> LoadResult<Hash> {
+    let flat = Flat::of(kind, blob, false)?;
     if !flat.spans.len().is_multiple_of(2) {
         return Err(bad("odd hash listpack"));
     }
+    let lim = crate::types::hash::Limits {
+        max_value: usize::MAX,
+        ..lim.hash
+    };
     let pairs: Vec<(&[u8], &[u8])> = (0..flat.spans.len() / 2)
         .map(|i| (flat.get(2 * i), flat.get(2 * i + 1)))
         .collect();
-    if let Some(h) = Hash::from_pairs(&pairs, lim.hash) {
+    if let Some(h) = Hash::from_pairs(&pairs, lim) {
         return Ok(h);
     }
     let mut h = Hash::new();
     for (f, v) in pairs {
-        if !h.set(f, v, lim.hash) {
+        if !h.set(f, v, lim) {
             return Err(bad("duplicate hash field"));
         }
     }
@@ -521,68 +676,69 @@ fn lp_score(e: &LpEntry) -> Option<f64> {
     }
 }
 
-/// A zset from a listpack of member / score entries: built in one allocation when they are
-/// in order and stay a listpack (what Redis writes), else member by member.
-fn listpack_to_zset(lp: &[u8], lim: &Limits) -> LoadResult<ZSet> {
-    let flat = Flat::of(lp, true)?;
+/// A zset from a packed blob of member / score entries. As Redis, only the number of members
+/// decides the encoding. Built in one allocation when they are in order and stay a listpack
+/// (what Redis writes), else member by member.
+fn packed_to_zset(kind: Packed, blob: &[u8], lim: &Limits) -> LoadResult<ZSet> {
+    let flat = Flat::of(kind, blob, true)?;
     if !flat.spans.len().is_multiple_of(2) {
         return Err(bad("odd zset listpack"));
     }
+    let lim = crate::types::zset::Limits {
+        value: usize::MAX,
+        ..lim.zset
+    };
     let entries: Vec<(&[u8], f64)> = (0..flat.scores.len())
         .map(|i| (flat.get(2 * i), flat.scores[i]))
         .collect();
-    if let Some(z) = ZSet::from_sorted(&entries, lim.zset) {
+    if let Some(z) = ZSet::from_sorted(&entries, lim) {
         return Ok(z);
     }
-    let mut z = ZSet::with_hint(entries.len(), 0, lim.zset);
+    let mut z = ZSet::with_hint(entries.len(), 0, lim);
     for (m, s) in entries {
-        if z.add(m, s, lim.zset) != crate::types::zset::AddResult::Added {
+        if z.add(m, s, lim) != crate::types::zset::AddResult::Added {
             return Err(bad("duplicate zset member"));
         }
     }
     Ok(z)
 }
 
-fn pairs_to_hash(items: Vec<Vec<u8>>, lim: &Limits) -> LoadResult<Hash> {
-    if !items.len().is_multiple_of(2) {
-        return Err(bad("odd hash listpack"));
-    }
+/// A hash from a zipmap. Unlike the ziplist types, Redis converts it to a hash table when a
+/// field or value is longer than `hash-max-listpack-value`, as well as by count.
+fn zipmap_to_hash(zm: &[u8], lim: &Limits) -> LoadResult<Hash> {
     let mut h = Hash::new();
-    let mut it = items.chunks_exact(2);
-    for p in &mut it {
-        if !h.set(&p[0], &p[1], lim.hash) {
-            return Err(bad("duplicate hash field"));
+    zipmap_each(zm, |f, v| {
+        if !h.set(f, v, lim.hash) {
+            let what = format!("Hash zipmap with dup elements, or big length ({})", f.len());
+            return Err(corrupt(AT_ZIPMAP_DUP, &what));
         }
-    }
+        Ok(())
+    })?;
     Ok(h)
-}
-
-fn pairs_to_zset(items: Vec<Vec<u8>>, lim: &Limits) -> LoadResult<ZSet> {
-    if !items.len().is_multiple_of(2) {
-        return Err(bad("odd zset listpack"));
-    }
-    let mut z = ZSet::with_hint(items.len() / 2, 0, lim.zset);
-    for p in items.chunks_exact(2) {
-        let s = crate::util::parse_f64(&p[1])
-            .filter(|s| !s.is_nan())
-            .ok_or_else(|| bad("zset score"))?;
-        if z.add(&p[0], s, lim.zset) != crate::types::zset::AddResult::Added {
-            return Err(bad("duplicate zset member"));
-        }
-    }
-    Ok(z)
 }
 
 fn add_set_member(s: &mut Option<Set>, m: &[u8], lim: &Limits) -> LoadResult<()> {
     let set = s.get_or_insert_with(|| Set::new_for(m));
+    let intset = set.encoding() == "intset";
     if !set.add(m, lim.max_intset) {
-        return Err(bad("duplicate set member"));
+        let at = if intset {
+            AT_SET_INTSET_DUP
+        } else {
+            AT_SET_DUP
+        };
+        return Err(corrupt(at, "Duplicate set members detected"));
     }
     Ok(())
 }
 
-/// Reads one value of type `t`. Empty collections are an error, as in Redis.
+/// Reads one value of type `t`. Empty collections are an error, as in Redis. Every packed
+/// blob (listpack, ziplist, intset, zipmap) is checked whole before its value is built,
+/// whatever `sanitize-dump-payload` says: Redis skips the deep check when it is `no`, but a
+/// value that did not validate is never installed here. Failures are [`corrupt`] errors
+/// with Redis's text for the type.
 pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
+    // Any failure inside a blob is reported as that type's integrity failure.
+    let blob_err = |line: u32, what: &'static str| move |_: String| corrupt(line, what);
     let v = match t {
         T_STRING => Value::Str(r.string_ref()?.into_str_value()),
         T_LIST => {
@@ -595,9 +751,17 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
         }
         T_LIST_ZIPLIST => {
             let mut l = List::new(lim.list_fill);
-            for e in r.string_ref()?.with(ziplist_entries)? {
-                l.push_back(&e);
-            }
+            r.string_ref()?
+                .with(|b| {
+                    ziplist_each(b, |e| {
+                        e.with(|v| l.push_back(v));
+                        Ok(())
+                    })
+                })
+                .map_err(blob_err(
+                    AT_LIST_ZIPLIST,
+                    "List ziplist integrity check failed.",
+                ))?;
             Value::List(Box::new(l))
         }
         T_LIST_QUICKLIST | T_LIST_QUICKLIST_2 => {
@@ -611,22 +775,33 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 };
                 let blob = r.string_ref()?;
                 match container {
-                    1 => blob.with(|b| l.push_back(b)),
+                    1 => blob.with(|b| l.push_node(|push| Ok::<(), String>(push(b))))?,
                     2 => {
-                        if t == T_LIST_QUICKLIST_2 {
-                            blob.with(|b| {
-                                listpack_each(b, |e| {
-                                    e.with(|v| l.push_back(v));
+                        let (kind, line, what) = if t == T_LIST_QUICKLIST_2 {
+                            (
+                                Packed::Listpack,
+                                AT_QL_LISTPACK,
+                                "Listpack integrity check failed.",
+                            )
+                        } else {
+                            (
+                                Packed::Ziplist,
+                                AT_QL_ZIPLIST,
+                                "Ziplist integrity check failed.",
+                            )
+                        };
+                        blob.with(|b| {
+                            l.push_node(|push| {
+                                packed_each(kind, b, |e| {
+                                    e.with(|v| push(v));
                                     Ok(())
                                 })
-                            })?;
-                        } else {
-                            for e in blob.with(ziplist_entries)? {
-                                l.push_back(&e);
-                            }
-                        }
+                                .map(|_| ())
+                            })
+                        })
+                        .map_err(blob_err(line, what))?;
                     }
-                    _ => return Err(bad("quicklist container")),
+                    _ => return Err(corrupt(AT_QUICKLIST, "Quicklist integrity check failed.")),
                 }
             }
             Value::List(Box::new(l))
@@ -666,37 +841,74 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                     r.f64_str()?
                 };
                 if s.is_nan() {
-                    return Err(bad("zset NaN score"));
+                    return Err(corrupt(AT_ZSET_NAN, "Zset with NAN score detected"));
                 }
                 if m.with(|m| z.add(m, s, lim.zset)) != crate::types::zset::AddResult::Added {
-                    return Err(bad("duplicate zset member"));
+                    return Err(corrupt(AT_ZSET_DUP, "Duplicate zset fields detected"));
                 }
             }
             Value::ZSet(Box::new(z))
         }
-        T_ZSET_LISTPACK => Value::ZSet(Box::new(
-            r.string_ref()?.with(|b| listpack_to_zset(b, lim))?,
-        )),
-        T_ZSET_ZIPLIST => Value::ZSet(Box::new(pairs_to_zset(
-            r.string_ref()?.with(ziplist_entries)?,
-            lim,
-        )?)),
+        T_ZSET_LISTPACK | T_ZSET_ZIPLIST => {
+            let (kind, line, what) = if t == T_ZSET_LISTPACK {
+                (
+                    Packed::Listpack,
+                    AT_ZSET_LISTPACK,
+                    "Zset listpack integrity check failed.",
+                )
+            } else {
+                (
+                    Packed::Ziplist,
+                    AT_ZSET_ZIPLIST,
+                    "Zset ziplist integrity check failed.",
+                )
+            };
+            let z = r
+                .string_ref()?
+                .with(|b| packed_to_zset(kind, b, lim))
+                .map_err(blob_err(line, what))?;
+            Value::ZSet(Box::new(z))
+        }
         T_HASH => {
             let n = r.count(2)?;
-            let mut items = Vec::with_capacity(n.min(1 << 16) * 2);
+            let mut h = Hash::new();
             for _ in 0..n {
-                items.push(r.string()?);
-                items.push(r.string()?);
+                let f = r.string_ref()?;
+                let v = r.string_ref()?;
+                // Redis checks duplicates against a side table while the hash is a listpack,
+                // and by the dict insert once it is a table (or was one from the start).
+                let in_listpack = n <= lim.hash.max_entries && h.is_listpack();
+                if !f.with(|f| v.with(|v| h.set(f, v, lim.hash))) {
+                    return Err(if in_listpack {
+                        corrupt(AT_HASH_LP_DUP, "Hash with dup elements")
+                    } else {
+                        corrupt(AT_HASH_DUP, "Duplicate hash fields detected")
+                    });
+                }
             }
-            Value::Hash(Box::new(pairs_to_hash(items, lim)?))
+            Value::Hash(Box::new(h))
         }
-        T_HASH_LISTPACK => Value::Hash(Box::new(
-            r.string_ref()?.with(|b| listpack_to_hash(b, lim))?,
-        )),
-        T_HASH_ZIPLIST => Value::Hash(Box::new(pairs_to_hash(
-            r.string_ref()?.with(ziplist_entries)?,
-            lim,
-        )?)),
+        T_HASH_LISTPACK | T_HASH_ZIPLIST => {
+            let (kind, line, what) = if t == T_HASH_LISTPACK {
+                (
+                    Packed::Listpack,
+                    AT_HASH_LISTPACK,
+                    "Hash listpack integrity check failed.",
+                )
+            } else {
+                (
+                    Packed::Ziplist,
+                    AT_HASH_ZIPLIST,
+                    "Hash ziplist integrity check failed.",
+                )
+            };
+            let h = r
+                .string_ref()?
+                .with(|b| packed_to_hash(kind, b, lim))
+                .map_err(blob_err(line, what))?;
+            Value::Hash(Box::new(h))
+        }
+        T_HASH_ZIPMAP => Value::Hash(Box::new(r.string_ref()?.with(|b| zipmap_to_hash(b, lim))?)),
         15 | 19 | 21 => return Err(bad("stream values are not supported yet")),
         6 | 7 => return Err(bad("module values are not supported")),
         _ => return Err(bad(&format!("unknown value type {t}"))),
@@ -939,7 +1151,7 @@ pub fn walk(
                     st,
                     r.pos,
                     format!(
-                        "Wrong RDB checksum expected: ({stored:x}) got: ({crc:x}). Aborting now."
+                        "Wrong RDB checksum expected: ({crc:x}) but got ({stored:x}). Aborting now."
                     ),
                     key_at,
                 ));
@@ -1055,7 +1267,12 @@ pub fn load_dataset_with(
         Ok(())
     });
     let end = match res {
-        Ok(end) => end.offset,
+        Ok(end) => {
+            if !end.checksummed && end.version >= 5 {
+                crate::warning!("RDB file was saved with checksum disabled: no check performed.");
+            }
+            end.offset
+        }
         Err(e) => return Err(e.msg),
     };
     for (i, d) in dbs.into_iter().enumerate() {
@@ -1113,7 +1330,7 @@ mod tests {
         let total = 10 + body.len() + 1;
         let mut zl = Vec::new();
         zl.extend_from_slice(&(total as u32).to_le_bytes());
-        zl.extend_from_slice(&0u32.to_le_bytes());
+        zl.extend_from_slice(&20u32.to_le_bytes()); // the last entry's offset
         zl.extend_from_slice(&4u16.to_le_bytes());
         zl.extend_from_slice(&body);
         zl.push(0xFF);
