@@ -52,9 +52,9 @@ fn type_name(t: u8) -> &'static str {
 }
 
 /// Checks an RDB image, printing the report (after the "Checking RDB file" line, which the
-/// caller prints before reading the file, as Redis does). Return value: the offset where the RDB ends, or
-/// None when it is broken.
-pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Option<usize> {
+/// caller prints before reading the file, as Redis does). Return value: the offset where the
+/// RDB ends, or the error when it is broken.
+pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Result<usize, String> {
     let now = crate::server::unix_ms();
     let lim = super::Limits::defaults();
     let (mut keys, mut expires, mut expired) = (0u64, 0u64, 0u64);
@@ -94,7 +94,7 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
                 let _ = writeln!(out, "[offset {}] RDB checksum is disabled", end.offset);
             }
             let _ = writeln!(out, "[offset {}] \\o/ RDB looks OK! \\o/", end.offset);
-            Some(end.offset)
+            Ok(end.offset)
         }
         Err(e) => {
             let msg = if rdb_load::is_short_read(&e.msg) {
@@ -125,7 +125,7 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
                     let _ = writeln!(out, "[additional info] Reading type {t} ({})", type_name(t));
                 }
             }
-            None
+            Err(e.msg)
         }
     };
     let _ = writeln!(out, "[info] {keys} keys read");
@@ -149,8 +149,17 @@ pub fn check_rdb_main(args: &[String], out: &mut dyn Write) -> i32 {
         }
     };
     match check_rdb_data(&data, false, out) {
-        Some(_) => 0,
-        None => 1,
+        Ok(_) => 0,
+        Err(e) => {
+            // A corrupt value goes through Redis's rdbReportError, which ends the tool with
+            // its "Terminating" log line.
+            if rdb_load::is_corruption(&e) {
+                let msg = "Terminating server after rdb file reading failure.";
+                let _ = out
+                    .write_all(crate::log::line('C', crate::log::Level::Warning, msg).as_bytes());
+            }
+            1
+        }
     }
 }
 
@@ -285,11 +294,11 @@ fn check_aof_file(
     if data.starts_with(b"REDIS") {
         let _ = writeln!(out, "[offset 0] Checking RDB file {label}");
         match check_rdb_data(&data, true, out) {
-            Some(end) => {
+            Ok(end) => {
                 let _ = writeln!(out, "RDB preamble is OK, proceeding with AOF tail...");
                 start = end;
             }
-            None => {
+            Err(_) => {
                 let _ = writeln!(out, "RDB preamble of AOF file is not sane, aborting.");
                 return Outcome::Broken;
             }
