@@ -90,8 +90,13 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Res
         Ok(end) => {
             if end.checksummed {
                 let _ = writeln!(out, "[offset {}] Checksum OK", end.offset);
-            } else {
-                let _ = writeln!(out, "[offset {}] RDB checksum is disabled", end.offset);
+            } else if end.version >= 5 {
+                // A stored 0 (rdbchecksum no); files before version 5 have no checksum.
+                let _ = writeln!(
+                    out,
+                    "[offset {}] RDB file was saved with checksum disabled: no check performed.",
+                    end.offset
+                );
             }
             let _ = writeln!(out, "[offset {}] \\o/ RDB looks OK! \\o/", end.offset);
             Ok(end.offset)

@@ -1353,6 +1353,112 @@ mod tests {
         assert!(ziplist_entries(&bad).is_err());
     }
 
+    /// The ziplist walk checks what Redis's deep check does: each prevlen against the
+    /// previous entry, the tail offset, the declared count; a large prevlen form is accepted.
+    #[test]
+    fn ziplist_structure_checks() {
+        // Two entries "ab" (4 bytes) and 5 (2 bytes): tail at 14.
+        let zl = |first_prev: &[u8], second_prev: &[u8], tail: u32, count: u16| {
+            let mut body = first_prev.to_vec();
+            body.extend_from_slice(&[0x02, b'a', b'b']);
+            let tail_at = 10 + body.len() as u32;
+            body.extend_from_slice(second_prev);
+            body.push(0xF6);
+            let mut v = ((10 + body.len() + 1) as u32).to_le_bytes().to_vec();
+            v.extend_from_slice(&(if tail == 0 { tail_at } else { tail }).to_le_bytes());
+            v.extend_from_slice(&count.to_le_bytes());
+            v.extend_from_slice(&body);
+            v.push(0xFF);
+            v
+        };
+        let ok = zl(&[0], &[4], 0, 2);
+        assert_eq!(
+            ziplist_entries(&ok).unwrap(),
+            vec![b"ab".to_vec(), b"5".to_vec()]
+        );
+        assert_eq!(ziplist_entries(&zl(&[0], &[4], 0, 65535)).unwrap().len(), 2);
+        // The 5-byte prevlen form for a small size (left by a cascade update) is valid.
+        assert!(ziplist_entries(&zl(&[0], &[0xFE, 4, 0, 0, 0], 0, 2)).is_ok());
+        assert!(
+            ziplist_entries(&zl(&[1], &[4], 0, 2)).is_err(),
+            "first prevlen"
+        );
+        assert!(
+            ziplist_entries(&zl(&[0], &[3], 0, 2)).is_err(),
+            "second prevlen"
+        );
+        assert!(ziplist_entries(&zl(&[0], &[4], 10, 2)).is_err(), "tail");
+        assert!(ziplist_entries(&zl(&[0], &[4], 0, 3)).is_err(), "count");
+        let mut early_end = ok.clone();
+        early_end[14] = 0xFF;
+        assert!(ziplist_entries(&early_end).is_err(), "terminator inside");
+    }
+
+    /// Listpack back-lengths must encode their entry's size; intsets and zipmaps must not be
+    /// empty; a zipmap's count and bounds are checked.
+    #[test]
+    fn backlen_intset_zipmap_checks() {
+        let mut lp = crate::persist::rdb_save::LpBuilder::new();
+        for s in ["a", &"y".repeat(200)] {
+            lp.push(s.as_bytes());
+        }
+        let blob = lp.finish();
+        assert!(listpack_entries(&blob).is_ok());
+        let mut bad = blob.clone();
+        bad[6 + 2] = 3; // "a" is 2 bytes: its back-length says 3
+        assert!(listpack_entries(&bad).is_err());
+        let mut bad = blob.clone();
+        let n = bad.len();
+        bad[n - 2] ^= 0x01; // the long entry's 2-byte back-length
+        assert!(listpack_entries(&bad).is_err());
+        assert!(is_corruption(
+            &intset_entries(&[2, 0, 0, 0, 0, 0, 0, 0]).unwrap_err()
+        ));
+        let zm = |count: u8, body: &[u8]| [&[count][..], body, &[0xFF]].concat();
+        let mut pairs = Vec::new();
+        zipmap_each(&zm(1, &[1, b'f', 2, 1, b'v', b'w', 0]), |f, v| {
+            pairs.push((f.to_vec(), v.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(pairs, vec![(b"f".to_vec(), b"vw".to_vec())]);
+        let long: Vec<u8> = [&[0xFE, 0, 1, 0, 0][..], &[b'k'; 256][..], &[1, 0, b'v']].concat();
+        assert_eq!(zipmap_each(&zm(1, &long), |_, _| Ok(())), Ok(1));
+        assert_eq!(zipmap_each(&zm(254, &long), |_, _| Ok(())), Ok(1));
+        for broken in [
+            zm(0, &[]),                       // empty
+            zm(2, &[1, b'f', 1, 0, b'v']),    // count
+            zm(1, &[1, b'f', 5, 0, b'v']),    // value past the end
+            zm(1, &[1, b'f', 1, 3, b'v', 0]), // free bytes past the end
+            vec![0, 1, b'f'],                 // no terminator
+        ] {
+            let e = zipmap_each(&broken, |_, _| Ok(())).unwrap_err();
+            assert!(is_corruption(&e), "{broken:?}: {e}");
+        }
+    }
+
+    /// A quicklist's packed nodes are kept as the file has them (Redis's node split), not
+    /// refilled, and empty nodes are dropped.
+    #[test]
+    fn quicklist_nodes_kept() {
+        let lim = Limits::defaults();
+        let mut p = vec![T_LIST_QUICKLIST_2, 3];
+        for items in [&["a", "b", "c"][..], &[][..], &["d"][..]] {
+            let mut lp = crate::persist::rdb_save::LpBuilder::new();
+            for i in items {
+                lp.push(i.as_bytes());
+            }
+            let blob = lp.finish();
+            p.extend_from_slice(&[2, blob.len() as u8]);
+            p.extend_from_slice(&blob);
+        }
+        let Value::List(l) = restore_value(&p, &lim).unwrap() else {
+            panic!("list")
+        };
+        assert_eq!(l.node_counts().collect::<Vec<_>>(), vec![3, 1]);
+        assert_eq!(l.len(), 4);
+    }
+
     #[test]
     fn listpack_and_intset_validation() {
         let mut lp = crate::persist::rdb_save::LpBuilder::new();

@@ -649,3 +649,47 @@ fn corrupt_file_without_checksum_stops_start_up() {
         assert_eq!(ours, want, "{name}:\n{}", got[1]);
     }
 }
+
+/// `cinnabar-check-rdb` prints what `redis-check-rdb` prints for old files (no checksum line
+/// before version 5, Redis's line for a stored 0) and for a corrupt value (Redis's integrity
+/// line, then the "Terminating" log line), log prefixes aside.
+#[test]
+fn check_rdb_reports_old_and_corrupt_files_as_redis() {
+    let dir = temp_dir("check-old");
+    let mut zl = gen::ziplist(&["f", "v", "g", "w"]);
+    zl[13] = 7;
+    let files = [
+        ("v1.rdb", gen::file(1, &old_keys(1), true)),
+        ("v9.rdb", gen::file(9, &old_keys(9), true)),
+        ("nocrc.rdb", gen::file(9, &old_keys(9), false)),
+        (
+            "corrupt.rdb",
+            gen::file(9, &[key(0, "a", s("x")), key(13, "hz", s(&zl))], false),
+        ),
+    ];
+    let strip = |out: Vec<u8>| -> String {
+        String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| match l.find(" # ") {
+                Some(i) if l[..i].contains(":C ") => format!("# {}", &l[i + 3..]),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let mut got = Vec::new();
+        for tool in ["redis-check-rdb", env!("CARGO_BIN_EXE_cinnabar-check-rdb")] {
+            let out = Command::new(tool)
+                .arg(&path)
+                .stderr(Stdio::null())
+                .output()
+                .unwrap();
+            got.push((out.status.code(), strip(out.stdout)));
+        }
+        assert_eq!(got[1], got[0], "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
