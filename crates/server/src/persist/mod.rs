@@ -3,8 +3,8 @@
 //!
 //! - `rdb_save` serialises values and whole datasets (version 10, what Redis 7.0 writes, so
 //!   a Redis 7.0 server can load our files);
-//! - `rdb_load` parses versions 9 to 11 and rebuilds values with the encodings the current
-//!   config asks for, as Redis converts on load;
+//! - `rdb_load` parses versions 1 to 11 (every encoding Redis ever wrote) and rebuilds values
+//!   with the encodings the current config asks for, as Redis converts on load;
 //! - `lzf` and `crc64` are the compression and checksum RDB uses; `listpack` helpers live in
 //!   the save/load modules next to their only users.
 //!

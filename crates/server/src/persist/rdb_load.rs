@@ -1,11 +1,19 @@
-//! RDB reader: parses versions 9 to 11 from a byte slice and rebuilds values.
+//! RDB reader: parses versions 1 to 11 from a byte slice and rebuilds values.
 //!
 //! The file is parsed into fresh databases that replace the live ones only once the whole walk,
 //! CRC-64 included, has succeeded, so a bad file never leaves a half-loaded dataset. Every length read from the file is checked
-//! against the bytes left before anything is allocated, and listpack / ziplist / intset
-//! blobs are fully decoded (never trusted), so corrupt input yields an error, not a panic.
+//! against the bytes left before anything is allocated, and listpack / ziplist / intset /
+//! zipmap blobs are fully decoded and checked as Redis's deep sanitizer checks them (never
+//! trusted, whatever `sanitize-dump-payload` says), so corrupt input yields an error, not a
+//! panic and never an installed value. Those errors carry Redis's words ([`corrupt`]), which
+//! RESTORE logs, the check tool prints and a start-up load reports before exiting.
+//!
 //! Values are rebuilt through the types' normal insert paths with the configured limits,
-//! which gives the encodings Redis picks when it loads (and converts) the same data.
+//! which gives the encodings Redis picks when it loads (and converts) the same data. The
+//! encodings of Redis before 7.0 (zipmap, ziplist, quicklist of ziplists, zset-v1 text
+//! scores) convert as Redis 7.0 converts them: a packed hash or zset changes encoding on
+//! its count only (a long value stays packed until a write, as in Redis), a zipmap on count
+//! and length, and a quicklist keeps the file's node split.
 //!
 //! Speed (a start-up load of 1 M keys is dominated by per-key costs): strings are borrowed
 //! from the (mapped) image instead of copied into temporaries ([`RStr`]); RESIZEDB sizes the
@@ -775,7 +783,12 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                 };
                 let blob = r.string_ref()?;
                 match container {
-                    1 => blob.with(|b| l.push_node(|push| Ok::<(), String>(push(b))))?,
+                    1 => blob.with(|b| {
+                        l.push_node(|push| {
+                            push(b);
+                            Ok::<(), String>(())
+                        })
+                    })?,
                     2 => {
                         let (kind, line, what) = if t == T_LIST_QUICKLIST_2 {
                             (
