@@ -834,8 +834,11 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
                     })?;
                 }
                 _ => {
-                    let mut set = Set::new_intset();
-                    for v in r.string_ref()?.with(intset_entries)? {
+                    let blob = r.string_ref()?;
+                    let (width, values) =
+                        blob.with(|b| intset_entries(b).map(|v| (b[0] as usize, v)))?;
+                    let mut set = Set::new_intset_width(width);
+                    for v in values {
                         set.add_member(crate::types::set::Member::Int(v), lim.max_intset);
                     }
                     s = Some(set);

@@ -124,8 +124,6 @@ mod gen {
 
     /// An intset of the narrowest width that holds every value.
     pub fn intset(vals: &[i64]) -> Vec<u8> {
-        let mut vals = vals.to_vec();
-        vals.sort();
         let width = if vals.iter().all(|v| i16::try_from(*v).is_ok()) {
             2
         } else if vals.iter().all(|v| i32::try_from(*v).is_ok()) {
@@ -133,6 +131,13 @@ mod gen {
         } else {
             8
         };
+        intset_width(vals, width)
+    }
+
+    /// An intset `width` bytes wide (wider than needed after its big members were removed).
+    pub fn intset_width(vals: &[i64], width: usize) -> Vec<u8> {
+        let mut vals = vals.to_vec();
+        vals.sort();
         let mut b = (width as u32).to_le_bytes().to_vec();
         b.extend_from_slice(&(vals.len() as u32).to_le_bytes());
         for v in vals {
@@ -275,6 +280,7 @@ fn old_keys(version: u32) -> Vec<Key> {
         key(11, "intset", s(gen::intset(&[5, 1, -3]))),
         key(11, "intset-32", s(gen::intset(&[1, 100000, -70000]))),
         key(11, "intset-64", s(gen::intset(&[1, 1 << 40]))),
+        key(11, "intset-wide", s(gen::intset_width(&[1, -2], 8))),
         key(
             11,
             "intset-many",
