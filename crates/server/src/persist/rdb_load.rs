@@ -138,10 +138,12 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A length. A string-encoding byte (`11xxxxxx`) where a length is expected reads as its
+    /// low 6 bits, as Redis's `rdbLoadLen` takes it when the caller does not ask.
     pub fn length(&mut self) -> LoadResult<u64> {
         match self.len_or_enc()? {
             Len::Plain(n) => Ok(n),
-            Len::Enc(_) => Err(bad("unexpected string encoding")),
+            Len::Enc(n) => Ok(n as u64),
         }
     }
 
@@ -1451,6 +1453,15 @@ mod tests {
             let e = zipmap_each(&broken, |_, _| Ok(())).unwrap_err();
             assert!(is_corruption(&e), "{broken:?}: {e}");
         }
+    }
+
+    /// A string-encoding byte where a count is expected is read as its low 6 bits, as Redis
+    /// reads it (a payload Redis restores is restored here too).
+    #[test]
+    fn encoded_byte_as_length() {
+        let lim = Limits::defaults();
+        let v = restore_value(&[T_HASH, 0xC1, 1, b'f', 1, b'v'], &lim).unwrap();
+        assert!(matches!(&v, Value::Hash(h) if h.len() == 1));
     }
 
     /// A quicklist's packed nodes are kept as the file has them (Redis's node split), not
