@@ -1744,6 +1744,47 @@ mod tests {
                 seeds.push(p);
             }
         }
+        // Pre-7.0 encodings (ziplist, zipmap, intset, quicklist v1) as value bodies.
+        let ziplist = |items: &[&[u8]]| {
+            let (mut body, mut prev, mut tail) = (Vec::new(), 0usize, 10usize);
+            for it in items {
+                tail = 10 + body.len();
+                let start = body.len();
+                body.extend_from_slice(&[prev as u8, it.len() as u8]);
+                body.extend_from_slice(it);
+                prev = body.len() - start;
+            }
+            let mut zl = ((10 + body.len() + 1) as u32).to_le_bytes().to_vec();
+            zl.extend_from_slice(&(tail as u32).to_le_bytes());
+            zl.extend_from_slice(&(items.len() as u16).to_le_bytes());
+            zl.extend(body);
+            zl.push(0xFF);
+            zl
+        };
+        let blob = |t: u8, b: &[u8]| [&[t, b.len() as u8][..], b].concat();
+        let zl = ziplist(&[b"f", b"1", b"g", b"1.5", b"h", b"2"]);
+        for t in [T_LIST_ZIPLIST, T_ZSET_ZIPLIST, T_HASH_ZIPLIST] {
+            seeds.push(blob(t, &zl));
+        }
+        seeds.push(
+            [
+                &[T_LIST_QUICKLIST, 2][..],
+                &blob(0, &zl)[1..],
+                &blob(0, &zl)[1..],
+            ]
+            .concat(),
+        );
+        seeds.push(blob(
+            T_HASH_ZIPMAP,
+            &[2, 1, b'a', 1, 2, b'v', 0, 0, 1, b'b', 1, 0, b'w', 0xFF],
+        ));
+        seeds.push(blob(
+            T_SET_INTSET,
+            &[4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0],
+        ));
+        for old in &seeds[seeds.len() - 6..] {
+            restore_value(old, &lim).unwrap();
+        }
         assert!(seeds.len() > 10);
         let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
         let start = std::time::Instant::now();
