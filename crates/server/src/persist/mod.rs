@@ -5,8 +5,10 @@
 //!   a Redis 7.0 server can load our files);
 //! - `rdb_load` parses versions 1 to 11 (every encoding Redis ever wrote) and rebuilds values
 //!   with the encodings the current config asks for, as Redis converts on load;
-//! - `lzf` and `crc64` are the compression and checksum RDB uses; `listpack` helpers live in
-//!   the save/load modules next to their only users.
+//! - `packed` reads and checks the packed blobs inside values (listpack, ziplist, zipmap,
+//!   intset);
+//! - `lzf` and `crc64` are the compression and checksum RDB uses; the listpack writer lives
+//!   in the save module next to its only user.
 //!
 //! Files are written to a temp file, fsynced and renamed over `dir/dbfilename`, so a crash
 //! mid-save never leaves a truncated file behind.
@@ -16,6 +18,7 @@ pub mod check;
 pub mod crc64;
 pub mod loading;
 pub mod lzf;
+pub mod packed;
 pub mod rdb_load;
 pub mod rdb_save;
 
