@@ -91,17 +91,23 @@ fn timestamp() -> String {
     )
 }
 
-pub fn log(level: Level, msg: &str) {
-    if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
-        return;
-    }
-    let line = format!(
-        "{}:M {} {} {}\n",
+/// One log line as Redis writes it; `role` is `M` for the server and `C` for the check
+/// tools (Redis's child / tool marker).
+pub fn line(role: char, level: Level, msg: &str) -> String {
+    format!(
+        "{}:{role} {} {} {}\n",
         std::process::id(),
         timestamp(),
         level.marker(),
         msg
-    );
+    )
+}
+
+pub fn log(level: Level, msg: &str) {
+    if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
+        return;
+    }
+    let line = line('M', level, msg);
     let mut f = FILE.lock().unwrap_or_else(|e| e.into_inner());
     match f.as_mut() {
         Some(file) => {

@@ -200,7 +200,10 @@ pub fn run(args: Vec<String>) -> i32 {
     let loaded = crate::persist::load_at_startup(&mut server);
     let handoffs = crate::persist::loading::end();
     if let Err(e) = loaded {
-        warning!("{e}");
+        // An empty text: the loader has already logged (and reported) the failure.
+        if !e.is_empty() {
+            warning!("{e}");
+        }
         return 1;
     }
     let server = Rc::new(RefCell::new(server));

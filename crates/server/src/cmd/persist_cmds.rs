@@ -111,8 +111,14 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     rdb_load::verify_payload(ctx.arg(3))
         .ok_or_else(|| CmdError::err("DUMP payload version or checksum are wrong"))?;
     let lim = persist::Limits::from_server(ctx.srv);
-    let val =
-        rdb_load::restore_value(ctx.arg(3), &lim).map_err(|_| CmdError::err("Bad data format"))?;
+    // The whole value is checked before anything changes; a corrupt one is logged as Redis
+    // logs it in a RESTORE (verbose level) and never installed.
+    let val = rdb_load::restore_value(ctx.arg(3), &lim).map_err(|e| {
+        if rdb_load::is_corruption(&e) {
+            crate::verbose!("{e}");
+        }
+        CmdError::err("Bad data format")
+    })?;
     let now = ctx.now();
     let deleted = replace && ctx.db().delete(key, true);
     if ttl != 0 && !absttl {

@@ -563,7 +563,12 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 ctx.out().simple(&d);
             }
         }
-        ("set-skip-checksum-validation", 3) => ctx.out().ok(),
+        ("set-skip-checksum-validation", 3) => {
+            // atoi, as Redis: anything that is not a non-zero number turns it off.
+            let on = crate::util::parse_int(ctx.arg(2)).unwrap_or(0) != 0;
+            crate::persist::SKIP_CHECKSUM.store(on, std::sync::atomic::Ordering::Relaxed);
+            ctx.out().ok();
+        }
         ("error", 3) => {
             return Err(CmdError::Raw(
                 String::from_utf8_lossy(ctx.arg(2)).into_owned(),

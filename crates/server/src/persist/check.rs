@@ -52,9 +52,9 @@ fn type_name(t: u8) -> &'static str {
 }
 
 /// Checks an RDB image, printing the report (after the "Checking RDB file" line, which the
-/// caller prints before reading the file, as Redis does). Return value: the offset where the RDB ends, or
-/// None when it is broken.
-pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Option<usize> {
+/// caller prints before reading the file, as Redis does). Return value: the offset where the
+/// RDB ends, or the error when it is broken.
+pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Result<usize, String> {
     let now = crate::server::unix_ms();
     let lim = super::Limits::defaults();
     let (mut keys, mut expires, mut expired) = (0u64, 0u64, 0u64);
@@ -90,11 +90,16 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
         Ok(end) => {
             if end.checksummed {
                 let _ = writeln!(out, "[offset {}] Checksum OK", end.offset);
-            } else {
-                let _ = writeln!(out, "[offset {}] RDB checksum is disabled", end.offset);
+            } else if end.version >= 5 {
+                // A stored 0 (rdbchecksum no); files before version 5 have no checksum.
+                let _ = writeln!(
+                    out,
+                    "[offset {}] RDB file was saved with checksum disabled: no check performed.",
+                    end.offset
+                );
             }
             let _ = writeln!(out, "[offset {}] \\o/ RDB looks OK! \\o/", end.offset);
-            Some(end.offset)
+            Ok(end.offset)
         }
         Err(e) => {
             let msg = if rdb_load::is_short_read(&e.msg) {
@@ -104,14 +109,17 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
             } else {
                 e.msg.trim_end().to_string()
             };
-            if e.key.is_some() && e.doing != "check-sum" {
+            // Redis names (and counts) the key only while its value is being read: the key
+            // before a damaged type byte or key string is done with.
+            let key = e.key.as_ref().filter(|_| e.doing == "read-object-value");
+            if key.is_some() {
                 keys += 1; // the key whose value failed was read (as Redis counts it)
             }
             let _ = writeln!(out, "--- RDB ERROR DETECTED ---");
             let _ = writeln!(out, "[offset {}] {msg}", e.offset);
             let _ = writeln!(out, "[additional info] While doing: {}", e.doing);
             if e.doing != "check-sum" {
-                if let Some(k) = &e.key {
+                if let Some(k) = key {
                     let _ = writeln!(
                         out,
                         "[additional info] Reading key '{}'",
@@ -122,7 +130,7 @@ pub fn check_rdb_data(data: &[u8], allow_tail: bool, out: &mut dyn Write) -> Opt
                     let _ = writeln!(out, "[additional info] Reading type {t} ({})", type_name(t));
                 }
             }
-            None
+            Err(e.msg)
         }
     };
     let _ = writeln!(out, "[info] {keys} keys read");
@@ -146,8 +154,17 @@ pub fn check_rdb_main(args: &[String], out: &mut dyn Write) -> i32 {
         }
     };
     match check_rdb_data(&data, false, out) {
-        Some(_) => 0,
-        None => 1,
+        Ok(_) => 0,
+        Err(e) => {
+            // A corrupt value goes through Redis's rdbReportError, which ends the tool with
+            // its "Terminating" log line.
+            if rdb_load::is_corruption(&e) {
+                let msg = "Terminating server after rdb file reading failure.";
+                let _ = out
+                    .write_all(crate::log::line('C', crate::log::Level::Warning, msg).as_bytes());
+            }
+            1
+        }
     }
 }
 
@@ -282,11 +299,11 @@ fn check_aof_file(
     if data.starts_with(b"REDIS") {
         let _ = writeln!(out, "[offset 0] Checking RDB file {label}");
         match check_rdb_data(&data, true, out) {
-            Some(end) => {
+            Ok(end) => {
                 let _ = writeln!(out, "RDB preamble is OK, proceeding with AOF tail...");
                 start = end;
             }
-            None => {
+            Err(_) => {
                 let _ = writeln!(out, "RDB preamble of AOF file is not sane, aborting.");
                 return Outcome::Broken;
             }

@@ -3,10 +3,12 @@
 //!
 //! - `rdb_save` serialises values and whole datasets (version 10, what Redis 7.0 writes, so
 //!   a Redis 7.0 server can load our files);
-//! - `rdb_load` parses versions 9 to 11 and rebuilds values with the encodings the current
-//!   config asks for, as Redis converts on load;
-//! - `lzf` and `crc64` are the compression and checksum RDB uses; `listpack` helpers live in
-//!   the save/load modules next to their only users.
+//! - `rdb_load` parses versions 1 to 11 (every encoding Redis ever wrote) and rebuilds values
+//!   with the encodings the current config asks for, as Redis converts on load;
+//! - `packed` reads and checks the packed blobs inside values (listpack, ziplist, zipmap,
+//!   intset);
+//! - `lzf` and `crc64` are the compression and checksum RDB uses; the listpack writer lives
+//!   in the save module next to its only user.
 //!
 //! Files are written to a temp file, fsynced and renamed over `dir/dbfilename`, so a crash
 //! mid-save never leaves a truncated file behind.
@@ -16,6 +18,7 @@ pub mod check;
 pub mod crc64;
 pub mod loading;
 pub mod lzf;
+pub mod packed;
 pub mod rdb_load;
 pub mod rdb_save;
 
@@ -35,6 +38,9 @@ pub static LAST_BGSAVE_SECS: AtomicI64 = AtomicI64::new(-1);
 pub static LAST_BGSAVE_UNIX: AtomicI64 = AtomicI64::new(0);
 /// Successful saves since start (INFO rdb_saves).
 pub static SAVES: AtomicU64 = AtomicU64::new(0);
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads and loaded files are taken without
+/// checking their CRC-64 (their content is still validated whole).
+pub static SKIP_CHECKSUM: AtomicBool = AtomicBool::new(false);
 /// Keys loaded / skipped as expired by the last load.
 pub static LOAD_KEYS_LOADED: AtomicU64 = AtomicU64::new(0);
 pub static LOAD_KEYS_EXPIRED: AtomicU64 = AtomicU64::new(0);
@@ -408,12 +414,51 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     };
     let start = std::time::Instant::now();
     loading::set_total(data.len() as u64);
-    let n = rdb_load::load_dataset(srv, &data)?;
+    let n = match rdb_load::load_dataset(srv, &data) {
+        Ok(n) => n,
+        Err(e) => {
+            report_bad_file(&path, &data, &e);
+            return Err(String::new());
+        }
+    };
     crate::notice!(
         "DB loaded from disk: {:.3} seconds ({n} keys)",
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// What Redis 7.0 does when the RDB file it starts on is damaged (`rdbReportError`): log the
+/// error, log the corruption report line (for a short file and a bad checksum too), run the
+/// RDB check on the file with its report on stdout, and, when the check itself stopped on a
+/// corrupt value, log "Terminating server ...". Other failures (signature, version, too many
+/// databases) are only logged. The caller exits with 1 either way.
+fn report_bad_file(path: &std::path::Path, data: &[u8], err: &str) {
+    use std::io::Write;
+    let corrupt = rdb_load::is_corruption(err);
+    if rdb_load::is_short_read(err) {
+        crate::warning!("{err}");
+        let line = rdb_load::corrupt(rdb_load::AT_EOF, "Unexpected EOF reading RDB file");
+        crate::warning!("{line}");
+    } else if err.starts_with("Wrong RDB checksum") {
+        crate::warning!("{err}");
+        crate::warning!("{}", rdb_load::corrupt(rdb_load::AT_CRC, "RDB CRC error"));
+    } else if corrupt {
+        crate::warning!("{err}");
+    } else {
+        if !err.is_empty() {
+            crate::warning!("{}", err.trim_end());
+        }
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "[offset 0] Checking RDB file {}", path.display());
+    let _ = check::check_rdb_data(data, false, &mut out);
+    let _ = out.flush();
+    drop(out);
+    if corrupt {
+        crate::warning!("Terminating server after rdb file reading failure.");
+    }
 }
 
 /// Shutdown: kills a running BGSAVE child and removes its temp file, as Redis's

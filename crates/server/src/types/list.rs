@@ -460,6 +460,27 @@ impl List {
         self.len += 1;
     }
 
+    /// Appends the entries `fill` hands over as one new node at the tail, whatever the node
+    /// size limit, as Redis's `quicklistAppendListpack` does when it loads a quicklist: the
+    /// file's node split is kept (so DUMP and SAVE write the same nodes back). An empty node
+    /// is not kept, and nothing is kept when `fill` fails. Return value: what `fill` returned.
+    pub fn push_node<E>(
+        &mut self,
+        fill: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut node = Node::default();
+        fill(&mut |v| node.push_back(v))?;
+        if node.count > 0 {
+            if let Some(last) = self.nodes.back_mut() {
+                last.buf.shrink_to_fit();
+            }
+            node.buf.shrink_to_fit();
+            self.len += node.count as usize;
+            self.nodes.push_back(node);
+        }
+        Ok(())
+    }
+
     pub fn push_front(&mut self, v: &[u8]) {
         let extra = encoded_len(v);
         let fits = self.nodes.front().is_some_and(|n| self.allows(n, extra));

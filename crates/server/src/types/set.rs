@@ -99,6 +99,17 @@ impl Set {
         Set::Int(IntSet::new())
     }
 
+    /// An empty intset storing members `width` bytes wide (2, 4 or 8): a loaded intset keeps
+    /// the width it was saved with, since neither Redis nor we narrow an intset when its wide
+    /// members are removed (so DUMP gives the same bytes back).
+    pub fn new_intset_width(width: usize) -> Set {
+        let mut i = IntSet::new();
+        if matches!(width, 4 | 8) {
+            i.upgrade(width as u8);
+        }
+        Set::Int(i)
+    }
+
     /// An empty set of the encoding that can hold `first` (Redis's `setTypeCreate`): an intset
     /// if it is an integer, else a hash table.
     pub fn new_for(first: &[u8]) -> Set {

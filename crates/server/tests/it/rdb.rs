@@ -101,7 +101,7 @@ fn sorted_pairs(f: Frame) -> Vec<(String, String)> {
 }
 
 /// Compares every key of dbs 0..16 between two servers.
-fn compare(a: &mut Conn, b: &mut Conn) -> usize {
+pub(super) fn compare(a: &mut Conn, b: &mut Conn) -> usize {
     let mut checked = 0;
     for db in 0..16 {
         let sel = format!("SELECT {db}");
