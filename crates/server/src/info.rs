@@ -305,8 +305,17 @@ fn memory(srv: &Server, out: &mut String) {
     }
     line(out, "mem_allocator", "jemalloc-5.3.0");
     line(out, "active_defrag_running", 0);
-    line(out, "lazyfree_pending_objects", 0);
-    line(out, "lazyfreed_objects", 0);
+    use std::sync::atomic::Ordering::Relaxed;
+    line(
+        out,
+        "lazyfree_pending_objects",
+        crate::lazyfree::PENDING.load(Relaxed),
+    );
+    line(
+        out,
+        "lazyfreed_objects",
+        crate::lazyfree::FREED.load(Relaxed),
+    );
 }
 
 fn persistence(srv: &Server, out: &mut String) {

@@ -123,6 +123,7 @@ fn config_resetstat(ctx: &mut Ctx) -> CmdResult {
         db.expired_keys = 0;
     }
     ctx.srv.mem_peak = crate::info::used_memory();
+    crate::lazyfree::FREED.store(0, std::sync::atomic::Ordering::Relaxed);
     ctx.out().ok();
     Ok(())
 }

@@ -344,6 +344,9 @@ fn process_input(
     argv: &mut Vec<Vec<u8>>,
 ) {
     srv.stats.net_input_bytes += inbuf.len().saturating_sub(c.qbuf) as u64;
+    // While the batch runs, CLIENT LIST / INFO show the whole buffer as the caller's qbuf (Redis
+    // trims its query buffer after the batch).
+    c.qbuf = inbuf.len();
     parser.max_bulk_len = srv.config.proto_max_bulk_len;
     while !c.close_after_reply && !c.killed && c.blocked.is_none() && c.postponed.is_none() {
         parser.unauthenticated = srv.auth_required() && !c.authenticated;

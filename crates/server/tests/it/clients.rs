@@ -62,6 +62,12 @@ fn list_shows_every_connection_and_names() {
     let only = text(a.cmd(&format!("CLIENT LIST ID {} {}", ids[1], ids[2])));
     assert_eq!(only.lines().count(), 2);
     assert!(text(b.cmd("CLIENT INFO")).starts_with(&format!("id={} ", ids[1])));
+    // The caller's qbuf is the command being run (26 bytes of RESP2 for CLIENT LIST / INFO),
+    // other idle clients show 0, as redis-server 7.0.15.
+    assert_eq!(field(&list, ids[0], "qbuf").unwrap(), "26");
+    assert_eq!(field(&list, ids[1], "qbuf").unwrap(), "0");
+    let info = text(b.cmd("CLIENT INFO"));
+    assert!(info.contains(" qbuf=26 "), "{info}");
 }
 
 #[test]
