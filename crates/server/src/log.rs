@@ -82,6 +82,18 @@ fn timestamp() -> String {
     )
 }
 
+/// One warning line as a tool (role `C`) prints it: `pid:C <time> # msg` (the check tools'
+/// fatal manifest errors).
+pub fn tool_warning_line(msg: &str) -> String {
+    format!(
+        "{}:C {} {} {}",
+        std::process::id(),
+        timestamp(),
+        Level::Warning.marker(),
+        msg
+    )
+}
+
 pub fn log(level: Level, msg: &str) {
     if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
         return;

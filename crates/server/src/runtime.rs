@@ -172,7 +172,10 @@ pub fn run(args: Vec<String>) -> i32 {
     let loaded = crate::persist::load_at_startup(&mut server);
     let handoffs = crate::persist::loading::end();
     if let Err(e) = loaded {
-        warning!("{e}");
+        // Some loaders log their own (multi-line) reasons and return an empty text.
+        if !e.is_empty() {
+            warning!("{e}");
+        }
         return 1;
     }
     {

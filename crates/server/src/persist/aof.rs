@@ -50,14 +50,7 @@ pub enum Fsync {
     No,
 }
 
-/// One manifest entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub seq: u64,
-    /// 'b' base, 'h' history, 'i' incremental.
-    pub kind: char,
-}
+pub use super::aof_manifest::{manifest_text, parse_manifest, Entry};
 
 /// Open AOF state (present while appendonly is on).
 pub struct Aof {
@@ -106,11 +99,11 @@ impl Drop for Aof {
     }
 }
 
-fn dir(srv: &Server) -> PathBuf {
+pub(super) fn dir(srv: &Server) -> PathBuf {
     PathBuf::from(srv.config.get("appenddirname").unwrap_or("appendonlydir"))
 }
 
-fn base_name(srv: &Server) -> String {
+pub(super) fn base_name(srv: &Server) -> String {
     srv.config
         .get("appendfilename")
         .unwrap_or("appendonly.aof")
@@ -127,87 +120,6 @@ fn fsync_policy(srv: &Server) -> Fsync {
 
 pub fn enabled_in_config(srv: &Server) -> bool {
     srv.config.get("appendonly") == Some("yes")
-}
-
-/// Parses a manifest (`file <name> seq <n> type <b|h|i>` per line; names may be quoted).
-pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words = split_words(line).ok_or("Invalid AOF manifest file format")?;
-        let (mut name, mut seq, mut kind) = (None, None, None);
-        for kv in words.chunks(2) {
-            if kv.len() < 2 {
-                return Err("Invalid AOF manifest file format".into());
-            }
-            match kv[0].as_str() {
-                "file" => name = Some(kv[1].clone()),
-                "seq" => seq = kv[1].parse::<u64>().ok(),
-                "type" => kind = kv[1].chars().next(),
-                _ => {}
-            }
-        }
-        match (name, seq, kind) {
-            (Some(name), Some(seq), Some(kind)) if "bhi".contains(kind) => {
-                if name.contains('/') {
-                    return Err("Invalid AOF manifest file format".into());
-                }
-                out.push(Entry { name, seq, kind })
-            }
-            _ => return Err("Invalid AOF manifest file format".into()),
-        }
-    }
-    Ok(out)
-}
-
-/// Splits a manifest line into words, honouring double quotes.
-fn split_words(line: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&c) = chars.peek() else {
-            return Some(out);
-        };
-        let mut w = String::new();
-        if c == '"' {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => w.push(chars.next()?),
-                    ch => w.push(ch),
-                }
-            }
-        } else {
-            while let Some(&ch) = chars.peek() {
-                if ch.is_whitespace() {
-                    break;
-                }
-                w.push(ch);
-                chars.next();
-            }
-        }
-        out.push(w);
-    }
-}
-
-fn manifest_text(entries: &[Entry]) -> String {
-    let mut s = String::new();
-    for e in entries {
-        let name = if e.name.contains(char::is_whitespace) || e.name.contains('"') {
-            format!("\"{}\"", e.name.replace('\\', "\\\\").replace('"', "\\\""))
-        } else {
-            e.name.clone()
-        };
-        s.push_str(&format!("file {name} seq {} type {}\n", e.seq, e.kind));
-    }
-    s
 }
 
 /// RESP encoding of one command.
@@ -452,7 +364,7 @@ pub fn sync_now(srv: &mut Server) {
     aof.synced = aof.written;
 }
 
-fn open_append(path: &std::path::Path) -> std::io::Result<File> {
+pub(super) fn open_append(path: &std::path::Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
@@ -463,7 +375,7 @@ fn fsync_dir(d: &std::path::Path) {
 }
 
 /// Writes the manifest atomically (temp file, fsync, rename).
-fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
+pub(super) fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
     let d = dir(srv);
     let path = d.join(format!("{}.manifest", base_name(srv)));
     let tmp = d.join(format!("temp-{}.manifest", base_name(srv)));
@@ -477,7 +389,7 @@ fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn file_size(p: &std::path::Path) -> u64 {
+pub(super) fn file_size(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
@@ -555,7 +467,7 @@ pub fn rewrite(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
-fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) -> Aof {
+pub(super) fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) -> Aof {
     let pending = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     if let Ok(f2) = file.try_clone() {
@@ -617,244 +529,23 @@ fn dataset_as_commands(srv: &Server) -> Vec<u8> {
     out
 }
 
-/// Reads the manifest. Ok(None): there is none.
-fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
-    let path = dir(srv).join(format!("{}.manifest", base_name(srv)));
-    match std::fs::read_to_string(&path) {
-        Ok(t) => parse_manifest(&t).map(Some),
+/// Reads the manifest. Ok(None): there is none. Err: it can't be read, or Redis would refuse it
+/// (the lines to log).
+pub(super) fn read_manifest_checked(srv: &Server) -> Result<Option<Vec<Entry>>, Vec<String>> {
+    let name = format!("{}.manifest", base_name(srv));
+    match std::fs::read(dir(srv).join(&name)) {
+        Ok(t) => parse_manifest(&t).map(Some).map_err(|e| e.log_lines()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("Can't open the AOF manifest: {e}")),
+        Err(e) => Err(vec![format!(
+            "Fatal error: can't open the AOF manifest {name} for reading: {}",
+            crate::config::strerror(&e)
+        )]),
     }
 }
 
-/// Start-up with appendonly yes: load the AOF set if there is one, else create one from the
-/// (empty) dataset. Then open it for appending.
-pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
-    upgrade_legacy(srv)?;
-    let entries = match read_manifest(srv)? {
-        None => {
-            crate::notice!("Creating AOF base file on server start");
-            rewrite(srv)?;
-            // Not a rewrite in the INFO sense, and sizes count from here, as in Redis.
-            if let Some(a) = srv.aof.as_mut() {
-                a.base_size = 0;
-                a.current_size = 0;
-            }
-            REWRITES.store(0, Ordering::Relaxed);
-            LAST_REWRITE_SECS.store(-1, Ordering::Relaxed);
-            return Ok(());
-        }
-        Some(e) => e,
-    };
-    let d = dir(srv);
-    let start = std::time::Instant::now();
-    let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
-    let mut total = 0u64;
-    super::loading::set_total(
-        entries
-            .iter()
-            .filter(|e| e.kind != 'h')
-            .map(|e| file_size(&d.join(&e.name)))
-            .sum(),
-    );
-    if let Some(b) = entries.iter().find(|e| e.kind == 'b') {
-        let p = d.join(&b.name);
-        let data = super::MappedFile::open(&p)
-            .map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
-        total += data.len() as u64;
-        if data.starts_with(b"REDIS") {
-            // An RDB, possibly followed by commands (a Redis 6 AOF with an RDB preamble).
-            let (_, end) = super::rdb_load::load_dataset_with(srv, &data, true)?;
-            if end < data.len() {
-                replay(srv, &data[end..], &p, false)?;
-            }
-        } else {
-            replay(srv, &data, &p, false)?;
-        }
-        super::loading::file_done(data.len() as u64);
-    }
-    let incrs: Vec<&Entry> = entries.iter().filter(|e| e.kind == 'i').collect();
-    for (i, e) in incrs.iter().enumerate() {
-        let p = d.join(&e.name);
-        let data = match std::fs::read(&p) {
-            Ok(d) => d,
-            Err(err) => return Err(format!("Can't open the append-only file {}: {err}", e.name)),
-        };
-        total += data.len() as u64;
-        let last = i + 1 == incrs.len();
-        replay(srv, &data, &p, last && truncated_ok)?;
-        super::loading::file_done(data.len() as u64);
-    }
-    crate::notice!(
-        "DB loaded from append only file: {:.3} seconds",
-        start.elapsed().as_secs_f64()
-    );
-    let Some(last) = incrs.last() else {
-        return rewrite(srv);
-    };
-    let incr_path = d.join(&last.name);
-    let file = open_append(&incr_path)
-        .map_err(|e| format!("Can't open the append-only file {}: {e}", last.name))?;
-    let total = total.max(file_size(&incr_path));
-    let mut st = open_state(srv, file, entries.clone(), 0);
-    st.base_size = total;
-    st.current_size = total;
-    srv.aof = Some(Box::new(st));
-    Ok(())
-}
-
-/// A Redis 6 single-file AOF (`dir/appendfilename`) and no manifest: move it into the AOF
-/// directory as the base and write a manifest with a fresh incr file, as Redis 7 does.
-fn upgrade_legacy(srv: &mut Server) -> Result<(), String> {
-    let name = base_name(srv);
-    let legacy = PathBuf::from(&name);
-    if read_manifest(srv)?.is_some() || !legacy.is_file() {
-        return Ok(());
-    }
-    let d = dir(srv);
-    let io = |e: std::io::Error| format!("Can't upgrade the old AOF file {name}: {e}");
-    std::fs::create_dir_all(&d).map_err(io)?;
-    let incr = format!("{name}.1.incr.aof");
-    File::create(d.join(&incr)).map_err(io)?;
-    std::fs::rename(&legacy, d.join(&name)).map_err(io)?;
-    let entries = vec![
-        Entry {
-            name: name.clone(),
-            seq: 1,
-            kind: 'b',
-        },
-        Entry {
-            name: incr,
-            seq: 1,
-            kind: 'i',
-        },
-    ];
-    write_manifest(srv, &entries).map_err(io)?;
-    crate::notice!("Successfully migrated an old-style AOF into the AOF directory");
-    Ok(())
-}
-
-/// Runs the commands of one AOF file. `may_truncate`: a truncated tail is cut off (with a
-/// warning) instead of failing.
-fn replay(
-    srv: &mut Server,
-    data: &[u8],
-    path: &std::path::Path,
-    may_truncate: bool,
-) -> Result<(), String> {
-    let mut client = Client::detached(u64::MAX);
-    client.authenticated = true;
-    // Blocking commands must not block the loading client (they act as inside EXEC).
-    client.in_exec = true;
-    // Keys do not expire while loading (as in Redis): the file holds absolute times, and a
-    // command that once saw a key alive must see it alive again. A clock at 1 ms does that.
-    let saved_clock = srv.clock_override.replace(1);
-    let res = replay_with(srv, &mut client, data, path, may_truncate);
-    srv.clock_override = saved_clock;
-    srv.update_clock();
-    res
-}
-
-fn replay_with(
-    srv: &mut Server,
-    client: &mut Client,
-    data: &[u8],
-    path: &std::path::Path,
-    may_truncate: bool,
-) -> Result<(), String> {
-    let mut pos = 0usize;
-    let mut good = 0usize;
-    let mut in_multi = false;
-    let mut last_good_outside_multi = 0usize;
-    let name = path.display().to_string();
-    while pos < data.len() {
-        match annotation(data, pos) {
-            Annotation::None => {}
-            Annotation::Line { next, .. } => {
-                pos = next;
-                good = pos;
-                if !in_multi {
-                    last_good_outside_multi = pos;
-                }
-                continue;
-            }
-            Annotation::Truncated => {
-                if !may_truncate {
-                    return Err(format!(
-                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                    ));
-                }
-                break;
-            }
-        }
-        match parse_command(data, pos) {
-            Ok(Some((argv, next))) => {
-                pos = next;
-                if argv.is_empty() {
-                    continue;
-                }
-                let cmd = lower(&argv[0]);
-                if cmd == "multi" {
-                    in_multi = true;
-                } else if cmd == "exec" {
-                    in_multi = false;
-                }
-                if crate::cmd::table().get(&argv[0]).is_none() {
-                    return Err(format!(
-                        "Unknown command '{}' reading the append only file {name}",
-                        String::from_utf8_lossy(&argv[0])
-                    ));
-                }
-                client.reply.buf.clear();
-                crate::cmd::call(srv, client, &argv);
-                client.reply.buf.clear();
-                super::loading::tick(srv, pos as u64);
-                good = pos;
-                if !in_multi {
-                    last_good_outside_multi = pos;
-                }
-            }
-            Ok(None) => {
-                // Truncated tail.
-                if !may_truncate {
-                    return Err(format!(
-                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                    ));
-                }
-                break;
-            }
-            Err(()) => {
-                return Err(format!(
-                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                ));
-            }
-        }
-    }
-    if in_multi {
-        // An unfinished transaction: drop it (Redis reverts to before the MULTI).
-        if !may_truncate {
-            return Err(format!("Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."));
-        }
-        client.reply.buf.clear();
-        crate::cmd::call(srv, client, &[b"DISCARD".to_vec()]);
-        good = last_good_outside_multi;
-    }
-    if good < data.len() {
-        crate::warning!(
-            "!!! Warning: short read while loading the AOF file {name}!!!\n!!! Truncating the AOF at offset {good} !!!"
-        );
-        match OpenOptions::new().write(true).open(path) {
-            Ok(f) => {
-                if let Err(e) = f.set_len(good as u64) {
-                    return Err(format!("Error truncating the AOF file {name}: {e}"));
-                }
-                let _ = f.sync_all();
-            }
-            Err(e) => return Err(format!("Error truncating the AOF file {name}: {e}")),
-        }
-        crate::warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
-    }
-    Ok(())
+/// [`read_manifest_checked`] with the reason as one text.
+pub(super) fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
+    read_manifest_checked(srv).map_err(|l| l.concat())
 }
 
 /// What is at an offset of an AOF file besides commands: an annotation line (`#...\r\n`,
@@ -1238,17 +929,6 @@ fn bgrewrite_finish(srv: &mut Server) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn manifest_round_trip() {
-        let t = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
-        let e = parse_manifest(t).unwrap();
-        assert_eq!(e.len(), 2);
-        assert_eq!(e[0].kind, 'b');
-        assert_eq!(manifest_text(&e), t);
-        assert!(parse_manifest("file x seq").is_err());
-        assert!(parse_manifest("file ../x seq 1 type i").is_err());
-    }
 
     #[test]
     fn parse_resp() {

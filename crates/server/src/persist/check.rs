@@ -433,14 +433,12 @@ pub fn check_aof_main(args: &[String], out: &mut dyn Write, input: &mut dyn BufR
         };
     }
     let _ = writeln!(out, "Start checking Multi Part AOF");
-    let entries = match aof::parse_manifest(&String::from_utf8_lossy(&head)) {
-        Ok(e) if !e.is_empty() => e,
-        Ok(_) => {
-            let _ = writeln!(out, "Invalid AOF manifest file format: no files listed");
-            return 1;
-        }
+    let entries = match aof::parse_manifest(&head) {
+        Ok(e) => e,
         Err(e) => {
-            let _ = writeln!(out, "{e}");
+            for l in e.log_lines() {
+                let _ = writeln!(out, "{}", crate::log::tool_warning_line(&l));
+            }
             return 1;
         }
     };

@@ -12,6 +12,8 @@
 //! mid-save never leaves a truncated file behind.
 
 pub mod aof;
+pub mod aof_load;
+pub mod aof_manifest;
 pub mod check;
 pub mod crc64;
 pub mod loading;
@@ -366,7 +368,7 @@ impl Drop for MappedFile {
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     // With appendonly yes the AOF wins over the RDB file, as in Redis.
     if aof::enabled_in_config(srv) {
-        return aof::load_at_startup(srv);
+        return aof_load::load_at_startup(srv);
     }
     let path = rdb_path(srv);
     let data = match MappedFile::open(&path) {

@@ -7,6 +7,7 @@
 //! - `client_crate`: the `redis` crate over RESP2 and RESP3.
 
 mod aof;
+mod aof_damage;
 mod blocking;
 mod check_tools;
 mod client_crate;
