@@ -471,8 +471,9 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     }
     crate::tracking::after_handler(srv, client, entry, argv);
     // Append-only file: log the effect of a write that changed something.
+    let forced = std::mem::take(&mut srv.force_propagate);
     if srv.aof.is_some() {
-        if srv.dirty != dirty_before && entry.has_flag("write") {
+        if (srv.dirty != dirty_before || forced) && entry.has_flag("write") {
             crate::persist::aof::feed(srv, client, &entry.full_name, argv, reply_start);
         } else if entry.full_name == "exec" {
             crate::persist::aof::exec_done(srv);

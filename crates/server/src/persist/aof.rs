@@ -211,23 +211,82 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
             cmds.push(out);
         }
         "spop" if argv.len() >= 2 => {
-            let reply = client.reply.buf.get(reply_start..).unwrap_or(&[]);
-            let mut out = vec![b"SREM".to_vec(), argv[1].clone()];
-            if let Ok(Some((f, _))) = cinnabar_resp::Frame::parse(reply) {
-                use cinnabar_resp::Frame;
-                match f {
-                    Frame::Bulk(b) => out.push(b),
-                    Frame::Array(v) | Frame::Set(v) => {
-                        out.extend(v.into_iter().filter_map(|m| match m {
-                            Frame::Bulk(b) => Some(b),
-                            _ => None,
-                        }))
-                    }
-                    _ => {}
+            let members = reply_strings(reply_of(client, reply_start));
+            if argv.len() > 2 && !exists(srv, &argv[1]) {
+                // The whole set was popped: Redis propagates a DEL (UNLINK with lazy free).
+                cmds.push(vec![del_name(srv), argv[1].clone()]);
+            } else {
+                for m in members {
+                    cmds.push(vec![b"SREM".to_vec(), argv[1].clone(), m]);
                 }
             }
-            if out.len() > 2 {
-                cmds.push(out);
+        }
+        "getdel" if argv.len() == 2 => cmds.push(vec![b"DEL".to_vec(), argv[1].clone()]),
+        "getset" if argv.len() == 3 => {
+            cmds.push(vec![b"SET".to_vec(), argv[1].clone(), argv[2].clone()])
+        }
+        // The new value, not the increment: float formatting must not differ on replay.
+        "incrbyfloat" if argv.len() == 3 => {
+            if let Some(v) = reply_strings(reply_of(client, reply_start)).pop() {
+                cmds.push(vec![
+                    b"SET".to_vec(),
+                    argv[1].clone(),
+                    v,
+                    b"KEEPTTL".to_vec(),
+                ]);
+            }
+        }
+        "hincrbyfloat" if argv.len() == 4 => {
+            if let Some(v) = reply_strings(reply_of(client, reply_start)).pop() {
+                cmds.push(vec![b"HSET".to_vec(), argv[1].clone(), argv[2].clone(), v]);
+            }
+        }
+        // Blocking pops are logged as the pop they did (Redis never replays a blocking form).
+        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
+            if let Some(key) = reply_strings(reply_of(client, reply_start))
+                .into_iter()
+                .next()
+            {
+                let pop: &[u8] = match name {
+                    "blpop" => b"LPOP",
+                    "brpop" => b"RPOP",
+                    "bzpopmin" => b"ZPOPMIN",
+                    _ => b"ZPOPMAX",
+                };
+                cmds.push(vec![pop.to_vec(), key]);
+            }
+        }
+        "blmove" if argv.len() == 6 => {
+            let mut out = argv[..5].to_vec();
+            out[0] = b"LMOVE".to_vec();
+            cmds.push(out);
+        }
+        "brpoplpush" if argv.len() == 4 => cmds.push(vec![
+            b"RPOPLPUSH".to_vec(),
+            argv[1].clone(),
+            argv[2].clone(),
+        ]),
+        "lmpop" | "blmpop" | "zmpop" | "bzmpop" => {
+            use cinnabar_resp::Frame;
+            if let Ok(Some((Frame::Array(v), _))) = Frame::parse(reply_of(client, reply_start)) {
+                let popped = match v.get(1) {
+                    Some(Frame::Array(items)) => Some(items.len()),
+                    Some(Frame::Map(items)) => Some(items.len()),
+                    _ => None,
+                };
+                if let (Some(Frame::Bulk(key)), Some(n)) = (v.first(), popped) {
+                    let dir = argv
+                        .iter()
+                        .map(|a| lower(a))
+                        .find(|a| matches!(a.as_str(), "left" | "right" | "min" | "max"));
+                    let pop: &[u8] = match dir.as_deref() {
+                        Some("left") => b"LPOP",
+                        Some("right") => b"RPOP",
+                        Some("min") => b"ZPOPMIN",
+                        _ => b"ZPOPMAX",
+                    };
+                    cmds.push(vec![pop.to_vec(), key.clone(), n.to_string().into_bytes()]);
+                }
             }
         }
         "restore" | "restore-asking" if argv.len() >= 4 => {
@@ -246,6 +305,8 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
     }
     let _ = now;
     let in_exec = client.in_exec;
+    // Several commands for one (SPOP's SREMs) go in a transaction, as Redis wraps them.
+    let wrap = cmds.len() > 1 && !in_exec;
     annotate(srv);
     let Some(aof) = srv.aof.as_mut() else {
         return;
@@ -259,9 +320,45 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
         encode(&mut aof.buf, &[b"SELECT", d.as_bytes()]);
         aof.db = Some(db);
     }
+    if wrap {
+        encode(&mut aof.buf, &[b"MULTI"]);
+    }
     for c in &cmds {
         let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
         encode(&mut aof.buf, &refs);
+    }
+    if wrap {
+        encode(&mut aof.buf, &[b"EXEC"]);
+    }
+}
+
+/// The reply this command wrote so far.
+fn reply_of(client: &Client, reply_start: usize) -> &[u8] {
+    client.reply.buf.get(reply_start..).unwrap_or(&[])
+}
+
+/// The bulk strings of a reply (one bulk, or the bulks of an array/set), in order.
+fn reply_strings(reply: &[u8]) -> Vec<Vec<u8>> {
+    use cinnabar_resp::Frame;
+    match cinnabar_resp::Frame::parse(reply) {
+        Ok(Some((Frame::Bulk(b), _))) => vec![b],
+        Ok(Some((Frame::Array(v) | Frame::Set(v), _))) => v
+            .into_iter()
+            .filter_map(|m| match m {
+                Frame::Bulk(b) => Some(b),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// DEL, or UNLINK when `lazyfree-lazy-server-del yes` (how Redis propagates a server delete).
+fn del_name(srv: &Server) -> Vec<u8> {
+    if srv.config.get("lazyfree-lazy-server-del") == Some("yes") {
+        b"UNLINK".to_vec()
+    } else {
+        b"DEL".to_vec()
     }
 }
 
