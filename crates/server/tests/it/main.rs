@@ -8,6 +8,7 @@
 
 mod aof;
 mod aof_damage;
+mod aof_effects;
 mod blocking;
 mod check_tools;
 mod client_crate;
