@@ -40,6 +40,8 @@ use crate::server::Server;
 pub static REWRITES: AtomicU64 = AtomicU64::new(0);
 /// Seconds the last rewrite took (-1: none).
 pub static LAST_REWRITE_SECS: AtomicI64 = AtomicI64::new(-1);
+/// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write of a non-empty AOF buffer.
+pub static FLUSH_SLEEP_US: AtomicU64 = AtomicU64::new(0);
 /// Whether the last write to the AOF worked.
 pub static LAST_WRITE_OK: AtomicBool = AtomicBool::new(true);
 
@@ -411,6 +413,10 @@ pub fn flush(srv: &mut Server) {
     };
     if aof.buf.is_empty() || aof.multi_open {
         return;
+    }
+    let sleep = FLUSH_SLEEP_US.load(Ordering::Relaxed);
+    if sleep > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(sleep));
     }
     match aof.file.write_all(&aof.buf) {
         Ok(()) => {

@@ -71,6 +71,37 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     open_after_load(srv, entries)
 }
 
+/// DEBUG LOADAOF: write what is buffered, empty every db and load the set the manifest names
+/// (also with appendonly off, as Redis keeps its manifest). Err: no set, or it did not load
+/// (the caller exits, as Redis does).
+pub fn debug_loadaof(srv: &mut Server) -> Result<(), ()> {
+    if srv.aof.is_some() {
+        aof::flush(srv);
+        aof::sync_now(srv);
+    }
+    for db in &mut srv.dbs {
+        db.flush(false);
+    }
+    let entries = match aof::read_manifest_checked(srv) {
+        Ok(Some(e)) if e.iter().any(|e| e.kind != 'h') => e,
+        Ok(_) => return Err(()),
+        Err(lines) => {
+            for l in lines {
+                crate::warning!("{l}");
+            }
+            return Err(());
+        }
+    };
+    // The replayed commands must not be appended to the AOF again.
+    let open = srv.aof.take();
+    let res = load_set(srv, &entries);
+    srv.aof = open;
+    res.map_err(|_| ())?;
+    srv.dirty = 0;
+    crate::warning!("Append Only File loaded by DEBUG LOADAOF");
+    Ok(())
+}
+
 /// No set yet: a base from the (empty) dataset and an empty incr file, as Redis creates them.
 fn create_fresh(srv: &mut Server) -> Result<(), String> {
     aof::rewrite(srv)?;
