@@ -65,6 +65,9 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         )));
     }
     crate::log::set_level(ctx.srv.config.loglevel);
+    if pairs.iter().any(|(n, _)| n == "appendonly") && ctx.srv.clock_override.is_none() {
+        crate::persist::apply_appendonly(ctx.srv);
+    }
     ctx.out().ok();
     Ok(())
 }

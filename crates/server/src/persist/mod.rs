@@ -503,6 +503,17 @@ fn save_points(srv: &Server) -> Vec<(i64, u64)> {
         .collect()
 }
 
+/// `appendonly` switched by CONFIG SET: start (with a rewrite) or stop the AOF. CONFIG SET
+/// calls it at once (as Redis does, so the next write is logged or not); the cron retries.
+pub fn apply_appendonly(srv: &mut Server) {
+    let want = aof::enabled_in_config(srv);
+    if want != srv.aof.is_some() {
+        if let Err(e) = aof::set_enabled(srv, want) {
+            crate::warning!("{e}");
+        }
+    }
+}
+
 /// Cron hook: applies a finished BGSAVE's outcome, and starts a BGSAVE when a save point is
 /// reached (enough changes and enough time since the last save), as Redis's serverCron does.
 /// Skipped with a test clock, so in-process tests never fork.
@@ -511,13 +522,7 @@ pub fn cron(srv: &mut Server) {
     if srv.clock_override.is_some() {
         return;
     }
-    // appendonly switched by CONFIG SET: start (with a rewrite) or stop the AOF.
-    let want = aof::enabled_in_config(srv);
-    if want != srv.aof.is_some() {
-        if let Err(e) = aof::set_enabled(srv, want) {
-            crate::warning!("{e}");
-        }
-    }
+    apply_appendonly(srv);
     aof::cron(srv);
     if BGSAVE_FINISHED.swap(false, Ordering::Relaxed) && LAST_SAVE_OK.load(Ordering::Relaxed) {
         let before = DIRTY_AT_BGSAVE.load(Ordering::Relaxed);

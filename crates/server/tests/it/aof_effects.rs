@@ -127,3 +127,65 @@ fn logged_commands_match_redis() {
     );
     assert_eq!(ours, redis);
 }
+
+/// DEBUG LOADAOF reloads the set (the AOF is not written twice, dirty is reset) and
+/// DEBUG AOF-FLUSH-SLEEP delays each AOF write, in both servers alike.
+fn loadaof_steps(start: fn(&[&str]) -> ServerProc) -> Vec<String> {
+    let d = temp_dir("loadaof");
+    let ds = d.to_str().unwrap().to_string();
+    let s = start(&[
+        "--appendonly",
+        "yes",
+        "--dir",
+        &ds,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut c = Conn::connect(s.port);
+    let mut seen = Vec::new();
+    let mut step = |c: &mut Conn, line: &str| seen.push(format!("{line} -> {:?}", c.cmd(line)));
+    for line in ["SET a 1", "SELECT 2", "SET b 2", "SELECT 0", "DEBUG LOADAOF"] {
+        step(&mut c, line);
+    }
+    let before = incr_commands(&d);
+    for line in [
+        "DBSIZE",
+        "GET a",
+        "DEBUG LOADAOF extra-args-ignored",
+        "DEBUG AOF-FLUSH-SLEEP",
+        "DEBUG AOF-FLUSH-SLEEP 300000",
+    ] {
+        step(&mut c, line);
+    }
+    assert_eq!(incr_commands(&d), before, "LOADAOF wrote to the AOF");
+    let t = std::time::Instant::now();
+    step(&mut c, "SET slow 1");
+    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    for line in [
+        "DEBUG AOF-FLUSH-SLEEP 0",
+        "CONFIG SET appendonly no",
+        "SET notlogged 1",
+        "DEBUG LOADAOF",
+        "DBSIZE",
+        "EXISTS notlogged",
+        "SELECT 2",
+        "DBSIZE",
+    ] {
+        step(&mut c, line);
+    }
+    let info = match c.cmd("INFO persistence") {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        f => panic!("{f:?}"),
+    };
+    assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&d);
+    seen
+}
+
+#[test]
+fn debug_loadaof_and_flush_sleep_like_redis() {
+    let ours = loadaof_steps(start_cinnabar);
+    let redis = loadaof_steps(start_redis);
+    assert_eq!(ours, redis);
+}
