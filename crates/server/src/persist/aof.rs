@@ -74,23 +74,30 @@ pub struct Aof {
     /// (`appendfsync always` group commit).
     written: u64,
     synced: u64,
-    /// Unix second of the last `#TS:` annotation written (`aof-timestamp-enabled`).
-    last_ts: i64,
+}
+
+/// Unix second of the last `#TS:` annotation written (`aof-timestamp-enabled`). Process-wide,
+/// like Redis's `aof_cur_timestamp`: a new incr file opened by a rewrite gets no annotation
+/// until the second changes.
+static LAST_TS: AtomicI64 = AtomicI64::new(0);
+
+fn timestamps_on(srv: &Server) -> bool {
+    srv.config.get("aof-timestamp-enabled") == Some("yes")
 }
 
 /// With `aof-timestamp-enabled yes`: a `#TS:<unix secs>` line before the first command of
 /// each new second, as Redis writes (the loader skips it; `cinnabar-check-aof
 /// --truncate-to-timestamp` cuts there).
 fn annotate(srv: &mut Server) {
-    if srv.config.get("aof-timestamp-enabled") != Some("yes") {
+    if !timestamps_on(srv) {
         return;
     }
     let now = srv.now_ms / 1000;
     if let Some(aof) = srv.aof.as_mut() {
-        if now > aof.last_ts {
+        if now > LAST_TS.load(Ordering::Relaxed) {
             aof.buf
                 .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
-            aof.last_ts = now;
+            LAST_TS.store(now, Ordering::Relaxed);
         }
     }
 }
@@ -597,13 +604,16 @@ pub(super) fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_si
         current_size: base_size,
         written: 0,
         synced: 0,
-        last_ts: 0,
     }
 }
 
 /// The dataset as RESP commands (a `.base.aof` when the RDB preamble is off).
 fn dataset_as_commands(srv: &Server) -> Vec<u8> {
     let mut out = Vec::new();
+    // A base in RESP form opens with the time it was written, as Redis's rewrite does.
+    if timestamps_on(srv) {
+        out.extend_from_slice(format!("#TS:{}\r\n", srv.now_ms / 1000).as_bytes());
+    }
     // FUNCTION libraries first, as Redis's rewrite does.
     if let Some(eng) = srv.scripting.as_ref() {
         for code in eng.functions.sources() {
