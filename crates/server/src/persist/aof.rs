@@ -661,78 +661,6 @@ pub(super) fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> 
     read_manifest_checked(srv).map_err(|l| l.concat())
 }
 
-/// What is at an offset of an AOF file besides commands: an annotation line (`#...\r\n`,
-/// e.g. `#TS:<unix secs>` written with `aof-timestamp-enabled yes`), which loading skips.
-pub enum Annotation {
-    /// Not an annotation (a command, or garbage).
-    None,
-    /// An annotation line cut off by the end of the data.
-    Truncated,
-    /// A whole annotation; `timestamp` when it is `#TS:<n>`; `next`: offset after it.
-    Line { timestamp: Option<i64>, next: usize },
-}
-
-/// Reads the annotation at `pos`, if there is one.
-pub fn annotation(data: &[u8], pos: usize) -> Annotation {
-    if data.get(pos) != Some(&b'#') {
-        return Annotation::None;
-    }
-    let rest = &data[pos..];
-    let Some(i) = rest.windows(2).position(|w| w == b"\r\n") else {
-        return Annotation::Truncated;
-    };
-    let line = &rest[1..i];
-    let timestamp = line.strip_prefix(b"TS:").and_then(crate::util::parse_int);
-    Annotation::Line {
-        timestamp,
-        next: pos + i + 2,
-    }
-}
-
-/// One RESP command at `pos`. Ok(None): the data ends inside it. Err: not RESP.
-#[allow(clippy::type_complexity, clippy::result_unit_err)]
-pub fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
-    fn line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
-        let rest = data.get(pos..)?;
-        let i = rest.windows(2).position(|w| w == b"\r\n")?;
-        Some((&rest[..i], pos + i + 2))
-    }
-    let Some((l, mut p)) = line(data, pos) else {
-        return Ok(None);
-    };
-    let n = match l.strip_prefix(b"*") {
-        Some(n) => crate::util::parse_int(n).ok_or(())?,
-        None => return Err(()),
-    };
-    if !(0..=1 << 20).contains(&n) {
-        return Err(());
-    }
-    // The count is the file's claim: reserve no more than the bytes left could hold.
-    let mut argv = Vec::with_capacity((n as usize).min((data.len() - p) / 4));
-    for _ in 0..n {
-        let Some((l, q)) = line(data, p) else {
-            return Ok(None);
-        };
-        let len = match l.strip_prefix(b"$") {
-            Some(n) => crate::util::parse_int(n).ok_or(())?,
-            None => return Err(()),
-        };
-        if len < 0 {
-            return Err(());
-        }
-        let len = len as usize;
-        if q + len + 2 > data.len() {
-            return Ok(None);
-        }
-        if &data[q + len..q + len + 2] != b"\r\n" {
-            return Err(());
-        }
-        argv.push(data[q..q + len].to_vec());
-        p = q + len + 2;
-    }
-    Ok(Some((argv, p)))
-}
-
 /// Cron hook: flush what accumulated outside client batches, auto rewrite when the AOF grew
 /// past `auto-aof-rewrite-percentage` over its size at the last rewrite.
 pub fn cron(srv: &mut Server) {
@@ -1037,18 +965,4 @@ fn bgrewrite_finish(srv: &mut Server) {
     LAST_BGREWRITE_OK.store(true, Ordering::Relaxed);
     REWRITES.fetch_add(1, Ordering::Relaxed);
     crate::notice!("Background AOF rewrite finished successfully");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_resp() {
-        let d = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI";
-        let (a, p) = parse_command(d, 0).unwrap().unwrap();
-        assert_eq!(a, vec![b"GET".to_vec(), b"k".to_vec()]);
-        assert!(parse_command(d, p).unwrap().is_none());
-        assert!(parse_command(b"xx\r\n", 0).is_err());
-    }
 }

@@ -47,10 +47,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         Ok(Some(e)) => e,
         Ok(None) => {
             upgrade_legacy(srv)?;
-            match aof::read_manifest(srv)? {
-                Some(e) => e,
-                None => Vec::new(),
-            }
+            aof::read_manifest(srv)?.unwrap_or_default()
         }
         Err(lines) => {
             for l in lines {
@@ -74,7 +71,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
 /// DEBUG LOADAOF: write what is buffered, empty every db and load the set the manifest names
 /// (also with appendonly off, as Redis keeps its manifest). Err: no set, or it did not load
 /// (the caller exits, as Redis does).
-pub fn debug_loadaof(srv: &mut Server) -> Result<(), ()> {
+pub fn debug_loadaof(srv: &mut Server) -> Result<(), String> {
     if srv.aof.is_some() {
         aof::flush(srv);
         aof::sync_now(srv);
@@ -84,19 +81,19 @@ pub fn debug_loadaof(srv: &mut Server) -> Result<(), ()> {
     }
     let entries = match aof::read_manifest_checked(srv) {
         Ok(Some(e)) if e.iter().any(|e| e.kind != 'h') => e,
-        Ok(_) => return Err(()),
+        Ok(_) => return Err(LOGGED.to_string()),
         Err(lines) => {
             for l in lines {
                 crate::warning!("{l}");
             }
-            return Err(());
+            return Err(LOGGED.to_string());
         }
     };
     // The replayed commands must not be appended to the AOF again.
     let open = srv.aof.take();
     let res = load_set(srv, &entries);
     srv.aof = open;
-    res.map_err(|_| ())?;
+    res?;
     srv.dirty = 0;
     crate::warning!("Append Only File loaded by DEBUG LOADAOF");
     Ok(())
