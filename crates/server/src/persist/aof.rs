@@ -6,20 +6,23 @@
 //! and we can load each other's directories.
 //!
 //! Write path: `cmd::call` hands every successful write command (the `write` flag plus a
-//! change of `srv.dirty`) to [`feed`], which rewrites relative expiry into absolute form
-//! (PEXPIREAT, SET ... PXAT), emits SELECT when the db changes, and wraps EXEC bodies in
-//! MULTI/EXEC; expired keys are logged as DEL. The RESP bytes collect in a buffer; [`flush`]
+//! change of `srv.dirty`, or `srv.force_propagate` for FLUSHDB, which Redis always
+//! propagates) to [`feed`]. It logs what Redis 7.0 propagates: relative expiry made absolute
+//! (PEXPIREAT, SET ... PXAT), GETDEL as DEL, GETSET as SET, INCRBYFLOAT / HINCRBYFLOAT as
+//! the SET / HSET of the new value, SPOP as SREMs (DEL when it emptied the set), blocking pops
+//! and LMPOP/ZMPOP as the plain pop they did; it emits SELECT when the db changes and wraps
+//! EXEC bodies (and multi-command effects) in MULTI/EXEC; expired keys are logged as DEL. The RESP bytes collect in a buffer; [`flush`]
 //! writes it to the incr file after each connection batch. With `appendfsync always` a
 //! connection about to send replies while written data is unsynced yields once (so other
 //! ready connections write their batches too), then [`sync_now`] fsyncs them all at once:
 //! group commit. `everysec` leaves the fsync to a once-a-second thread; `no` to the kernel.
 //!
 //! With `aof-timestamp-enabled yes`, a `#TS:<unix secs>` annotation line precedes the first
-//! command of each new second; loading skips annotation lines (`#...`).
+//! command of each new second (one clock for the process, as Redis's) and opens a RESP base;
+//! loading skips annotation lines (`#...`). DEBUG AOF-FLUSH-SLEEP sleeps before each write.
 //!
-//! Load path: read the manifest, load the base (RDB, RDB followed by commands, or RESP),
-//! replay incr files through `cmd::call` with a detached client. A truncated last command is dropped (and the file
-//! truncated) when `aof-load-truncated yes`; otherwise start-up fails.
+//! The manifest is read and written by `aof_manifest`; loading (start-up, DEBUG LOADAOF) is
+//! `aof_load`.
 //!
 //! BGREWRITEAOF and auto rewrite (`auto-aof-rewrite-percentage` / `-min-size`) fork: writes
 //! move to a new incr file at once, the child writes a new base from its snapshot, and cron
