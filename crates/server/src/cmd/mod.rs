@@ -439,6 +439,15 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, Some(entry), e);
         return finish_reply(client, suppress_before, reply_start);
     }
+    if crate::persist::loading::script_busy() && !entry.has_flag("allow_busy") {
+        let is_fn = crate::scripting::with_run(|r| r.is_some_and(|r| r.is_function));
+        let which = if is_fn { "FUNCTION" } else { "SCRIPT" };
+        let e = CmdError::Raw(format!(
+            "BUSY Redis is busy running a script. You can only call {which} KILL or SHUTDOWN NOSAVE."
+        ));
+        rejected(srv, client, Some(entry), e);
+        return finish_reply(client, suppress_before, reply_start);
+    }
 
     let Some(handler) = entry.handler else {
         rejected(srv, client, None, unknown_command_error(argv));
