@@ -328,9 +328,9 @@ fn leading_int(s: &[u8]) -> i64 {
     }
 }
 
-/// One command at `pos`, read as Redis's loader reads it. Ok: the arguments and the offset
-/// after them; Err(None): the data ends inside it; Err(Some(())): a format error. Annotation
-/// lines before it are skipped; Ok(None): only annotations were left.
+/// One command at `pos`, read as Redis's loader reads it (annotation lines before it are
+/// skipped). Ok(Some): the arguments and the offset after them; Ok(None): only annotations
+/// were left; Err(false): the data ends inside the command; Err(true): a format error.
 #[allow(clippy::type_complexity)]
 fn read_command(data: &[u8], mut pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, bool> {
     let line = loop {
