@@ -136,6 +136,9 @@ pub struct Server {
     pub started_unix_ms: i64,
     /// Writes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Set by a command that must reach the AOF even though it changed nothing (FLUSHDB on an
+    /// empty db: Redis's `forceCommandPropagation`); `cmd::call` takes it.
+    pub force_propagate: bool,
     /// The open append-only file while appendonly is on (persist/aof.rs).
     pub aof: Option<Box<crate::persist::aof::Aof>>,
     pub run_id: String,
@@ -214,6 +217,7 @@ impl Server {
             started: Instant::now(),
             started_unix_ms: unix_ms(),
             dirty: 0,
+            force_propagate: false,
             aof: None,
             run_id: String::new(),
             shutdown: None,

@@ -3,10 +3,12 @@
 //! `persist::check`). Exit code 0 when valid or repaired, 1 otherwise.
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut argv = std::env::args();
+    let program = argv.next().unwrap_or_else(|| "cinnabar-check-aof".into());
+    let args: Vec<String> = argv.collect();
     let mut out = std::io::stdout().lock();
     let mut input = std::io::stdin().lock();
     std::process::exit(cinnabar_server::persist::check::check_aof_main(
-        &args, &mut out, &mut input,
+        &program, &args, &mut out, &mut input,
     ));
 }

@@ -530,6 +530,8 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     crate::tracking::flushed(ctx.srv, ctx.client);
     let n = ctx.db().flush(lazy);
     ctx.dirty(n as u64);
+    // Logged even when the db was already empty, as Redis propagates FLUSHDB always.
+    ctx.srv.force_propagate = true;
     ctx.out().ok();
     Ok(())
 }

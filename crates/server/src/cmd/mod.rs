@@ -449,6 +449,15 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         rejected(srv, client, Some(entry), e);
         return finish_reply(srv, client, suppress_before, reply_start);
     }
+    if crate::persist::loading::script_busy() && !entry.has_flag("allow_busy") {
+        let is_fn = crate::scripting::with_run(|r| r.is_some_and(|r| r.is_function));
+        let which = if is_fn { "FUNCTION" } else { "SCRIPT" };
+        let e = CmdError::Raw(format!(
+            "BUSY Redis is busy running a script. You can only call {which} KILL or SHUTDOWN NOSAVE."
+        ));
+        rejected(srv, client, Some(entry), e);
+        return finish_reply(srv, client, suppress_before, reply_start);
+    }
 
     let Some(handler) = entry.handler else {
         rejected(srv, client, None, unknown_command_error(argv));
@@ -487,8 +496,9 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     }
     crate::tracking::after_handler(srv, client, entry, argv);
     // Append-only file: log the effect of a write that changed something.
+    let forced = std::mem::take(&mut srv.force_propagate);
     if srv.aof.is_some() {
-        if srv.dirty != dirty_before && entry.has_flag("write") {
+        if (srv.dirty != dirty_before || forced) && entry.has_flag("write") {
             crate::persist::aof::feed(srv, client, &entry.full_name, argv, reply_start);
         } else if entry.full_name == "exec" {
             crate::persist::aof::exec_done(srv);

@@ -67,6 +67,9 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
     }
     apply_listeners(ctx, &pairs, before)?;
     crate::log::set_level(ctx.srv.config.loglevel);
+    if pairs.iter().any(|(n, _)| n == "appendonly") && ctx.srv.clock_override.is_none() {
+        crate::persist::apply_appendonly(ctx.srv);
+    }
     ctx.out().ok();
     Ok(())
 }
@@ -253,6 +256,8 @@ fn debug_allowed(ctx: &Ctx) -> bool {
 }
 
 const DEBUG_HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
@@ -265,6 +270,8 @@ const DEBUG_HELP: &[&str] = &[
     "    unit tests to simulate Redis errors.",
     "LOG <message>",
     "    Write <message> to the server log.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
     "POPULATE <count> [<prefix>] [<size>]",
@@ -595,6 +602,24 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             if !ctx.argv[2..].iter().any(|a| eq_ic(a, "noflush")) {
                 crate::tracking::flushed(ctx.srv, ctx.client);
             }
+            ctx.out().ok();
+        }
+        ("loadaof", _) => {
+            // As Redis: flush the AOF, empty the dataset, load the set named by the manifest.
+            // A set that does not load ends the process (Redis exits too): never a partial
+            // dataset.
+            for db in 0..ctx.srv.dbs.len() {
+                crate::db::watch::touch_db(ctx.srv, db, None);
+            }
+            crate::tracking::flushed(ctx.srv, ctx.client);
+            if crate::persist::aof_load::debug_loadaof(ctx.srv).is_err() {
+                std::process::exit(1);
+            }
+            ctx.out().ok();
+        }
+        ("aof-flush-sleep", 3) => {
+            let us = atoi(ctx.arg(2)).max(0) as u64;
+            crate::persist::aof::FLUSH_SLEEP_US.store(us, std::sync::atomic::Ordering::Relaxed);
             ctx.out().ok();
         }
         ("stringmatch-test", 2) => ctx.out().ok(),

@@ -6,20 +6,23 @@
 //! and we can load each other's directories.
 //!
 //! Write path: `cmd::call` hands every successful write command (the `write` flag plus a
-//! change of `srv.dirty`) to [`feed`], which rewrites relative expiry into absolute form
-//! (PEXPIREAT, SET ... PXAT), emits SELECT when the db changes, and wraps EXEC bodies in
-//! MULTI/EXEC; expired keys are logged as DEL. The RESP bytes collect in a buffer; [`flush`]
+//! change of `srv.dirty`, or `srv.force_propagate` for FLUSHDB, which Redis always
+//! propagates) to [`feed`]. It logs what Redis 7.0 propagates: relative expiry made absolute
+//! (PEXPIREAT, SET ... PXAT), GETDEL as DEL, GETSET as SET, INCRBYFLOAT / HINCRBYFLOAT as
+//! the SET / HSET of the new value, SPOP as SREMs (DEL when it emptied the set), blocking pops
+//! and LMPOP/ZMPOP as the plain pop they did; it emits SELECT when the db changes and wraps
+//! EXEC bodies (and multi-command effects) in MULTI/EXEC; expired keys are logged as DEL. The RESP bytes collect in a buffer; [`flush`]
 //! writes it to the incr file after each connection batch. With `appendfsync always` a
 //! connection about to send replies while written data is unsynced yields once (so other
 //! ready connections write their batches too), then [`sync_now`] fsyncs them all at once:
 //! group commit. `everysec` leaves the fsync to a once-a-second thread; `no` to the kernel.
 //!
 //! With `aof-timestamp-enabled yes`, a `#TS:<unix secs>` annotation line precedes the first
-//! command of each new second; loading skips annotation lines (`#...`).
+//! command of each new second (one clock for the process, as Redis's) and opens a RESP base;
+//! loading skips annotation lines (`#...`). DEBUG AOF-FLUSH-SLEEP sleeps before each write.
 //!
-//! Load path: read the manifest, load the base (RDB, RDB followed by commands, or RESP),
-//! replay incr files through `cmd::call` with a detached client. A truncated last command is dropped (and the file
-//! truncated) when `aof-load-truncated yes`; otherwise start-up fails.
+//! The manifest is read and written by `aof_manifest`; loading (start-up, DEBUG LOADAOF) is
+//! `aof_load`.
 //!
 //! BGREWRITEAOF and auto rewrite (`auto-aof-rewrite-percentage` / `-min-size`) fork: writes
 //! move to a new incr file at once, the child writes a new base from its snapshot, and cron
@@ -40,6 +43,8 @@ use crate::server::Server;
 pub static REWRITES: AtomicU64 = AtomicU64::new(0);
 /// Seconds the last rewrite took (-1: none).
 pub static LAST_REWRITE_SECS: AtomicI64 = AtomicI64::new(-1);
+/// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write of a non-empty AOF buffer.
+pub static FLUSH_SLEEP_US: AtomicU64 = AtomicU64::new(0);
 /// Whether the last write to the AOF worked.
 pub static LAST_WRITE_OK: AtomicBool = AtomicBool::new(true);
 
@@ -50,14 +55,7 @@ pub enum Fsync {
     No,
 }
 
-/// One manifest entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub seq: u64,
-    /// 'b' base, 'h' history, 'i' incremental.
-    pub kind: char,
-}
+pub use super::aof_manifest::{manifest_text, parse_manifest, Entry};
 
 /// Open AOF state (present while appendonly is on).
 pub struct Aof {
@@ -79,23 +77,30 @@ pub struct Aof {
     /// (`appendfsync always` group commit).
     written: u64,
     synced: u64,
-    /// Unix second of the last `#TS:` annotation written (`aof-timestamp-enabled`).
-    last_ts: i64,
+}
+
+/// Unix second of the last `#TS:` annotation written (`aof-timestamp-enabled`). Process-wide,
+/// like Redis's `aof_cur_timestamp`: a new incr file opened by a rewrite gets no annotation
+/// until the second changes.
+static LAST_TS: AtomicI64 = AtomicI64::new(0);
+
+fn timestamps_on(srv: &Server) -> bool {
+    srv.config.get("aof-timestamp-enabled") == Some("yes")
 }
 
 /// With `aof-timestamp-enabled yes`: a `#TS:<unix secs>` line before the first command of
 /// each new second, as Redis writes (the loader skips it; `cinnabar-check-aof
 /// --truncate-to-timestamp` cuts there).
 fn annotate(srv: &mut Server) {
-    if srv.config.get("aof-timestamp-enabled") != Some("yes") {
+    if !timestamps_on(srv) {
         return;
     }
     let now = srv.now_ms / 1000;
     if let Some(aof) = srv.aof.as_mut() {
-        if now > aof.last_ts {
+        if now > LAST_TS.load(Ordering::Relaxed) {
             aof.buf
                 .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
-            aof.last_ts = now;
+            LAST_TS.store(now, Ordering::Relaxed);
         }
     }
 }
@@ -106,11 +111,11 @@ impl Drop for Aof {
     }
 }
 
-fn dir(srv: &Server) -> PathBuf {
+pub(super) fn dir(srv: &Server) -> PathBuf {
     PathBuf::from(srv.config.get("appenddirname").unwrap_or("appendonlydir"))
 }
 
-fn base_name(srv: &Server) -> String {
+pub(super) fn base_name(srv: &Server) -> String {
     srv.config
         .get("appendfilename")
         .unwrap_or("appendonly.aof")
@@ -127,87 +132,6 @@ fn fsync_policy(srv: &Server) -> Fsync {
 
 pub fn enabled_in_config(srv: &Server) -> bool {
     srv.config.get("appendonly") == Some("yes")
-}
-
-/// Parses a manifest (`file <name> seq <n> type <b|h|i>` per line; names may be quoted).
-pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words = split_words(line).ok_or("Invalid AOF manifest file format")?;
-        let (mut name, mut seq, mut kind) = (None, None, None);
-        for kv in words.chunks(2) {
-            if kv.len() < 2 {
-                return Err("Invalid AOF manifest file format".into());
-            }
-            match kv[0].as_str() {
-                "file" => name = Some(kv[1].clone()),
-                "seq" => seq = kv[1].parse::<u64>().ok(),
-                "type" => kind = kv[1].chars().next(),
-                _ => {}
-            }
-        }
-        match (name, seq, kind) {
-            (Some(name), Some(seq), Some(kind)) if "bhi".contains(kind) => {
-                if name.contains('/') {
-                    return Err("Invalid AOF manifest file format".into());
-                }
-                out.push(Entry { name, seq, kind })
-            }
-            _ => return Err("Invalid AOF manifest file format".into()),
-        }
-    }
-    Ok(out)
-}
-
-/// Splits a manifest line into words, honouring double quotes.
-fn split_words(line: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&c) = chars.peek() else {
-            return Some(out);
-        };
-        let mut w = String::new();
-        if c == '"' {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => w.push(chars.next()?),
-                    ch => w.push(ch),
-                }
-            }
-        } else {
-            while let Some(&ch) = chars.peek() {
-                if ch.is_whitespace() {
-                    break;
-                }
-                w.push(ch);
-                chars.next();
-            }
-        }
-        out.push(w);
-    }
-}
-
-fn manifest_text(entries: &[Entry]) -> String {
-    let mut s = String::new();
-    for e in entries {
-        let name = if e.name.contains(char::is_whitespace) || e.name.contains('"') {
-            format!("\"{}\"", e.name.replace('\\', "\\\\").replace('"', "\\\""))
-        } else {
-            e.name.clone()
-        };
-        s.push_str(&format!("file {name} seq {} type {}\n", e.seq, e.kind));
-    }
-    s
 }
 
 /// RESP encoding of one command.
@@ -299,23 +223,82 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
             cmds.push(out);
         }
         "spop" if argv.len() >= 2 => {
-            let reply = client.reply.buf.get(reply_start..).unwrap_or(&[]);
-            let mut out = vec![b"SREM".to_vec(), argv[1].clone()];
-            if let Ok(Some((f, _))) = cinnabar_resp::Frame::parse(reply) {
-                use cinnabar_resp::Frame;
-                match f {
-                    Frame::Bulk(b) => out.push(b),
-                    Frame::Array(v) | Frame::Set(v) => {
-                        out.extend(v.into_iter().filter_map(|m| match m {
-                            Frame::Bulk(b) => Some(b),
-                            _ => None,
-                        }))
-                    }
-                    _ => {}
+            let members = reply_strings(reply_of(client, reply_start));
+            if argv.len() > 2 && !exists(srv, &argv[1]) {
+                // The whole set was popped: Redis propagates a DEL (UNLINK with lazy free).
+                cmds.push(vec![del_name(srv), argv[1].clone()]);
+            } else {
+                for m in members {
+                    cmds.push(vec![b"SREM".to_vec(), argv[1].clone(), m]);
                 }
             }
-            if out.len() > 2 {
-                cmds.push(out);
+        }
+        "getdel" if argv.len() == 2 => cmds.push(vec![b"DEL".to_vec(), argv[1].clone()]),
+        "getset" if argv.len() == 3 => {
+            cmds.push(vec![b"SET".to_vec(), argv[1].clone(), argv[2].clone()])
+        }
+        // The new value, not the increment: float formatting must not differ on replay.
+        "incrbyfloat" if argv.len() == 3 => {
+            if let Some(v) = reply_strings(reply_of(client, reply_start)).pop() {
+                cmds.push(vec![
+                    b"SET".to_vec(),
+                    argv[1].clone(),
+                    v,
+                    b"KEEPTTL".to_vec(),
+                ]);
+            }
+        }
+        "hincrbyfloat" if argv.len() == 4 => {
+            if let Some(v) = reply_strings(reply_of(client, reply_start)).pop() {
+                cmds.push(vec![b"HSET".to_vec(), argv[1].clone(), argv[2].clone(), v]);
+            }
+        }
+        // Blocking pops are logged as the pop they did (Redis never replays a blocking form).
+        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
+            if let Some(key) = reply_strings(reply_of(client, reply_start))
+                .into_iter()
+                .next()
+            {
+                let pop: &[u8] = match name {
+                    "blpop" => b"LPOP",
+                    "brpop" => b"RPOP",
+                    "bzpopmin" => b"ZPOPMIN",
+                    _ => b"ZPOPMAX",
+                };
+                cmds.push(vec![pop.to_vec(), key]);
+            }
+        }
+        "blmove" if argv.len() == 6 => {
+            let mut out = argv[..5].to_vec();
+            out[0] = b"LMOVE".to_vec();
+            cmds.push(out);
+        }
+        "brpoplpush" if argv.len() == 4 => cmds.push(vec![
+            b"RPOPLPUSH".to_vec(),
+            argv[1].clone(),
+            argv[2].clone(),
+        ]),
+        "lmpop" | "blmpop" | "zmpop" | "bzmpop" => {
+            use cinnabar_resp::Frame;
+            if let Ok(Some((Frame::Array(v), _))) = Frame::parse(reply_of(client, reply_start)) {
+                let popped = match v.get(1) {
+                    Some(Frame::Array(items)) => Some(items.len()),
+                    Some(Frame::Map(items)) => Some(items.len()),
+                    _ => None,
+                };
+                if let (Some(Frame::Bulk(key)), Some(n)) = (v.first(), popped) {
+                    let dir = argv
+                        .iter()
+                        .map(|a| lower(a))
+                        .find(|a| matches!(a.as_str(), "left" | "right" | "min" | "max"));
+                    let pop: &[u8] = match dir.as_deref() {
+                        Some("left") => b"LPOP",
+                        Some("right") => b"RPOP",
+                        Some("min") => b"ZPOPMIN",
+                        _ => b"ZPOPMAX",
+                    };
+                    cmds.push(vec![pop.to_vec(), key.clone(), n.to_string().into_bytes()]);
+                }
             }
         }
         "restore" | "restore-asking" if argv.len() >= 4 => {
@@ -334,6 +317,8 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
     }
     let _ = now;
     let in_exec = client.in_exec;
+    // Several commands for one (SPOP's SREMs) go in a transaction, as Redis wraps them.
+    let wrap = cmds.len() > 1 && !in_exec;
     annotate(srv);
     let Some(aof) = srv.aof.as_mut() else {
         return;
@@ -347,9 +332,45 @@ pub fn feed(srv: &mut Server, client: &Client, name: &str, argv: &[Vec<u8>], rep
         encode(&mut aof.buf, &[b"SELECT", d.as_bytes()]);
         aof.db = Some(db);
     }
+    if wrap {
+        encode(&mut aof.buf, &[b"MULTI"]);
+    }
     for c in &cmds {
         let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
         encode(&mut aof.buf, &refs);
+    }
+    if wrap {
+        encode(&mut aof.buf, &[b"EXEC"]);
+    }
+}
+
+/// The reply this command wrote so far.
+fn reply_of(client: &Client, reply_start: usize) -> &[u8] {
+    client.reply.buf.get(reply_start..).unwrap_or(&[])
+}
+
+/// The bulk strings of a reply (one bulk, or the bulks of an array/set), in order.
+fn reply_strings(reply: &[u8]) -> Vec<Vec<u8>> {
+    use cinnabar_resp::Frame;
+    match cinnabar_resp::Frame::parse(reply) {
+        Ok(Some((Frame::Bulk(b), _))) => vec![b],
+        Ok(Some((Frame::Array(v) | Frame::Set(v), _))) => v
+            .into_iter()
+            .filter_map(|m| match m {
+                Frame::Bulk(b) => Some(b),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// DEL, or UNLINK when `lazyfree-lazy-server-del yes` (how Redis propagates a server delete).
+fn del_name(srv: &Server) -> Vec<u8> {
+    if srv.config.get("lazyfree-lazy-server-del") == Some("yes") {
+        b"UNLINK".to_vec()
+    } else {
+        b"DEL".to_vec()
     }
 }
 
@@ -403,6 +424,10 @@ pub fn flush(srv: &mut Server) {
     if aof.buf.is_empty() || aof.multi_open {
         return;
     }
+    let sleep = FLUSH_SLEEP_US.load(Ordering::Relaxed);
+    if sleep > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(sleep));
+    }
     match aof.file.write_all(&aof.buf) {
         Ok(()) => {
             LAST_WRITE_OK.store(true, Ordering::Relaxed);
@@ -452,7 +477,7 @@ pub fn sync_now(srv: &mut Server) {
     aof.synced = aof.written;
 }
 
-fn open_append(path: &std::path::Path) -> std::io::Result<File> {
+pub(super) fn open_append(path: &std::path::Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
@@ -463,7 +488,7 @@ fn fsync_dir(d: &std::path::Path) {
 }
 
 /// Writes the manifest atomically (temp file, fsync, rename).
-fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
+pub(super) fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
     let d = dir(srv);
     let path = d.join(format!("{}.manifest", base_name(srv)));
     let tmp = d.join(format!("temp-{}.manifest", base_name(srv)));
@@ -477,7 +502,7 @@ fn write_manifest(srv: &Server, entries: &[Entry]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn file_size(p: &std::path::Path) -> u64 {
+pub(super) fn file_size(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
@@ -555,7 +580,7 @@ pub fn rewrite(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
-fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) -> Aof {
+pub(super) fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) -> Aof {
     let pending = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     if let Ok(f2) = file.try_clone() {
@@ -582,13 +607,16 @@ fn open_state(srv: &Server, file: File, manifest: Vec<Entry>, base_size: u64) ->
         current_size: base_size,
         written: 0,
         synced: 0,
-        last_ts: 0,
     }
 }
 
 /// The dataset as RESP commands (a `.base.aof` when the RDB preamble is off).
 fn dataset_as_commands(srv: &Server) -> Vec<u8> {
     let mut out = Vec::new();
+    // A base in RESP form opens with the time it was written, as Redis's rewrite does.
+    if timestamps_on(srv) {
+        out.extend_from_slice(format!("#TS:{}\r\n", srv.now_ms / 1000).as_bytes());
+    }
     // FUNCTION libraries first, as Redis's rewrite does.
     if let Some(eng) = srv.scripting.as_ref() {
         for code in eng.functions.sources() {
@@ -617,316 +645,23 @@ fn dataset_as_commands(srv: &Server) -> Vec<u8> {
     out
 }
 
-/// Reads the manifest. Ok(None): there is none.
-fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
-    let path = dir(srv).join(format!("{}.manifest", base_name(srv)));
-    match std::fs::read_to_string(&path) {
-        Ok(t) => parse_manifest(&t).map(Some),
+/// Reads the manifest. Ok(None): there is none. Err: it can't be read, or Redis would refuse it
+/// (the lines to log).
+pub(super) fn read_manifest_checked(srv: &Server) -> Result<Option<Vec<Entry>>, Vec<String>> {
+    let name = format!("{}.manifest", base_name(srv));
+    match std::fs::read(dir(srv).join(&name)) {
+        Ok(t) => parse_manifest(&t).map(Some).map_err(|e| e.log_lines()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("Can't open the AOF manifest: {e}")),
+        Err(e) => Err(vec![format!(
+            "Fatal error: can't open the AOF manifest {name} for reading: {}",
+            crate::config::strerror(&e)
+        )]),
     }
 }
 
-/// Start-up with appendonly yes: load the AOF set if there is one, else create one from the
-/// (empty) dataset. Then open it for appending.
-pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
-    upgrade_legacy(srv)?;
-    let entries = match read_manifest(srv)? {
-        None => {
-            crate::notice!("Creating AOF base file on server start");
-            rewrite(srv)?;
-            // Not a rewrite in the INFO sense, and sizes count from here, as in Redis.
-            if let Some(a) = srv.aof.as_mut() {
-                a.base_size = 0;
-                a.current_size = 0;
-            }
-            REWRITES.store(0, Ordering::Relaxed);
-            LAST_REWRITE_SECS.store(-1, Ordering::Relaxed);
-            return Ok(());
-        }
-        Some(e) => e,
-    };
-    let d = dir(srv);
-    let start = std::time::Instant::now();
-    let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
-    let mut total = 0u64;
-    super::loading::set_total(
-        entries
-            .iter()
-            .filter(|e| e.kind != 'h')
-            .map(|e| file_size(&d.join(&e.name)))
-            .sum(),
-    );
-    if let Some(b) = entries.iter().find(|e| e.kind == 'b') {
-        let p = d.join(&b.name);
-        let data = super::MappedFile::open(&p)
-            .map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
-        total += data.len() as u64;
-        if data.starts_with(b"REDIS") {
-            // An RDB, possibly followed by commands (a Redis 6 AOF with an RDB preamble).
-            let (_, end) = super::rdb_load::load_dataset_with(srv, &data, true)?;
-            if end < data.len() {
-                replay(srv, &data[end..], &p, false)?;
-            }
-        } else {
-            replay(srv, &data, &p, false)?;
-        }
-        super::loading::file_done(data.len() as u64);
-    }
-    let incrs: Vec<&Entry> = entries.iter().filter(|e| e.kind == 'i').collect();
-    for (i, e) in incrs.iter().enumerate() {
-        let p = d.join(&e.name);
-        let data = match std::fs::read(&p) {
-            Ok(d) => d,
-            Err(err) => return Err(format!("Can't open the append-only file {}: {err}", e.name)),
-        };
-        total += data.len() as u64;
-        let last = i + 1 == incrs.len();
-        replay(srv, &data, &p, last && truncated_ok)?;
-        super::loading::file_done(data.len() as u64);
-    }
-    crate::notice!(
-        "DB loaded from append only file: {:.3} seconds",
-        start.elapsed().as_secs_f64()
-    );
-    let Some(last) = incrs.last() else {
-        return rewrite(srv);
-    };
-    let incr_path = d.join(&last.name);
-    let file = open_append(&incr_path)
-        .map_err(|e| format!("Can't open the append-only file {}: {e}", last.name))?;
-    let total = total.max(file_size(&incr_path));
-    let mut st = open_state(srv, file, entries.clone(), 0);
-    st.base_size = total;
-    st.current_size = total;
-    srv.aof = Some(Box::new(st));
-    Ok(())
-}
-
-/// A Redis 6 single-file AOF (`dir/appendfilename`) and no manifest: move it into the AOF
-/// directory as the base and write a manifest with a fresh incr file, as Redis 7 does.
-fn upgrade_legacy(srv: &mut Server) -> Result<(), String> {
-    let name = base_name(srv);
-    let legacy = PathBuf::from(&name);
-    if read_manifest(srv)?.is_some() || !legacy.is_file() {
-        return Ok(());
-    }
-    let d = dir(srv);
-    let io = |e: std::io::Error| format!("Can't upgrade the old AOF file {name}: {e}");
-    std::fs::create_dir_all(&d).map_err(io)?;
-    let incr = format!("{name}.1.incr.aof");
-    File::create(d.join(&incr)).map_err(io)?;
-    std::fs::rename(&legacy, d.join(&name)).map_err(io)?;
-    let entries = vec![
-        Entry {
-            name: name.clone(),
-            seq: 1,
-            kind: 'b',
-        },
-        Entry {
-            name: incr,
-            seq: 1,
-            kind: 'i',
-        },
-    ];
-    write_manifest(srv, &entries).map_err(io)?;
-    crate::notice!("Successfully migrated an old-style AOF into the AOF directory");
-    Ok(())
-}
-
-/// Runs the commands of one AOF file. `may_truncate`: a truncated tail is cut off (with a
-/// warning) instead of failing.
-fn replay(
-    srv: &mut Server,
-    data: &[u8],
-    path: &std::path::Path,
-    may_truncate: bool,
-) -> Result<(), String> {
-    let mut client = Client::detached(u64::MAX);
-    client.authenticated = true;
-    // Blocking commands must not block the loading client (they act as inside EXEC).
-    client.in_exec = true;
-    // Keys do not expire while loading (as in Redis): the file holds absolute times, and a
-    // command that once saw a key alive must see it alive again. A clock at 1 ms does that.
-    let saved_clock = srv.clock_override.replace(1);
-    let res = replay_with(srv, &mut client, data, path, may_truncate);
-    srv.clock_override = saved_clock;
-    srv.update_clock();
-    res
-}
-
-fn replay_with(
-    srv: &mut Server,
-    client: &mut Client,
-    data: &[u8],
-    path: &std::path::Path,
-    may_truncate: bool,
-) -> Result<(), String> {
-    let mut pos = 0usize;
-    let mut good = 0usize;
-    let mut in_multi = false;
-    let mut last_good_outside_multi = 0usize;
-    let name = path.display().to_string();
-    while pos < data.len() {
-        match annotation(data, pos) {
-            Annotation::None => {}
-            Annotation::Line { next, .. } => {
-                pos = next;
-                good = pos;
-                if !in_multi {
-                    last_good_outside_multi = pos;
-                }
-                continue;
-            }
-            Annotation::Truncated => {
-                if !may_truncate {
-                    return Err(format!(
-                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                    ));
-                }
-                break;
-            }
-        }
-        match parse_command(data, pos) {
-            Ok(Some((argv, next))) => {
-                pos = next;
-                if argv.is_empty() {
-                    continue;
-                }
-                let cmd = lower(&argv[0]);
-                if cmd == "multi" {
-                    in_multi = true;
-                } else if cmd == "exec" {
-                    in_multi = false;
-                }
-                if crate::cmd::table().get(&argv[0]).is_none() {
-                    return Err(format!(
-                        "Unknown command '{}' reading the append only file {name}",
-                        String::from_utf8_lossy(&argv[0])
-                    ));
-                }
-                client.reply.buf.clear();
-                crate::cmd::call(srv, client, &argv);
-                client.reply.buf.clear();
-                super::loading::tick(srv, pos as u64);
-                good = pos;
-                if !in_multi {
-                    last_good_outside_multi = pos;
-                }
-            }
-            Ok(None) => {
-                // Truncated tail.
-                if !may_truncate {
-                    return Err(format!(
-                        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                    ));
-                }
-                break;
-            }
-            Err(()) => {
-                return Err(format!(
-                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                ));
-            }
-        }
-    }
-    if in_multi {
-        // An unfinished transaction: drop it (Redis reverts to before the MULTI).
-        if !may_truncate {
-            return Err(format!("Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."));
-        }
-        client.reply.buf.clear();
-        crate::cmd::call(srv, client, &[b"DISCARD".to_vec()]);
-        good = last_good_outside_multi;
-    }
-    if good < data.len() {
-        crate::warning!(
-            "!!! Warning: short read while loading the AOF file {name}!!!\n!!! Truncating the AOF at offset {good} !!!"
-        );
-        match OpenOptions::new().write(true).open(path) {
-            Ok(f) => {
-                if let Err(e) = f.set_len(good as u64) {
-                    return Err(format!("Error truncating the AOF file {name}: {e}"));
-                }
-                let _ = f.sync_all();
-            }
-            Err(e) => return Err(format!("Error truncating the AOF file {name}: {e}")),
-        }
-        crate::warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
-    }
-    Ok(())
-}
-
-/// What is at an offset of an AOF file besides commands: an annotation line (`#...\r\n`,
-/// e.g. `#TS:<unix secs>` written with `aof-timestamp-enabled yes`), which loading skips.
-pub enum Annotation {
-    /// Not an annotation (a command, or garbage).
-    None,
-    /// An annotation line cut off by the end of the data.
-    Truncated,
-    /// A whole annotation; `timestamp` when it is `#TS:<n>`; `next`: offset after it.
-    Line { timestamp: Option<i64>, next: usize },
-}
-
-/// Reads the annotation at `pos`, if there is one.
-pub fn annotation(data: &[u8], pos: usize) -> Annotation {
-    if data.get(pos) != Some(&b'#') {
-        return Annotation::None;
-    }
-    let rest = &data[pos..];
-    let Some(i) = rest.windows(2).position(|w| w == b"\r\n") else {
-        return Annotation::Truncated;
-    };
-    let line = &rest[1..i];
-    let timestamp = line.strip_prefix(b"TS:").and_then(crate::util::parse_int);
-    Annotation::Line {
-        timestamp,
-        next: pos + i + 2,
-    }
-}
-
-/// One RESP command at `pos`. Ok(None): the data ends inside it. Err: not RESP.
-#[allow(clippy::type_complexity, clippy::result_unit_err)]
-pub fn parse_command(data: &[u8], pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ()> {
-    fn line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
-        let rest = data.get(pos..)?;
-        let i = rest.windows(2).position(|w| w == b"\r\n")?;
-        Some((&rest[..i], pos + i + 2))
-    }
-    let Some((l, mut p)) = line(data, pos) else {
-        return Ok(None);
-    };
-    let n = match l.strip_prefix(b"*") {
-        Some(n) => crate::util::parse_int(n).ok_or(())?,
-        None => return Err(()),
-    };
-    if !(0..=1 << 20).contains(&n) {
-        return Err(());
-    }
-    // The count is the file's claim: reserve no more than the bytes left could hold.
-    let mut argv = Vec::with_capacity((n as usize).min((data.len() - p) / 4));
-    for _ in 0..n {
-        let Some((l, q)) = line(data, p) else {
-            return Ok(None);
-        };
-        let len = match l.strip_prefix(b"$") {
-            Some(n) => crate::util::parse_int(n).ok_or(())?,
-            None => return Err(()),
-        };
-        if len < 0 {
-            return Err(());
-        }
-        let len = len as usize;
-        if q + len + 2 > data.len() {
-            return Ok(None);
-        }
-        if &data[q + len..q + len + 2] != b"\r\n" {
-            return Err(());
-        }
-        argv.push(data[q..q + len].to_vec());
-        p = q + len + 2;
-    }
-    Ok(Some((argv, p)))
+/// [`read_manifest_checked`] with the reason as one text.
+pub(super) fn read_manifest(srv: &Server) -> Result<Option<Vec<Entry>>, String> {
+    read_manifest_checked(srv).map_err(|l| l.concat())
 }
 
 /// Cron hook: flush what accumulated outside client batches, auto rewrite when the AOF grew
@@ -1235,29 +970,4 @@ fn bgrewrite_finish(srv: &mut Server) {
     LAST_BGREWRITE_OK.store(true, Ordering::Relaxed);
     REWRITES.fetch_add(1, Ordering::Relaxed);
     crate::notice!("Background AOF rewrite finished successfully");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manifest_round_trip() {
-        let t = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
-        let e = parse_manifest(t).unwrap();
-        assert_eq!(e.len(), 2);
-        assert_eq!(e[0].kind, 'b');
-        assert_eq!(manifest_text(&e), t);
-        assert!(parse_manifest("file x seq").is_err());
-        assert!(parse_manifest("file ../x seq 1 type i").is_err());
-    }
-
-    #[test]
-    fn parse_resp() {
-        let d = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI";
-        let (a, p) = parse_command(d, 0).unwrap().unwrap();
-        assert_eq!(a, vec![b"GET".to_vec(), b"k".to_vec()]);
-        assert!(parse_command(d, p).unwrap().is_none());
-        assert!(parse_command(b"xx\r\n", 0).is_err());
-    }
 }

@@ -1,25 +1,26 @@
 //! `cinnabar-check-rdb` and `cinnabar-check-aof`: offline checkers for RDB files and AOF sets,
 //! with the output and exit codes of Redis 7.0's `redis-check-rdb` / `redis-check-aof`.
 //!
-//! There is no second parser: the RDB check runs [`rdb_load::walk`] (the loader's own walk,
-//! which builds every value and verifies the CRC) and only counts and prints what it reports;
-//! the AOF check uses the AOF loader's command parser ([`aof::parse_command`]) and annotation
-//! reader. So whatever the checkers accept, the server loads, and the other way round.
+//! The RDB check runs [`rdb_load::walk`] (the loader's own walk, which builds every value and
+//! verifies the CRC) and only counts and prints what it reports. The AOF check reads commands
+//! the way `redis-check-aof` does (its own, stricter rules than the server's loader: the
+//! CRLF after each argument is checked, `*0` is fine), so offsets, line numbers and messages
+//! match the original's.
 //!
 //! The AOF check takes a manifest (multi-part, Redis 7) or one file (an old-style AOF, possibly
 //! with an RDB preamble). It reports, per file, the last offset up to which the commands are
 //! whole (`ok_up_to`; an unfinished MULTI counts as broken from its MULTI). `--fix` asks
-//! before truncating the broken tail, and only the last file may be cut (a broken file in the
-//! middle of a set cannot be repaired by truncation). `--truncate-to-timestamp T` cuts the last
-//! file at the first `#TS:` annotation later than `T`.
+//! before truncating the broken tail, and only the last file of a set may be cut.
+//! `--truncate-to-timestamp T` cuts the last file at the first `#TS:` annotation later than
+//! `T`.
 //!
 //! The functions take their output and input streams so tests can drive them in process; the
 //! binaries in `src/bin/` pass stdout and stdin.
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::aof::{self, Annotation};
+use super::aof;
 use super::rdb_load::{self, Event};
 
 /// Redis's names of RDB value types (as redis-check-rdb prints them).
@@ -168,107 +169,369 @@ pub fn check_rdb_main(args: &[String], out: &mut dyn Write) -> i32 {
     }
 }
 
-/// Result of checking the RESP commands of one AOF file (or the tail after an RDB preamble).
-struct RespCheck {
-    /// Commands are whole up to here.
-    ok_up_to: usize,
-    /// The problem found (printed before the summary), if any.
-    error: Option<String>,
-    /// Offset of the first `#TS:` annotation later than the asked timestamp.
-    ts_cut: Option<usize>,
-}
-
-fn check_resp(data: &[u8], start: usize, name: &str, ts: Option<i64>) -> RespCheck {
-    let mut pos = start;
-    let mut ok = start;
-    let mut multi_start: Option<usize> = None;
-    let mut ts_cut = None;
-    let mut error = None;
-    while pos < data.len() {
-        match aof::annotation(data, pos) {
-            Annotation::None => {}
-            Annotation::Truncated => {
-                error = Some(format!("0x{pos:16x}: Unexpected EOF reading an annotation"));
-                break;
-            }
-            Annotation::Line { timestamp, next } => {
-                if let (Some(limit), Some(t)) = (ts, timestamp) {
-                    if t > limit && ts_cut.is_none() {
-                        ts_cut = Some(pos);
-                    }
-                }
-                pos = next;
-                if multi_start.is_none() {
-                    ok = pos;
-                }
-                continue;
-            }
-        }
-        match aof::parse_command(data, pos) {
-            Ok(Some((argv, next))) => {
-                let cmd = argv.first().map(|a| crate::util::lower(a));
-                match cmd.as_deref() {
-                    Some("multi") => {
-                        if multi_start.is_some() {
-                            error = Some(format!("0x{pos:16x}: Unexpected MULTI"));
-                            break;
-                        }
-                        multi_start = Some(pos);
-                    }
-                    Some("exec") => {
-                        if multi_start.is_none() {
-                            error = Some(format!("0x{pos:16x}: Unexpected EXEC"));
-                            break;
-                        }
-                        multi_start = None;
-                    }
-                    _ => {}
-                }
-                pos = next;
-                if multi_start.is_none() {
-                    ok = pos;
-                }
-            }
-            Ok(None) => {
-                error = Some(format!("0x{pos:16x}: Unexpected EOF reading a command"));
-                break;
-            }
-            Err(()) => {
-                error = Some(format!("AOF {name} format error"));
-                break;
-            }
-        }
-    }
-    if error.is_none() {
-        if let Some(m) = multi_start {
-            error = Some(format!(
-                "0x{:16x}: Reached EOF before reading EXEC for MULTI",
-                data.len()
-            ));
-            ok = m;
-        }
-    }
-    RespCheck {
-        ok_up_to: ok,
-        error,
-        ts_cut,
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Check,
-    Fix,
-    Timestamp(i64),
-}
-
-/// What became of one file.
-enum Outcome {
+/// How one file of an AOF check ended (when the check goes on).
+#[derive(Debug, PartialEq, Eq)]
+enum Single {
     Valid,
-    /// Broken and not repaired (the message was printed).
-    Broken,
-    /// The user declined the fix.
-    Aborted,
+    Empty,
+    /// Cut at the first `#TS:` later than the asked timestamp.
+    TimestampTruncated,
+    /// Cut after its last whole command (`--fix`).
+    Truncated,
+}
+
+/// The check stops: exit code 1 (everything to say was printed).
+struct Stop;
+
+/// `redis-check-aof`'s reading state. Like the original, the line counter runs on across the
+/// files of a set, and reads mirror `fgets` / `fread`, so offsets, line numbers and messages
+/// come out the same.
+struct AofCheck<'a> {
+    out: &'a mut dyn Write,
+    input: &'a mut dyn BufRead,
+    fix: bool,
+    /// `--truncate-to-timestamp` (0: not asked, as in Redis).
+    to_ts: i64,
+    /// `ok_up_to_line`: 1 plus every `\r\n` consumed after a count or an argument.
+    line: i64,
+    // Per file:
+    data: Vec<u8>,
+    pos: usize,
+    /// Where the last read started (errors are reported there).
+    epos: usize,
+    /// A read ran into the end of the file (`feof`).
+    eof: bool,
+    error: Option<String>,
+}
+
+/// `strtol` base 10 on `s`: the value (saturated) and where the number ends (the start of
+/// `s` when there is no number).
+fn strtol(s: &[u8]) -> (i64, usize, bool) {
+    let mut i = 0;
+    while i < s.len() && s[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_start = i;
+    let mut v: i64 = 0;
+    let mut overflow = false;
+    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
+        match v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add((d - b'0') as i64))
+        {
+            Some(x) => v = x,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if i == digits_start {
+        return (0, 0, false);
+    }
+    if overflow {
+        v = i64::MAX;
+    }
+    (if neg { -v } else { v }, i, overflow)
+}
+
+impl AofCheck<'_> {
+    fn say(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn set_error(&mut self, msg: String) {
+        self.error = Some(format!("0x{:16x}: {msg}", self.epos));
+    }
+
+    /// `fgets(buf, size)`: up to `size - 1` bytes, through the first `\n`. None at the end.
+    fn fgets(&mut self, size: usize) -> Option<Vec<u8>> {
+        if self.pos >= self.data.len() {
+            self.eof = true;
+            return None;
+        }
+        let rest = &self.data[self.pos..];
+        let max = rest.len().min(size - 1);
+        let end = rest[..max]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(max, |i| i + 1);
+        if end == rest.len() && rest[end - 1] != b'\n' {
+            self.eof = true;
+        }
+        let line = rest[..end].to_vec();
+        self.pos += end;
+        Some(line)
+    }
+
+    /// The two bytes at `at` must be `\r\n` (a C string: a NUL ends it; missing bytes read
+    /// as 0).
+    fn consume_newline(&mut self, bytes: &[u8]) -> bool {
+        let b0 = bytes.first().copied().unwrap_or(0);
+        let b1 = if b0 == 0 {
+            0
+        } else {
+            bytes.get(1).copied().unwrap_or(0)
+        };
+        if (b0, b1) != (b'\r', b'\n') {
+            self.set_error(format!("Expected \\r\\n, got: {b0:02x}{b1:02x}"));
+            return false;
+        }
+        self.line += 1;
+        true
+    }
+
+    /// A `<prefix><number>\r\n` line. None: the file ended or the line is wrong.
+    fn read_long(&mut self, prefix: u8) -> Option<i64> {
+        self.epos = self.pos;
+        let line = self.fgets(128)?;
+        // C string functions see the line up to a NUL byte.
+        let cstr = line.split(|&b| b == 0).next().unwrap_or(&[]);
+        if cstr.first() != Some(&prefix) {
+            let got = cstr.first().copied().unwrap_or(0) as char;
+            self.set_error(format!(
+                "Expected prefix '{}', got: '{got}'",
+                prefix as char
+            ));
+            return None;
+        }
+        let (v, used, _) = strtol(&cstr[1..]);
+        let rest = cstr[1 + used..].to_vec();
+        self.consume_newline(&rest).then_some(v)
+    }
+
+    /// `fread` of `len` bytes: all of them or an error.
+    fn read_bytes(&mut self, len: usize) -> Option<Vec<u8>> {
+        self.epos = self.pos;
+        let real = len.min(self.data.len() - self.pos);
+        let bytes = self.data[self.pos..self.pos + real].to_vec();
+        self.pos += real;
+        if real != len {
+            self.eof = true;
+            self.set_error(format!("Expected to read {len} bytes, got {real} bytes"));
+            return None;
+        }
+        Some(bytes)
+    }
+
+    fn read_string(&mut self) -> Option<Vec<u8>> {
+        let len = self.read_long(b'$')?;
+        if !(0..=i64::MAX - 2).contains(&len) {
+            self.set_error(format!(
+                "Expected to read string of {len} bytes, which is not in the suitable range"
+            ));
+            return None;
+        }
+        let len = len as usize;
+        // read_bytes copies only what the file holds, whatever length it claims.
+        let mut bytes = self.read_bytes(len.saturating_add(2))?;
+        let tail = bytes.split_off(len);
+        self.consume_newline(&tail).then_some(bytes)
+    }
+
+    /// One command. False: it is broken (or the file ended inside it).
+    fn process_resp(&mut self, path: &str, multi: &mut i64) -> bool {
+        let Some(argc) = self.read_long(b'*') else {
+            return false;
+        };
+        for i in 0..argc.max(0) {
+            let Some(s) = self.read_string() else {
+                return false;
+            };
+            if i == 0 {
+                let name = s.split(|&b| b == 0).next().unwrap_or(&[]);
+                if name.eq_ignore_ascii_case(b"multi") {
+                    *multi += 1;
+                    if *multi != 1 {
+                        self.set_error(format!("Unexpected MULTI in AOF {path}"));
+                        return false;
+                    }
+                } else if name.eq_ignore_ascii_case(b"exec") {
+                    *multi -= 1;
+                    if *multi != 0 {
+                        self.set_error(format!("Unexpected EXEC in AOF {path}"));
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// An annotation line. Ok(false): the file was cut here (timestamp mode).
+    fn process_annotation(&mut self, path: &str, last: bool) -> Result<bool, Stop> {
+        self.epos = self.pos;
+        let Some(line) = self.fgets(1024) else {
+            self.say(&format!(
+                "Failed to read annotations from AOF {path}, aborting..."
+            ));
+            return Err(Stop);
+        };
+        if self.to_ts == 0 || !line.starts_with(b"#TS:") {
+            return Ok(true);
+        }
+        let cstr = line.split(|&b| b == 0).next().unwrap_or(&[]);
+        let (ts, used, overflow) = strtol(&cstr[4..]);
+        if overflow || cstr.get(4 + used) != Some(&b'\r') {
+            self.say("Invalid timestamp annotation");
+            return Err(Stop);
+        }
+        if ts <= self.to_ts {
+            return Ok(true);
+        }
+        let to = self.to_ts;
+        if self.epos == 0 {
+            self.say(&format!(
+                "AOF {path} has nothing before timestamp {to}, aborting..."
+            ));
+            return Err(Stop);
+        }
+        if !last {
+            self.say(&format!("Failed to truncate AOF {path} to timestamp {to} to offset {} because it is not the last file.", self.epos));
+            self.say("If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.");
+            return Err(Stop);
+        }
+        if truncate_file(Path::new(path), self.epos).is_err() {
+            self.say(&format!("Failed to truncate AOF {path} to timestamp {to}"));
+            return Err(Stop);
+        }
+        Ok(false)
+    }
+
+    /// Checks one file: `name` is how reports name it, `path` where it is (and how errors
+    /// name it); `last`: the only file that may be cut; `preamble`: it starts with an RDB.
+    fn check_single(
+        &mut self,
+        name: &str,
+        path: &str,
+        last: bool,
+        preamble: bool,
+    ) -> Result<Single, Stop> {
+        self.data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) => {
+                self.say(&format!(
+                    "Cannot open file {path}: {}, aborting...",
+                    crate::config::strerror(&e)
+                ));
+                return Err(Stop);
+            }
+        };
+        (self.pos, self.epos, self.eof, self.error) = (0, 0, false, None);
+        if self.data.is_empty() {
+            return Ok(Single::Empty);
+        }
+        if preamble {
+            let _ = writeln!(self.out, "[offset 0] Checking RDB file {name}");
+            let data = std::mem::take(&mut self.data);
+            let end = check_rdb_data(&data, true, self.out);
+            self.data = data;
+            match end {
+                Ok(end) => {
+                    self.say("RDB preamble is OK, proceeding with AOF tail...");
+                    self.pos = end;
+                }
+                Err(_) => {
+                    self.say("RDB preamble of AOF file is not sane, aborting.");
+                    return Err(Stop);
+                }
+            }
+        }
+        let mut multi = 0i64;
+        let mut ok_up_to = self.pos;
+        loop {
+            if multi == 0 {
+                ok_up_to = self.pos;
+            }
+            let Some(&c) = self.data.get(self.pos) else {
+                self.eof = true;
+                break;
+            };
+            match c {
+                b'#' => {
+                    if !self.process_annotation(path, last)? {
+                        return Ok(Single::TimestampTruncated);
+                    }
+                }
+                b'*' => {
+                    if !self.process_resp(path, &mut multi) {
+                        break;
+                    }
+                }
+                _ => {
+                    self.say(&format!("AOF {name} format error"));
+                    break;
+                }
+            }
+        }
+        if self.eof && multi != 0 && self.error.is_none() {
+            self.set_error("Reached EOF before reading EXEC for MULTI".into());
+        }
+        if let Some(e) = self.error.take() {
+            self.say(&e);
+        }
+        let size = self.data.len();
+        let diff = size - ok_up_to;
+        if diff == 0 && self.to_ts != 0 {
+            let to = self.to_ts;
+            self.say(&format!("Truncate nothing in AOF {name} to timestamp {to}"));
+            return Ok(Single::Valid);
+        }
+        let line = self.line;
+        self.say(&format!("AOF analyzed: filename={name}, size={size}, ok_up_to={ok_up_to}, ok_up_to_line={line}, diff={diff}"));
+        if diff == 0 {
+            return Ok(Single::Valid);
+        }
+        if !self.fix {
+            self.say(&format!(
+                "AOF {name} is not valid. Use the --fix option to try fixing it."
+            ));
+            return Err(Stop);
+        }
+        if !last {
+            self.say(&format!(
+                "Failed to truncate AOF {name} because it is not the last file"
+            ));
+            return Err(Stop);
+        }
+        self.say(&format!("This will shrink the AOF {name} from {size} bytes, with {diff} bytes, to {ok_up_to} bytes"));
+        let _ = write!(self.out, "Continue? [y/N]: ");
+        let _ = self.out.flush();
+        let mut answer = String::new();
+        let _ = self.input.read_line(&mut answer);
+        if !answer.starts_with(['y', 'Y']) {
+            self.say("Aborting...");
+            return Err(Stop);
+        }
+        if truncate_file(Path::new(path), ok_up_to).is_err() {
+            self.say(&format!("Failed to truncate AOF {name}"));
+            return Err(Stop);
+        }
+        Ok(Single::Truncated)
+    }
+
+    /// The line printed after a file of a set (or an old-style file) was checked.
+    fn report(&mut self, what: &str, name: &str, res: Single) {
+        let to = self.to_ts;
+        let text = match res {
+            Single::Valid => format!("{what}{name} is valid"),
+            Single::Empty => format!("{what}{name} is empty"),
+            Single::TimestampTruncated => {
+                format!("Successfully truncated AOF {name} to timestamp {to}")
+            }
+            Single::Truncated => format!("Successfully truncated AOF {name}"),
+        };
+        self.say(&text);
+    }
 }
 
 fn truncate_file(path: &Path, len: usize) -> std::io::Result<()> {
@@ -277,234 +540,146 @@ fn truncate_file(path: &Path, len: usize) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Checks one file of the set. `label` is how it is named in messages; `last`: it may be cut.
-#[allow(clippy::too_many_arguments)]
-fn check_aof_file(
-    path: &Path,
-    label: &str,
-    kind: &str,
-    last: bool,
-    mode: Mode,
+/// How `redis-check-aof` tells a manifest: a non-comment line (1024-byte `fgets` chunk)
+/// starting with `file`. Err: it can't be read (the message was printed).
+fn file_is_manifest(path: &str, out: &mut dyn Write) -> Result<bool, Stop> {
+    let data = read_or_say(path, out)?;
+    let mut pos = 0;
+    let mut found = false;
+    while pos < data.len() {
+        let rest = &data[pos..];
+        let max = rest.len().min(1024);
+        let end = rest[..max]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(max, |i| i + 1);
+        let chunk = &rest[..end];
+        if chunk[0] != b'#' && chunk.starts_with(b"file") {
+            found = true;
+        }
+        pos += end;
+    }
+    Ok(found)
+}
+
+/// An RDB (preamble or base): at least 8 bytes starting with `REDIS`.
+fn file_is_rdb(path: &str, out: &mut dyn Write) -> Result<bool, Stop> {
+    let data = read_or_say(path, out)?;
+    Ok(data.len() >= 8 && data.starts_with(b"REDIS"))
+}
+
+fn read_or_say(path: &str, out: &mut dyn Write) -> Result<Vec<u8>, Stop> {
+    std::fs::read(path).map_err(|e| {
+        let _ = writeln!(
+            out,
+            "Cannot open file {path}: {}",
+            crate::config::strerror(&e)
+        );
+        Stop
+    })
+}
+
+/// `dirname(3)` of a path as given.
+fn dirname(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        None => ".".to_string(),
+        Some(0) => "/".to_string(),
+        Some(i) => trimmed[..i].trim_end_matches('/').to_string(),
+    }
+}
+
+/// `cinnabar-check-aof [--fix|--truncate-to-timestamp ts] <file.manifest|file.aof>`, with
+/// `redis-check-aof`'s arguments, output and exit codes. `program` is the name usage shows.
+/// Return value: the exit code (0: valid or repaired, 1 otherwise).
+pub fn check_aof_main(
+    program: &str,
+    args: &[String],
     out: &mut dyn Write,
     input: &mut dyn BufRead,
-) -> Outcome {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
-        Err(e) => {
-            let _ = writeln!(out, "Cannot open file {}: {e}, aborting...", path.display());
-            return Outcome::Broken;
-        }
-    };
-    let mut start = 0;
-    if data.starts_with(b"REDIS") {
-        let _ = writeln!(out, "[offset 0] Checking RDB file {label}");
-        match check_rdb_data(&data, true, out) {
-            Ok(end) => {
-                let _ = writeln!(out, "RDB preamble is OK, proceeding with AOF tail...");
-                start = end;
-            }
-            Err(_) => {
-                let _ = writeln!(out, "RDB preamble of AOF file is not sane, aborting.");
-                return Outcome::Broken;
-            }
-        }
-    }
-    let ts = match mode {
-        Mode::Timestamp(t) => Some(t),
-        _ => None,
-    };
-    let rc = check_resp(&data, start, label, ts);
-    if let Mode::Timestamp(t) = mode {
-        if let Some(msg) = &rc.error {
-            let _ = writeln!(out, "{msg}");
-            let _ = writeln!(
-                out,
-                "AOF {label} is not valid: fix it with --fix before truncating to a timestamp"
-            );
-            return Outcome::Broken;
-        }
-        match rc.ts_cut {
-            None => {
-                let _ = writeln!(out, "Truncate nothing in AOF {label} to timestamp {t}");
-            }
-            Some(_) if !last => {
-                let _ = writeln!(
-                    out,
-                    "AOF {label} has timestamp annotations later than {t}, but only the last file of the set can be truncated"
-                );
-                return Outcome::Broken;
-            }
-            Some(cut) => {
-                if let Err(e) = truncate_file(path, cut) {
-                    let _ = writeln!(out, "Failed to truncate AOF {label} to timestamp {t}: {e}");
-                    return Outcome::Broken;
-                }
-                let _ = writeln!(out, "Successfully truncated AOF {label} to timestamp {t}");
-                return Outcome::Valid;
-            }
-        }
-        let _ = writeln!(out, "{kind}{label} is valid");
-        return Outcome::Valid;
-    }
-    let line = 1 + data[start..rc.ok_up_to]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count();
-    if let Some(msg) = &rc.error {
-        let _ = writeln!(out, "{msg}");
-    }
-    let diff = data.len() - rc.ok_up_to;
-    let _ = writeln!(
-        out,
-        "AOF analyzed: filename={label}, size={}, ok_up_to={}, ok_up_to_line={line}, diff={diff}",
-        data.len(),
-        rc.ok_up_to
-    );
-    if rc.error.is_none() && diff == 0 {
-        let _ = writeln!(out, "{kind}{label} is valid");
-        return Outcome::Valid;
-    }
-    if mode != Mode::Fix {
+) -> i32 {
+    let usage = |out: &mut dyn Write| {
         let _ = writeln!(
             out,
-            "{kind}{label} is not valid. Use the --fix option to try fixing it."
+            "Usage: {program} [--fix|--truncate-to-timestamp $timestamp] <file.manifest|file.aof>"
         );
-        return Outcome::Broken;
-    }
-    if !last {
-        let _ = writeln!(
-            out,
-            "{kind}{label} is not valid and is not the last file of the set: it can't be fixed by truncation"
-        );
-        return Outcome::Broken;
-    }
-    let _ = writeln!(
-        out,
-        "This will shrink the AOF {label} from {} bytes, with {diff} bytes, to {} bytes",
-        data.len(),
-        rc.ok_up_to
-    );
-    let _ = write!(out, "Continue? [y/N]: ");
-    let _ = out.flush();
-    let mut answer = String::new();
-    let _ = input.read_line(&mut answer);
-    if !answer.trim_start().starts_with(['y', 'Y']) {
-        let _ = writeln!(out, "Aborting...");
-        return Outcome::Aborted;
-    }
-    if let Err(e) = truncate_file(path, rc.ok_up_to) {
-        let _ = writeln!(out, "Failed to truncate AOF {label}: {e}");
-        return Outcome::Broken;
-    }
-    let _ = writeln!(out, "Successfully truncated AOF {label}");
-    Outcome::Valid
-}
-
-fn usage(out: &mut dyn Write) -> i32 {
-    let _ = writeln!(
-        out,
-        "Usage: cinnabar-check-aof [--fix|--truncate-to-timestamp $timestamp] <file.manifest|file.aof>"
-    );
-    1
-}
-
-/// `cinnabar-check-aof [--fix|--truncate-to-timestamp ts] <file.manifest|file.aof>`.
-/// Return value: the exit code (0: valid or repaired, 1 otherwise).
-pub fn check_aof_main(args: &[String], out: &mut dyn Write, input: &mut dyn BufRead) -> i32 {
-    let mut mode = Mode::Check;
-    let mut file = None;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--fix" if mode == Mode::Check => mode = Mode::Fix,
-            "--truncate-to-timestamp" if mode == Mode::Check => {
-                i += 1;
-                let Some(t) = args.get(i).and_then(|t| t.parse::<i64>().ok()) else {
-                    return usage(out);
-                };
-                mode = Mode::Timestamp(t);
+        1
+    };
+    let (file, fix, to_ts) = match args {
+        [f] => (f.as_str(), false, 0),
+        [flag, f] if flag == "--fix" => (f.as_str(), true, 0),
+        [flag, ts, f] if flag == "--truncate-to-timestamp" => {
+            let (v, used, overflow) = strtol(ts.as_bytes());
+            if overflow || used != ts.len() || ts.is_empty() {
+                let _ = writeln!(out, "Invalid timestamp, aborting...");
+                return 1;
             }
-            a if file.is_none() && !a.starts_with("--") => file = Some(PathBuf::from(a)),
-            _ => return usage(out),
+            (f.as_str(), false, v)
         }
-        i += 1;
+        _ => return usage(out),
+    };
+    let mut ck = AofCheck {
+        out,
+        input,
+        fix,
+        to_ts,
+        line: 1,
+        data: Vec::new(),
+        pos: 0,
+        epos: 0,
+        eof: false,
+        error: None,
+    };
+    match check_aof(&mut ck, file) {
+        Ok(()) => 0,
+        Err(Stop) => 1,
     }
-    let Some(file) = file else {
-        return usage(out);
-    };
-    let head = match std::fs::read(&file) {
-        Ok(d) => d,
-        Err(e) => {
-            let _ = writeln!(out, "Cannot open file {}: {e}, aborting...", file.display());
-            return 1;
-        }
-    };
-    let is_manifest = head.starts_with(b"file ")
-        || file.extension().is_some_and(|e| e == "manifest") && !head.starts_with(b"*");
-    if !is_manifest {
-        let _ = writeln!(out, "Start checking Old-Style AOF");
-        let label = file.display().to_string();
-        return match check_aof_file(&file, &label, "AOF ", true, mode, out, input) {
-            Outcome::Valid => 0,
-            _ => 1,
-        };
+}
+
+fn check_aof(ck: &mut AofCheck, file: &str) -> Result<(), Stop> {
+    if !file_is_manifest(file, ck.out)? {
+        let preamble = file_is_rdb(file, ck.out)?;
+        ck.say("Start checking Old-Style AOF");
+        let res = ck.check_single(file, file, true, preamble)?;
+        ck.report("AOF ", file, res);
+        return Ok(());
     }
-    let _ = writeln!(out, "Start checking Multi Part AOF");
-    let entries = match aof::parse_manifest(&String::from_utf8_lossy(&head)) {
-        Ok(e) if !e.is_empty() => e,
-        Ok(_) => {
-            let _ = writeln!(out, "Invalid AOF manifest file format: no files listed");
-            return 1;
-        }
+    ck.say("Start checking Multi Part AOF");
+    let text = read_or_say(file, ck.out)?;
+    let entries = match aof::parse_manifest(&text) {
+        Ok(e) => e,
         Err(e) => {
-            let _ = writeln!(out, "{e}");
-            return 1;
+            for l in e.log_lines() {
+                ck.say(crate::log::line('C', crate::log::Level::Warning, &l).trim_end());
+            }
+            return Err(Stop);
         }
     };
-    let dir = file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let incrs: Vec<_> = entries.iter().filter(|e| e.kind == 'i').collect();
+    let dir = dirname(file);
     let base = entries.iter().find(|e| e.kind == 'b');
+    let incrs: Vec<_> = entries.iter().filter(|e| e.kind == 'i').collect();
+    let total = incrs.len() + base.is_some() as usize;
+    let mut n = 0;
     if let Some(b) = base {
-        let rdb = b.name.ends_with(".rdb");
-        let _ = writeln!(
-            out,
+        let path = format!("{dir}/{}", b.name);
+        n += 1;
+        let preamble = file_is_rdb(&path, ck.out)?;
+        ck.say(&format!(
             "Start to check BASE AOF ({} format).",
-            if rdb { "RDB" } else { "AOF" }
-        );
-        match check_aof_file(
-            &dir.join(&b.name),
-            &b.name,
-            "BASE AOF ",
-            incrs.is_empty(),
-            mode,
-            out,
-            input,
-        ) {
-            Outcome::Valid => {}
-            _ => return 1,
-        }
+            if preamble { "RDB" } else { "RESP" }
+        ));
+        let res = ck.check_single(&b.name, &path, n == total, preamble)?;
+        ck.report("BASE AOF ", &b.name, res);
     }
     if !incrs.is_empty() {
-        let _ = writeln!(out, "Start to check INCR files.");
+        ck.say("Start to check INCR files.");
     }
-    for (i, e) in incrs.iter().enumerate() {
-        let last = i + 1 == incrs.len();
-        match check_aof_file(
-            &dir.join(&e.name),
-            &e.name,
-            "INCR AOF ",
-            last,
-            mode,
-            out,
-            input,
-        ) {
-            Outcome::Valid => {}
-            _ => return 1,
-        }
+    for e in incrs {
+        let path = format!("{dir}/{}", e.name);
+        n += 1;
+        let res = ck.check_single(&e.name, &path, n == total, false)?;
+        ck.report("INCR AOF ", &e.name, res);
     }
-    let _ = writeln!(out, "All AOF files and manifest are valid");
-    0
+    ck.say("All AOF files and manifest are valid");
+    Ok(())
 }

@@ -40,6 +40,8 @@ use crate::server::Server;
 static LOADING: AtomicBool = AtomicBool::new(false);
 /// Commands now come from clients served during the load (not from the AOF being replayed).
 static SERVING: AtomicBool = AtomicBool::new(false);
+/// [`SERVING`] from inside a busy script being replayed ([`serve_from_script`]).
+static SCRIPT_BUSY: AtomicBool = AtomicBool::new(false);
 static START_UNIX: AtomicI64 = AtomicI64::new(0);
 static TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
 static LOADED_BASE: AtomicU64 = AtomicU64::new(0);
@@ -178,6 +180,35 @@ pub fn tick_n(srv: &mut Server, offset: u64, n: u32) {
             }
         }
     });
+}
+
+/// Called from the hook of a script the AOF replay runs, once it is past busy-reply-threshold
+/// (Redis's script hook runs its event loop then): clients are served as between commands,
+/// so they get -LOADING and INFO shows `loading:1` while the script runs.
+pub fn serve_from_script(srv: &mut Server) {
+    if !LOADING.load(Ordering::Relaxed) {
+        return;
+    }
+    SERVICE.with(|s| {
+        let Ok(mut guard) = s.try_borrow_mut() else {
+            return;
+        };
+        let Some(svc) = guard.as_mut() else {
+            return;
+        };
+        if svc.last.elapsed() >= PUMP_EVERY {
+            SCRIPT_BUSY.store(true, Ordering::Relaxed);
+            svc.pump(srv);
+            SCRIPT_BUSY.store(false, Ordering::Relaxed);
+            svc.last = Instant::now();
+        }
+    });
+}
+
+/// Clients are served from inside a busy script of the load: as in Redis, a command allowed
+/// while loading but not while busy (INFO, CONFIG, ...) gets -BUSY.
+pub fn script_busy() -> bool {
+    SCRIPT_BUSY.load(Ordering::Relaxed)
 }
 
 /// Ends the load. Return value: the connections to continue on the event loop.

@@ -14,6 +14,8 @@
 //! mid-save never leaves a truncated file behind.
 
 pub mod aof;
+pub mod aof_load;
+pub mod aof_manifest;
 pub mod check;
 pub mod crc64;
 pub mod loading;
@@ -404,7 +406,7 @@ impl Drop for MappedFile {
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     // With appendonly yes the AOF wins over the RDB file, as in Redis.
     if aof::enabled_in_config(srv) {
-        return aof::load_at_startup(srv);
+        return aof_load::load_at_startup(srv);
     }
     let path = rdb_path(srv);
     let data = match MappedFile::open(&path) {
@@ -602,6 +604,17 @@ fn save_points(srv: &Server) -> Vec<(i64, u64)> {
         .collect()
 }
 
+/// `appendonly` switched by CONFIG SET: start (with a rewrite) or stop the AOF. CONFIG SET
+/// calls it at once (as Redis does, so the next write is logged or not); the cron retries.
+pub fn apply_appendonly(srv: &mut Server) {
+    let want = aof::enabled_in_config(srv);
+    if want != srv.aof.is_some() {
+        if let Err(e) = aof::set_enabled(srv, want) {
+            crate::warning!("{e}");
+        }
+    }
+}
+
 /// Cron hook: applies a finished BGSAVE's outcome, and starts a BGSAVE when a save point is
 /// reached (enough changes and enough time since the last save), as Redis's serverCron does.
 /// Skipped with a test clock, so in-process tests never fork.
@@ -610,13 +623,7 @@ pub fn cron(srv: &mut Server) {
     if srv.clock_override.is_some() {
         return;
     }
-    // appendonly switched by CONFIG SET: start (with a rewrite) or stop the AOF.
-    let want = aof::enabled_in_config(srv);
-    if want != srv.aof.is_some() {
-        if let Err(e) = aof::set_enabled(srv, want) {
-            crate::warning!("{e}");
-        }
-    }
+    apply_appendonly(srv);
     aof::cron(srv);
     if BGSAVE_FINISHED.swap(false, Ordering::Relaxed) && LAST_SAVE_OK.load(Ordering::Relaxed) {
         let before = DIRTY_AT_BGSAVE.load(Ordering::Relaxed);

@@ -987,6 +987,7 @@ pub fn load_dataset_with(
     }
     LOAD_KEYS_LOADED.store(loaded as u64, std::sync::atomic::Ordering::Relaxed);
     LOAD_KEYS_EXPIRED.store(expired, std::sync::atomic::Ordering::Relaxed);
+    crate::notice!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.");
     Ok((loaded, end))
 }
 

@@ -1519,13 +1519,33 @@ fn hook_check() -> Option<&'static std::ffi::CStr> {
     });
     let (srv, caller, busy) = state?;
     if busy {
-        with_run(|r| {
-            if let Some(r) = r {
-                r.busy = true;
-            }
+        let newly = with_run(|r| {
+            let r = r?;
+            let first = !r.busy;
+            r.busy = true;
+            first.then(|| {
+                (
+                    r.start.elapsed().as_millis(),
+                    if r.is_function {
+                        "FUNCTION KILL"
+                    } else {
+                        "SCRIPT KILL"
+                    },
+                    r.name.clone(),
+                )
+            })
         });
+        if let Some((ms, kill, name)) = newly {
+            crate::warning!("Slow script detected: still in execution after {ms} milliseconds. You can try killing the script using the {kill} command. Script name is: {name}.");
+        }
         // SAFETY: see call_command; the script is suspended inside the hook.
-        crate::net::while_busy::serve(unsafe { &mut *srv }, caller);
+        let srv = unsafe { &mut *srv };
+        if crate::persist::loading::is_loading() {
+            // A script replayed from the AOF at start-up: clients get -LOADING meanwhile.
+            crate::persist::loading::serve_from_script(srv);
+        } else {
+            crate::net::while_busy::serve(srv, caller);
+        }
     }
     if with_run(|r| r.is_some_and(|r| r.killed)) {
         return Some(c"Script killed by user with SCRIPT KILL...");

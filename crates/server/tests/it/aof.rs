@@ -447,3 +447,76 @@ fn loading_while_replaying() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A long EVAL in the AOF: while it replays (past busy-reply-threshold) clients get -LOADING
+/// for ordinary commands and -BUSY for the ones allowed while loading (INFO), as in Redis;
+/// afterwards the script's write is there.
+#[test]
+fn long_script_in_the_aof_like_redis() {
+    fn steps(program: &str) -> Vec<String> {
+        let d = temp_dir("aof-eval");
+        let ad = d.join("appendonlydir");
+        std::fs::create_dir_all(&ad).unwrap();
+        let script =
+            "local i=0 while i < 400000000 do i = i + 1 end redis.call('set','k','v') return 1";
+        let mut aof = Vec::new();
+        cinnabar_resp_encode(&mut aof, &[b"EVAL", script.as_bytes(), b"0"]);
+        std::fs::write(ad.join("appendonly.aof.1.incr.aof"), aof).unwrap();
+        std::fs::write(
+            ad.join("appendonly.aof.manifest"),
+            "file appendonly.aof.1.incr.aof seq 1 type i\n",
+        )
+        .unwrap();
+        let port = free_port();
+        let mut child = Command::new(program)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "yes", "--dir", d.to_str().unwrap()])
+            .args(["--busy-reply-threshold", "100"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut c = loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break Conn::connect(port);
+            }
+            assert!(std::time::Instant::now() < deadline, "no listener");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        // Redis also serves clients once before the first command of a file: ask only when
+        // the script is surely running (past the 100 ms threshold).
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let mut seen = vec![show(&c.cmd("PING")), show(&c.cmd("INFO persistence"))];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while matches!(c.cmd("PING"), Frame::Error(_)) {
+            assert!(std::time::Instant::now() < deadline, "still loading");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        seen.push(show(&c.cmd("GET k")));
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&d);
+        seen
+    }
+    let ours = steps(env!("CARGO_BIN_EXE_cinnabar-server"));
+    let redis = steps("redis-server");
+    assert!(ours[0].contains("LOADING"), "{ours:?}");
+    assert_eq!(ours, redis);
+}
+
+fn cinnabar_resp_encode(out: &mut Vec<u8>, argv: &[&[u8]]) {
+    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    for a in argv {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}

@@ -7,6 +7,8 @@
 //! - `client_crate`: the `redis` crate over RESP2 and RESP3.
 
 mod aof;
+mod aof_damage;
+mod aof_effects;
 mod blocking;
 mod check_tools;
 mod client_crate;
