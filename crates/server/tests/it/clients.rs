@@ -120,3 +120,34 @@ fn reply_off_and_skip_suppress_replies() {
     assert_eq!(a.read().unwrap(), Frame::Simple(b"OK".to_vec()));
     assert_eq!(a.read().unwrap(), Frame::Bulk(b"2".to_vec()));
 }
+
+/// CLIENT UNBLOCK of a client held by CLIENT PAUSE answers 0 and leaves it held (redis-server
+/// 7.0.15 crashes here: "Unknown btype in replyToBlockedClientTimedOut()").
+#[test]
+fn unblock_leaves_a_paused_client_held() {
+    use super::harness::Got;
+    use std::time::Duration;
+    let srv = start_cinnabar(&[]);
+    let mut m = Conn::connect(srv.port);
+    let mut p = Conn::connect(srv.port);
+    let id = int(p.cmd("CLIENT ID"));
+    m.cmd("CLIENT PAUSE 100000 WRITE");
+    p.send(&[b"SET".to_vec(), b"x".to_vec(), b"1".to_vec()]);
+    let mut held = false;
+    for _ in 0..500 {
+        let list = text(m.cmd(&format!("CLIENT LIST ID {id}")));
+        if field(&list, id, "flags").is_some_and(|f| f.contains('b')) {
+            held = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(held, "the SET was not held by the pause");
+    assert_eq!(int(m.cmd(&format!("CLIENT UNBLOCK {id}"))), 0);
+    assert_eq!(p.read_within(Duration::from_millis(100)), Got::Nothing);
+    m.cmd("CLIENT UNPAUSE");
+    assert_eq!(
+        p.read_within(Duration::from_secs(5)),
+        Got::Frame(Frame::Simple(b"OK".to_vec()))
+    );
+}
