@@ -650,7 +650,12 @@ fn check_aof(ck: &mut AofCheck, file: &str) -> Result<(), Stop> {
         Ok(e) => e,
         Err(e) => {
             for l in e.log_lines() {
-                ck.say(crate::log::line('C', crate::log::Level::Warning, &l).trim_end());
+                {
+                    // `line` ends with the newline `say` adds itself.
+                    let mut text = crate::log::line('C', crate::log::Level::Warning, &l);
+                    text.pop();
+                    ck.say(&text);
+                }
             }
             return Err(Stop);
         }
