@@ -18,6 +18,7 @@ mod multi;
 mod protocol;
 mod pubsub;
 mod rdb;
+mod sampling;
 mod script_abuse;
 mod scripting;
 mod tracking;
