@@ -99,7 +99,16 @@ pub struct Engine {
     client: Option<Box<Client>>,
     /// FUNCTION libraries (functions.rs).
     pub functions: functions::Registry,
+    /// Scripts run since the last incremental GC step (see [`GC_PERIOD`]).
+    gc_count: u32,
 }
+
+/// Every this many script runs, one incremental GC step of this many KB is taken, as Redis
+/// does after its scripts: each run leaves a little garbage (the KEYS and ARGV tables, reply
+/// strings) and left to Lua's own pacing the heap roughly doubles before a cycle, so
+/// `used_memory_lua` would swing by tens of KB; small regular steps keep it flat and spread
+/// the cost instead of paying for a full cycle inside one unlucky script.
+const GC_PERIOD: u32 = 50;
 
 /// State of the running script, reachable from Lua callbacks and the hook.
 pub struct Run {
@@ -818,6 +827,9 @@ unsafe fn command_to_stack(l: *mut ffi::lua_State) -> bool {
     match outcome {
         Ok(is_err) => is_err,
         Err(msg) => {
+            // The arguments may fill the C stack (`unpack` of 7999 values): drop them so the
+            // error table has room, as Redis pops them before replying.
+            ffi::lua_settop(l, 0);
             convert::raw::push_err_table(l, msg.as_bytes());
             true
         }
@@ -857,6 +869,9 @@ unsafe fn run_command(
             _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
         }
     }
+    // The arguments are copied: pop them, so the reply has room on the stack even when they
+    // filled it (Redis's luaRedisGenericCommand does the same).
+    ffi::lua_settop(l, 0);
     let argv = &pool[..nargs];
     let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3, r.repl)));
     let Some((srv, client, read_only, resp3, repl)) = ptrs else {
@@ -1367,6 +1382,7 @@ impl Engine {
             set_loading,
             run_eval,
             client: Some(Box::new(client)),
+            gc_count: 0,
             functions: functions::Registry::default(),
         })
     }
@@ -1431,12 +1447,18 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
     let Some(nl) = body.iter().position(|&c| c == b'\n') else {
         return Err(CmdError::err("Invalid script shebang"));
     };
-    let line = String::from_utf8_lossy(&body[..nl]).into_owned();
-    // Words are split on any C whitespace (so a CRLF line ending is fine), as sdssplitargs.
-    let mut parts = line
-        .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
-        .filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or_default();
+    // Words are split with Redis's `sdssplitargs` rules (quotes and escapes, as an inline
+    // command), as Redis's evalExtractShebangFlags does: `#!"lua" "flags=no-writes"` is
+    // `#!lua flags=no-writes`, and unbalanced quotes fail.
+    let Some(words) = cinnabar_resp::parse::split_args(&body[..nl]) else {
+        return Err(CmdError::err("Invalid engine in script shebang"));
+    };
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let mut parts = words.iter().map(String::as_str);
+    let engine = parts.next().unwrap_or("#!");
     if engine != "#!lua" {
         return Err(CmdError::err(format!(
             "Unexpected engine in script shebang: {engine}"
@@ -1721,6 +1743,12 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     let _ = lua.set_memory_limit(cap);
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
+        eng.gc_count += 1;
+        if eng.gc_count >= GC_PERIOD {
+            eng.gc_count = 0;
+            // SAFETY: `l` is the engine's main state and no Lua code is running.
+            unsafe { ffi::lua_gc(l, ffi::LUA_GCSTEP, GC_PERIOD as c_int) };
+        }
     }
     finish_aof(srv, aof_mark, run.writes);
     if run.busy {
