@@ -20,5 +20,6 @@ mod pubsub;
 mod rdb;
 mod sampling;
 mod script_abuse;
+mod script_stats;
 mod scripting;
 mod tracking;
