@@ -33,6 +33,14 @@ pub struct Stats {
     pub commands: Vec<CommandStats>,
     /// Per error prefix ("ERR", "WRONGTYPE"): count.
     pub errors: BTreeMap<String, u64>,
+    /// `total_error_replies` when the running command's handler started or its last nested
+    /// command (redis.call, EXEC's queue) ended: errors counted after it make the command
+    /// fail in commandstats, as Redis's `incrCommandStatsOnError` baseline.
+    pub err_mark: u64,
+    /// The running command replied an error errorstats must not count (a script returning
+    /// a command's error, already counted): it still fails, as Redis's
+    /// `ERR_REPLY_FLAG_NO_STATS_UPDATE` path in `afterErrorReply`.
+    pub failed_uncounted: bool,
     pub inst_ops: InstMetric,
     pub inst_net_input: InstMetric,
     pub inst_net_output: InstMetric,
@@ -125,6 +133,10 @@ pub struct Server {
     /// Nesting of `cmd::call` (EXEC, scripts and blocked-client serving run commands inside
     /// another); blocked clients are served only when it is back to 0.
     pub call_depth: u32,
+    /// The next `cmd::call` re-runs a blocked client's command to serve it: Redis counts the
+    /// command once, when it blocked, so this run adds no `calls` and no
+    /// `total_commands_processed` (its errors still fail it).
+    pub rerun_blocked: bool,
     /// The last active expiry cycle used its whole budget (fast cycles run until it doesn't).
     pub expire_backlog: bool,
     pub config: Config,
@@ -207,6 +219,7 @@ impl Server {
             blocked_clients: 0,
             pause: Default::default(),
             call_depth: 0,
+            rerun_blocked: false,
             expire_backlog: false,
             port: config.port,
             config,

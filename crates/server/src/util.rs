@@ -7,6 +7,21 @@
 pub use cinnabar_resp::parse::parse_i64;
 
 /// Redis `string2ll` on an argument.
+/// A private random generator for sampling (SRANDMEMBER, SPOP, HRANDFIELD, ZRANDMEMBER,
+/// RANDOMKEY), seeded from the server's so a value can stay borrowed while it draws.
+/// splitmix64: every output bit is good, which `Dict::random_entry`'s rejection sampling and
+/// `rnd() % n` draws both rely on (a plain xorshift links the low bits of consecutive draws).
+pub fn sampler(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
 pub fn parse_int(s: &[u8]) -> Option<i64> {
     parse_i64(s)
 }

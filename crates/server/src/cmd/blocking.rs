@@ -157,6 +157,7 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
         let saved_db = c.db;
         c.db = b.db;
         srv.call_depth += 1;
+        srv.rerun_blocked = true;
         super::call(srv, &mut c, &b.argv);
         srv.call_depth -= 1;
         c.db = saved_db;

@@ -460,10 +460,17 @@ fn unblock(ctx: &mut Ctx) -> CmdResult {
     let unblocked = match target {
         Some(rc) if id as u64 != ctx.client.id => match rc.try_borrow_mut() {
             Ok(mut c) => match crate::cmd::blocking::unblock(ctx.srv, &mut c) {
-                Some(_) => {
+                Some(b) => {
+                    // Either way the blocked command fails in commandstats (Redis's
+                    // updateStatsOnUnblock with had_errors); -UNBLOCKED is counted in
+                    // errorstats, which also fails this CLIENT UNBLOCK, as in Redis.
+                    if let Some(e) = b.argv.first().and_then(|n| crate::cmd::table().get(n)) {
+                        ctx.srv.stats.command(e.id).failed_calls += 1;
+                    }
                     if with_error {
-                        c.reply
-                            .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                        const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+                        crate::cmd::count_error(ctx.srv, UNBLOCKED);
+                        c.reply.error(UNBLOCKED);
                     } else {
                         c.reply.null_array();
                     }

@@ -85,16 +85,10 @@ fn bulk_val(out: &mut ReplyBuf, v: Val<'_>) {
     }
 }
 
-/// A private xorshift generator seeded from the server's, so random draws can be made while
-/// the keyspace is borrowed.
+/// A private generator seeded from the server's (`util::sampler`), so the value can stay
+/// borrowed while sampling.
 fn rng(ctx: &mut Ctx) -> impl FnMut() -> u64 {
-    let mut x = ctx.srv.random() | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
+    crate::util::sampler(ctx.srv.random())
 }
 
 /// HSET key field value [field value ...] and HMSET (same body, different reply): Redis's

@@ -337,13 +337,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
 fn randomkey(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
     // A private generator seeded from the server's, so the db can be borrowed meanwhile.
-    let mut x = ctx.srv.random() | 1;
-    let mut rnd = move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let mut rnd = crate::util::sampler(ctx.srv.random());
     match ctx.db().random_key(now, &mut rnd) {
         Some(k) => ctx.out().bulk(&k),
         None => ctx.out().null(),

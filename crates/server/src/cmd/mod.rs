@@ -377,6 +377,7 @@ pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
 }
 
 fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
+    let rerun = std::mem::take(&mut srv.rerun_blocked);
     srv.update_clock();
     client.last_interaction_ms = srv.now_ms;
     let suppress_before = client.reply_mode == ReplyMode::Skip;
@@ -391,6 +392,8 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
             }
             let e = multi::on_reject(srv, client, cmd, e);
             reply_error(srv, client, &e);
+            // Counted as a rejection: a script calling this must not also fail for it.
+            srv.stats.err_mark = srv.stats.total_error_replies;
         };
 
     let table = table();
@@ -484,16 +487,31 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         argv,
         cmd: entry,
     };
+    // Failed calls follow Redis's rule: the command failed if it returned an error, or if an
+    // error reply was counted while it ran after its last nested command ended (a script's
+    // returned error table, -UNBLOCKED sent to the client CLIENT UNBLOCK targets), or it
+    // replied an error it must not count again (`failed_uncounted`). Nested commands move
+    // `err_mark` on, so their own errors are not the caller's.
+    ctx.srv.stats.err_mark = ctx.srv.stats.total_error_replies;
+    ctx.srv.stats.failed_uncounted = false;
     let result = handler(&mut ctx);
     let Ctx { srv, client, .. } = ctx;
     let usec = start.elapsed().as_micros() as u64;
+    let failed = result.is_err()
+        || srv.stats.total_error_replies > srv.stats.err_mark
+        || std::mem::take(&mut srv.stats.failed_uncounted);
     let stats = srv.stats.command(entry.id);
-    stats.calls += 1;
+    if !rerun {
+        stats.calls += 1;
+    }
     stats.usec += usec;
-    if let Err(e) = result {
+    if failed {
         stats.failed_calls += 1;
+    }
+    if let Err(e) = result {
         reply_error(srv, client, &e);
     }
+    srv.stats.err_mark = srv.stats.total_error_replies;
     crate::tracking::after_handler(srv, client, entry, argv);
     // Append-only file: log the effect of a write that changed something.
     let forced = std::mem::take(&mut srv.force_propagate);
@@ -505,8 +523,10 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
         }
     }
     pubsub::after_command(srv, client);
-    srv.stats.commands_processed += 1;
-    client.commands_processed += 1;
+    if !rerun {
+        srv.stats.commands_processed += 1;
+        client.commands_processed += 1;
+    }
     client.last_cmd.clone_from(&entry.full_name);
     finish_reply(srv, client, suppress_before, reply_start);
     if srv.call_depth == 0 && srv.blocking.has_ready() {

@@ -267,18 +267,21 @@ fn fcall_ro(ctx: &mut Ctx) -> CmdResult {
     fcall_generic(ctx, true)
 }
 
+/// FUNCTION LOAD [REPLACE ...] code, as Redis's functionLoadCommand: every argument before
+/// the last is an option (REPLACE, any number of times), the last one is the code.
 fn function_load(ctx: &mut Ctx) -> CmdResult {
-    let (replace, code): (bool, &[u8]) = match ctx.argv.len() {
-        3 => (false, ctx.arg(2)),
-        4 if eq_ic(ctx.arg(2), "replace") => (true, ctx.arg(3)),
-        4 => {
+    let argv = ctx.argv;
+    let mut replace = false;
+    for opt in &argv[2..argv.len() - 1] {
+        if !eq_ic(opt, "replace") {
             return Err(CmdError::err(format!(
                 "Unknown option given: {}",
-                String::from_utf8_lossy(ctx.arg(2))
-            )))
+                String::from_utf8_lossy(opt)
+            )));
         }
-        _ => return Err(ctx.arity_error()),
-    };
+        replace = true;
+    }
+    let code: &[u8] = &argv[argv.len() - 1];
     let name = scripting::engine(ctx.srv).function_load(code, replace)?;
     // Changes the dataset as far as persistence goes (AOF feeds writes that made it dirty).
     ctx.dirty(1);

@@ -84,15 +84,10 @@ fn write_set<'c>(
     }
 }
 
-/// A private generator seeded from the server's, so a set can stay borrowed while sampling.
+/// A private generator seeded from the server's (`util::sampler`), so the value can stay
+/// borrowed while sampling.
 fn rng(ctx: &mut Ctx) -> impl FnMut() -> u64 {
-    let mut x = ctx.srv.random() | 1;
-    move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+    crate::util::sampler(ctx.srv.random())
 }
 
 fn reply_member(out: &mut ReplyBuf, m: Member) {

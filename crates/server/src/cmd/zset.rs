@@ -995,14 +995,7 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::err("value is out of range"));
     }
-    let seed = ctx.srv.random();
-    let mut x = seed | 1;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = crate::util::sampler(ctx.srv.random());
     let (z, out) = read_zset(ctx, &argv[1])?;
     let Some(z) = z else {
         out.array(0);
@@ -1013,6 +1006,19 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     let size = z.len();
+    // A listpack finds a rank by walking from its head: walk it once and index the copy of
+    // its entries, so every path costs O(size + count), not O(size * count).
+    let small: Vec<(&[u8], f64)> = match z {
+        ZSet::Listpack(l) => l.iter().map(|(_, m, s)| (m, s)).collect(),
+        ZSet::Skiplist(_) => Vec::new(),
+    };
+    let nth = |r: usize| -> Option<(&[u8], f64)> {
+        if small.is_empty() {
+            z.get_by_rank(r)
+        } else {
+            small.get(r).copied()
+        }
+    };
     let write_one = |out: &mut ReplyBuf, m: &[u8], s: f64| {
         if withscores && out.is_resp3() {
             out.array(2);
@@ -1038,7 +1044,7 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
         header(out, n);
         for i in 0..n {
             let r = (rnd() % size as u64) as usize;
-            if let Some((m, s)) = z.get_by_rank(r) {
+            if let Some((m, s)) = nth(r) {
                 write_one(out, m, s);
             }
             if i % 1024 == 0 && out.buf.len() - start > RANDMEMBER_REPLY_LIMIT {
@@ -1080,7 +1086,7 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     };
     header(out, count);
     for r in ranks {
-        if let Some((m, s)) = z.get_by_rank(r) {
+        if let Some((m, s)) = nth(r) {
             write_one(out, m, s);
         }
     }

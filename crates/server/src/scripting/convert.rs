@@ -124,14 +124,20 @@ pub fn frame_to_lua(lua: &Lua, f: Frame, resp3: bool) -> mlua::Result<Value> {
 /// Writes a Lua value as a reply in `out`'s protocol (Redis's luaReplyToRedisReply).
 /// Booleans follow the script's protocol (`script_resp3`, set by redis.setresp): `:1`/null
 /// under RESP2 even for a RESP3 caller, as Redis 7.0 does.
-/// Return value: the texts of the error replies written that errorstats must count (those
-/// not made from a command's own error reply, which was counted when the command failed).
+/// Return value: the error replies written, each with whether errorstats must count it (not
+/// those made from a command's own error reply, which was counted when the command failed;
+/// they still make the script's command fail in commandstats).
 ///
 /// Elements are written while the tables are walked, one at a time: every Lua value held
 /// from Rust takes a slot of mlua's reference stack (about 8,000), so big or deep replies
 /// keep the tables being walked (and the key lists of maps and sets) in a Lua `holder`
 /// table, not in Rust.
-pub fn lua_to_reply(lua: &Lua, v: &Value, out: &mut ReplyBuf, script_resp3: bool) -> Vec<String> {
+pub fn lua_to_reply(
+    lua: &Lua,
+    v: &Value,
+    out: &mut ReplyBuf,
+    script_resp3: bool,
+) -> Vec<(String, bool)> {
     let mut errors = Vec::new();
     let holder = match lua.create_table() {
         Ok(h) => h,
@@ -243,7 +249,7 @@ fn write_value(
     out: &mut ReplyBuf,
     depth: usize,
     r3: bool,
-    errs: &mut Vec<String>,
+    errs: &mut Vec<(String, bool)>,
 ) -> Option<Pending> {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
@@ -284,14 +290,13 @@ fn write_table(
     lua: &Lua,
     t: &Table,
     out: &mut ReplyBuf,
-    errs: &mut Vec<String>,
+    errs: &mut Vec<(String, bool)>,
 ) -> Option<Pending> {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         let text = String::from_utf8_lossy(&e.as_bytes()).into_owned();
         out.error(&text);
-        if !t.raw_get::<bool>("ignore_stats_update").unwrap_or(false) {
-            errs.push(text);
-        }
+        let counted = !t.raw_get::<bool>("ignore_stats_update").unwrap_or(false);
+        errs.push((text, counted));
         return None;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
@@ -627,7 +632,7 @@ pub mod raw {
         idx: c_int,
         out: &mut ReplyBuf,
         r3: bool,
-        errs: &mut Vec<String>,
+        errs: &mut Vec<(String, bool)>,
     ) -> bool {
         let (len, nerr) = (out.buf.len(), errs.len());
         let top = ffi::lua_gettop(l);
@@ -661,7 +666,7 @@ pub mod raw {
         idx: c_int,
         out: &mut ReplyBuf,
         r3: bool,
-        errs: &mut Vec<String>,
+        errs: &mut Vec<(String, bool)>,
         depth: usize,
     ) -> bool {
         match ffi::lua_type(l, idx) {
@@ -693,7 +698,7 @@ pub mod raw {
         t: c_int,
         out: &mut ReplyBuf,
         r3: bool,
-        errs: &mut Vec<String>,
+        errs: &mut Vec<(String, bool)>,
         depth: usize,
     ) -> bool {
         let top = ffi::lua_gettop(l);
@@ -701,9 +706,7 @@ pub mod raw {
             let text = String::from_utf8_lossy(bytes_at(l, -1)).into_owned();
             out.error(&text);
             field(l, t, c"ignore_stats_update");
-            if ffi::lua_toboolean(l, -1) == 0 {
-                errs.push(text);
-            }
+            errs.push((text, ffi::lua_toboolean(l, -1) == 0));
             ffi::lua_settop(l, top);
             return true;
         }

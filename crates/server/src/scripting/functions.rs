@@ -90,7 +90,12 @@ fn valid_name(s: &[u8]) -> bool {
 const NAME_RULES: &str =
     "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
-/// Parses the `#!lua name=<lib>` first line. Return value: (library name, bytes to skip).
+/// Parses the `#!lua name=<lib>` first line, as Redis's functionExtractLibMetaData and then
+/// its checks: the line is split with `sdssplitargs` rules (quotes and escapes, as an inline
+/// command: `#!"lua" name='foo'` names library `foo`; unbalanced quotes are invalid), the first
+/// word minus `#!` is the engine, every other word must be `name=...` (case-insensitive, once);
+/// then the name is checked, then the engine (so `#! name=test` fails with `Engine ''`).
+/// Return value: (library name, bytes to skip).
 fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::err("Missing library metadata"));
@@ -98,34 +103,39 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     let Some(end) = code.iter().position(|&c| c == b'\n') else {
         return Err(CmdError::err("Invalid library metadata"));
     };
-    let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    // Words are split on any C whitespace, as sdssplitargs; `name=` is case-insensitive.
-    let mut parts = line
-        .split([' ', '\t', '\r', '\x0b', '\x0c'])
-        .filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or_default();
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(CmdError::err(format!("Engine '{engine}' not found")));
-    }
-    let mut name = None;
-    for p in parts {
-        match p.get(..5).filter(|k| k.eq_ignore_ascii_case("name=")) {
+    let words = match cinnabar_resp::parse::split_args(&code[..end]) {
+        Some(w) if !w.is_empty() => w,
+        _ => return Err(CmdError::err("Invalid library metadata")),
+    };
+    let engine = String::from_utf8_lossy(words[0].get(2..).unwrap_or_default()).into_owned();
+    let mut name: Option<&[u8]> = None;
+    for p in &words[1..] {
+        match p.get(..5).filter(|k| k.eq_ignore_ascii_case(b"name=")) {
             Some(_) if name.is_some() => {
                 return Err(CmdError::err(
                     "Invalid metadata value, name argument was given multiple times",
                 ))
             }
-            Some(_) => name = Some(p[5..].to_string()),
-            None => return Err(CmdError::err(format!("Invalid metadata value given: {p}"))),
+            Some(_) => name = Some(&p[5..]),
+            None => {
+                return Err(CmdError::err(format!(
+                    "Invalid metadata value given: {}",
+                    String::from_utf8_lossy(p)
+                )))
+            }
         }
     }
     let Some(name) = name else {
         return Err(CmdError::err("Library name was not given"));
     };
-    if !valid_name(name.as_bytes()) {
+    if !valid_name(name) {
         return Err(CmdError::err(NAME_RULES));
     }
-    Ok((name, end))
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(CmdError::err(format!("Engine '{engine}' not found")));
+    }
+    // Valid names are ASCII.
+    Ok((String::from_utf8_lossy(name).into_owned(), end))
 }
 
 /// The library name in `code`'s metadata line, when it parses.

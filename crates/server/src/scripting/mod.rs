@@ -99,7 +99,16 @@ pub struct Engine {
     client: Option<Box<Client>>,
     /// FUNCTION libraries (functions.rs).
     pub functions: functions::Registry,
+    /// Scripts run since the last incremental GC step (see [`GC_PERIOD`]).
+    gc_count: u32,
 }
+
+/// Every this many script runs, one incremental GC step of this many KB is taken, as Redis
+/// does after its scripts: each run leaves a little garbage (the KEYS and ARGV tables, reply
+/// strings) and left to Lua's own pacing the heap roughly doubles before a cycle, so
+/// `used_memory_lua` would swing by tens of KB; small regular steps keep it flat and spread
+/// the cost instead of paying for a full cycle inside one unlucky script.
+const GC_PERIOD: u32 = 50;
 
 /// State of the running script, reachable from Lua callbacks and the hook.
 pub struct Run {
@@ -817,20 +826,31 @@ unsafe fn command_to_stack(l: *mut ffi::lua_State) -> bool {
     ARGV_POOL.with(|p| p.set(pool));
     match outcome {
         Ok(is_err) => is_err,
-        Err(msg) => {
+        Err((msg, counted)) => {
+            // The arguments may fill the C stack (`unpack` of 7999 values): drop them so the
+            // error table has room, as Redis pops them before replying.
+            ffi::lua_settop(l, 0);
             convert::raw::push_err_table(l, msg.as_bytes());
+            if counted {
+                ffi::lua_pushboolean(l, 1);
+                ffi::lua_setfield(l, -2, c"ignore_stats_update".as_ptr());
+            }
             true
         }
     }
 }
 
 /// Runs the command whose `nargs` arguments are on the stack (copied into `pool`'s
-/// buffers). Ok: the reply was pushed (true if it is an error table); Err: a refusal text.
+/// buffers). Ok: the reply was pushed (true if it is an error table); Err: a refusal text and
+/// whether it was counted already. As Redis's scriptCall, a refusal of the command itself
+/// (unknown, arity, not allowed from scripts, a write in a read-only script) is counted in
+/// errorstats and, for a known command, in its `rejected_calls` right away; a bad argument
+/// type is only an error value, counted if the script returns it.
 unsafe fn run_command(
     l: *mut ffi::lua_State,
     nargs: usize,
     pool: &mut Vec<Vec<u8>>,
-) -> Result<bool, &'static str> {
+) -> Result<bool, (&'static str, bool)> {
     if pool.len() < nargs {
         pool.resize_with(nargs, Vec::new);
     }
@@ -854,13 +874,21 @@ unsafe fn run_command(
                 );
                 buf.extend_from_slice(&tmp[..(len.max(0) as usize).min(63)]);
             }
-            _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
+            _ => {
+                return Err((
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                    false,
+                ))
+            }
         }
     }
+    // The arguments are copied: pop them, so the reply has room on the stack even when they
+    // filled it (Redis's luaRedisGenericCommand does the same).
+    ffi::lua_settop(l, 0);
     let argv = &pool[..nargs];
     let ptrs = with_run(|r| r.map(|r| (r.srv, r.client, r.read_only, r.resp3, r.repl)));
     let Some((srv, client, read_only, resp3, repl)) = ptrs else {
-        return Err("ERR redis.call is not available in this context");
+        return Err(("ERR redis.call is not available in this context", false));
     };
     // SAFETY: the pointers were taken from live `&mut` borrows by `run`, which does not use
     // them while Lua runs; only one callback runs at a time on this thread.
@@ -872,13 +900,25 @@ unsafe fn run_command(
         Some(top) if argv.len() < 2 => Some(top),
         Some(top) => top.subs.get(&crate::util::lower(&argv[1])),
     };
+    let reject = |srv: &mut Server, entry: Option<&crate::cmd::CommandEntry>, msg: &'static str| {
+        crate::cmd::count_error(srv, msg);
+        if let Some(e) = entry {
+            srv.stats.command(e.id).rejected_calls += 1;
+        }
+        srv.stats.err_mark = srv.stats.total_error_replies;
+        Err((msg, true))
+    };
     let Some(entry) = entry else {
-        return Err("ERR Unknown Redis command called from script");
+        return reject(srv, None, "ERR Unknown Redis command called from script");
     };
     let arity = entry.spec.arity;
     let argc = argv.len() as i32;
     if (arity > 0 && argc != arity) || argc < -arity {
-        return Err("ERR Wrong number of args calling Redis command from script");
+        return reject(
+            srv,
+            Some(entry),
+            "ERR Wrong number of args calling Redis command from script",
+        );
     }
     // Blocking commands are `noscript` in Redis 7.0.15's table (XREAD only refuses BLOCK),
     // except BLMPOP and BZMPOP, which run there without blocking.
@@ -887,10 +927,18 @@ unsafe fn run_command(
             && !entry.full_name.starts_with("xread")
             && !matches!(&entry.full_name[..], "blmpop" | "bzmpop"))
     {
-        return Err("ERR This Redis command is not allowed from script");
+        return reject(
+            srv,
+            Some(entry),
+            "ERR This Redis command is not allowed from script",
+        );
     }
     if read_only && (entry.has_flag("write") || entry.has_flag("may_replicate")) {
-        return Err("ERR Write commands are not allowed from read-only scripts.");
+        return reject(
+            srv,
+            Some(entry),
+            "ERR Write commands are not allowed from read-only scripts.",
+        );
     }
     client.reply.buf.clear();
     client.reply.proto = if resp3 {
@@ -1367,6 +1415,7 @@ impl Engine {
             set_loading,
             run_eval,
             client: Some(Box::new(client)),
+            gc_count: 0,
             functions: functions::Registry::default(),
         })
     }
@@ -1431,12 +1480,18 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
     let Some(nl) = body.iter().position(|&c| c == b'\n') else {
         return Err(CmdError::err("Invalid script shebang"));
     };
-    let line = String::from_utf8_lossy(&body[..nl]).into_owned();
-    // Words are split on any C whitespace (so a CRLF line ending is fine), as sdssplitargs.
-    let mut parts = line
-        .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
-        .filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or_default();
+    // Words are split with Redis's `sdssplitargs` rules (quotes and escapes, as an inline
+    // command), as Redis's evalExtractShebangFlags does: `#!"lua" "flags=no-writes"` is
+    // `#!lua flags=no-writes`, and unbalanced quotes fail.
+    let Some(words) = cinnabar_resp::parse::split_args(&body[..nl]) else {
+        return Err(CmdError::err("Invalid engine in script shebang"));
+    };
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let mut parts = words.iter().map(String::as_str);
+    let engine = parts.next().unwrap_or("#!");
     if engine != "#!lua" {
         return Err(CmdError::err(format!(
             "Unexpected engine in script shebang: {engine}"
@@ -1741,6 +1796,12 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     let _ = lua.set_memory_limit(cap);
     if let Some(eng) = srv.scripting.as_mut() {
         eng.client = Some(client);
+        eng.gc_count += 1;
+        if eng.gc_count >= GC_PERIOD {
+            eng.gc_count = 0;
+            // SAFETY: `l` is the engine's main state and no Lua code is running.
+            unsafe { ffi::lua_gc(l, ffi::LUA_GCSTEP, GC_PERIOD as c_int) };
+        }
     }
     finish_aof(srv, aof_mark, run.writes);
     if run.busy {
@@ -1771,6 +1832,7 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
             let text = error_text(&v, &run.name);
             if ignores_stats(&v) {
                 caller.reply.error(&text);
+                srv.stats.failed_uncounted = true;
                 return Ok(());
             }
             Err(CmdError::Raw(text))
@@ -1782,12 +1844,15 @@ pub fn run(srv: &mut Server, caller: &mut Client, inv: Invocation) -> Result<(),
     }
 }
 
-/// Counts error replies a script returned (errorstats).
-fn count_errors(srv: &mut Server, errors: Vec<String>) {
-    for e in errors {
-        let code = e.split(' ').next().unwrap_or("ERR").to_string();
-        *srv.stats.errors.entry(code).or_default() += 1;
-        srv.stats.total_error_replies += 1;
+/// Counts the error replies a script returned in errorstats (those not counted already, when
+/// the command that made them failed). Any error reply makes the script's command fail.
+fn count_errors(srv: &mut Server, errors: Vec<(String, bool)>) {
+    for (e, counted) in errors {
+        if counted {
+            crate::cmd::count_error(srv, &e);
+        } else {
+            srv.stats.failed_uncounted = true;
+        }
     }
 }
 

@@ -253,13 +253,13 @@ impl Set {
         }
     }
 
-    /// A random member (uniform for intsets, near-uniform for hash tables: see
-    /// [`fair_random`]), or `None` when empty.
+    /// A uniformly random member (see `Dict::random_entry` for hash tables), or `None` when
+    /// empty.
     pub fn random(&self, rnd: &mut impl FnMut() -> u64) -> Option<Member<'_>> {
         match self {
             Set::Int(i) if i.is_empty() => None,
             Set::Int(i) => Some(Member::Int(i.get((rnd() % i.len() as u64) as usize))),
-            Set::Hash(d) => fair_random(d, rnd).map(|k| Member::Str(k)),
+            Set::Hash(d) => d.random_entry(rnd).map(|(k, _)| Member::Str(k)),
         }
     }
 
@@ -274,7 +274,7 @@ impl Set {
                 Some(OwnedMember::Int(v))
             }
             Set::Hash(d) => {
-                let key = fair_random(d, rnd)?.clone();
+                let key = d.random_entry(rnd)?.0.clone();
                 d.remove(key.as_slice());
                 d.shrink_if_needed();
                 Some(OwnedMember::Str(key))
@@ -294,60 +294,6 @@ impl Set {
             Set::Hash(d) => d.scan(cursor, |k, _| f(Member::Str(k))),
         }
     }
-}
-
-/// Rejected draws after which [`fair_random`] gives up on fairness (never reached in practice:
-/// the expected number of draws is at most 80).
-const FAIR_MAX_DRAWS: usize = 10_000;
-
-/// Chain length up to which hash-table draws are exactly uniform (see [`fair_random`]).
-const FAIR_CHAIN: u64 = 8;
-
-/// A random member of a hash table, fair where Redis's `dictGetRandomKey` is not. Picking a
-/// random bucket and then a random entry of its chain favours members alone in their bucket
-/// (with 20 members in 32 buckets some come up 40% more often than others), and Redis's
-/// `dictGetFairRandomKey` (choose among a window of entries) still favours members after
-/// stretches of empty buckets. Here: rejection sampling. Draw a random bucket (one SCAN step
-/// from a random cursor: while rehashing, a bucket of the smaller table with the buckets of
-/// the larger one that it maps to) holding `len` entries, draw `j` in
-/// `[0, max(len, FAIR_CHAIN))`, and take entry `j` if it exists, else draw again. Every member
-/// of a chain of at most `FAIR_CHAIN` entries is taken with the same probability per draw;
-/// members of longer chains (vanishingly rare at the load factors the dict keeps) slightly
-/// less. The expected number of draws is `buckets * FAIR_CHAIN / len`: 8 to 16 at the usual
-/// fill, 80 at the lowest (10%, below which the table shrinks); each draw is one bucket visit.
-fn fair_random<'a>(d: &'a MemberDict, rnd: &mut impl FnMut() -> u64) -> Option<&'a CompactBytes> {
-    if d.is_empty() {
-        return None;
-    }
-    // A SCAN cursor with bits above the smaller table's mask would start in the middle of a
-    // bucket group while rehashing (and skip part of it), so draw the cursor within the
-    // smaller table. Both tables are powers of two, so the smaller size is the lowest set bit
-    // of the total.
-    let buckets = d.buckets() as u64;
-    let small_mask = (buckets & buckets.wrapping_neg()).wrapping_sub(1);
-    for _ in 0..FAIR_MAX_DRAWS {
-        let cursor = rnd() & small_mask;
-        let mut len = 0u64;
-        d.scan(cursor, |_, _| len += 1);
-        // The entry index comes from the high bits of a mixed draw: with a plain xorshift,
-        // the low bits of consecutive draws are linked, and taking both the bucket and `j`
-        // from low bits can make some buckets never accept.
-        let j = (rnd().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % len.max(FAIR_CHAIN);
-        if j >= len {
-            continue;
-        }
-        let (mut i, mut chosen) = (0u64, None);
-        d.scan(cursor, |k, _| {
-            if i == j {
-                chosen = Some(k.clone());
-            }
-            i += 1;
-        });
-        // The copy got out of the scan callback; hand out the stored member instead.
-        return d.get_key_value(chosen?.as_slice()).map(|(k, _)| k);
-    }
-    // Only with a broken generator: settle for the plain bucket draw.
-    d.random_entry(rnd).map(|(k, _)| k)
 }
 
 impl Default for Set {

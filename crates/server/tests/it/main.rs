@@ -21,6 +21,8 @@ mod protocol;
 mod pubsub;
 mod rdb;
 mod rdb_old;
+mod sampling;
 mod script_abuse;
+mod script_stats;
 mod scripting;
 mod tracking;
