@@ -830,20 +830,9 @@ mod tests {
         assert_eq!(seen.len(), 8);
     }
 
-    /// splitmix64: good in every bit, as `random_entry` wants.
-    fn splitmix(mut x: u64) -> impl FnMut() -> u64 {
-        move || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-    }
-
     /// Pearson's chi-square of `draws` samples of `d` against the uniform distribution.
     fn chi_square(d: &Dict<u32, ()>, draws: usize, seed: u64) -> f64 {
-        let mut rnd = splitmix(seed);
+        let mut rnd = crate::splitmix64(seed);
         let mut counts = std::collections::HashMap::new();
         for _ in 0..draws {
             *counts

@@ -6,22 +6,13 @@
 
 pub use cinnabar_resp::parse::parse_i64;
 
-/// Redis `string2ll` on an argument.
 /// A private random generator for sampling (SRANDMEMBER, SPOP, HRANDFIELD, ZRANDMEMBER,
 /// RANDOMKEY), seeded from the server's so a value can stay borrowed while it draws.
-/// splitmix64: every output bit is good, which `Dict::random_entry`'s rejection sampling and
-/// `rnd() % n` draws both rely on (a plain xorshift links the low bits of consecutive draws).
 pub fn sampler(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed;
-    move || {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+    cinnabar_ds::splitmix64(seed)
 }
 
+/// Redis `string2ll` on an argument.
 pub fn parse_int(s: &[u8]) -> Option<i64> {
     parse_i64(s)
 }
@@ -128,6 +119,46 @@ pub fn long_double_add(cur: &[u8], incr: &[u8]) -> Result<Vec<u8>, LdError> {
 pub fn is_long_double(s: &[u8]) -> bool {
     // SAFETY: pointer and length describe a live slice.
     unsafe { cnb_ld_valid(s.as_ptr(), s.len()) == 1 }
+}
+
+/// `strtol` base 10 on `s`: the value (saturated) and where the number ends (the start of
+/// `s` when there is no number).
+pub fn strtol(s: &[u8]) -> (i64, usize, bool) {
+    let mut i = 0;
+    while i < s.len() && s[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_start = i;
+    let mut v: i64 = 0;
+    let mut overflow = false;
+    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
+        match v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add((d - b'0') as i64))
+        {
+            Some(x) => v = x,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if i == digits_start {
+        return (0, 0, false);
+    }
+    if overflow {
+        v = i64::MAX;
+    }
+    (if neg { -v } else { v }, i, overflow)
 }
 
 /// ASCII-lowercase copy (command names and options are case-insensitive).

@@ -60,31 +60,7 @@ fn next_chunk(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 
 /// `atoll`: optional whitespace and sign, then digits; anything else ends the number.
 fn atoll(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && s[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut n: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add((d - b'0') as i64);
-        i += 1;
-    }
-    if neg {
-        -n
-    } else {
-        n
-    }
+    crate::util::strtol(s).0
 }
 
 /// Parses a manifest. Return value: its entries in file order, or Redis's reason to refuse it.
@@ -268,22 +244,7 @@ fn repr(name: &str) -> String {
     if !needs {
         return name.to_string();
     }
-    let mut s = String::from("\"");
-    for c in name.bytes() {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
-            c => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s.push('"');
-    s
+    crate::config::quote_repr(name)
 }
 
 /// The manifest text for `entries`, as Redis writes it.

@@ -204,46 +204,6 @@ struct AofCheck<'a> {
     error: Option<String>,
 }
 
-/// `strtol` base 10 on `s`: the value (saturated) and where the number ends (the start of
-/// `s` when there is no number).
-fn strtol(s: &[u8]) -> (i64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && s[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let digits_start = i;
-    let mut v: i64 = 0;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        match v
-            .checked_mul(10)
-            .and_then(|x| x.checked_add((d - b'0') as i64))
-        {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == digits_start {
-        return (0, 0, false);
-    }
-    if overflow {
-        v = i64::MAX;
-    }
-    (if neg { -v } else { v }, i, overflow)
-}
-
 impl AofCheck<'_> {
     fn say(&mut self, text: &str) {
         let _ = writeln!(self.out, "{text}");
@@ -304,7 +264,7 @@ impl AofCheck<'_> {
             ));
             return None;
         }
-        let (v, used, _) = strtol(&cstr[1..]);
+        let (v, used, _) = crate::util::strtol(&cstr[1..]);
         let rest = cstr[1 + used..].to_vec();
         self.consume_newline(&rest).then_some(v)
     }
@@ -380,7 +340,7 @@ impl AofCheck<'_> {
             return Ok(true);
         }
         let cstr = line.split(|&b| b == 0).next().unwrap_or(&[]);
-        let (ts, used, overflow) = strtol(&cstr[4..]);
+        let (ts, used, overflow) = crate::util::strtol(&cstr[4..]);
         if overflow || cstr.get(4 + used) != Some(&b'\r') {
             self.say("Invalid timestamp annotation");
             return Err(Stop);
@@ -609,7 +569,7 @@ pub fn check_aof_main(
         [f] => (f.as_str(), false, 0),
         [flag, f] if flag == "--fix" => (f.as_str(), true, 0),
         [flag, ts, f] if flag == "--truncate-to-timestamp" => {
-            let (v, used, overflow) = strtol(ts.as_bytes());
+            let (v, used, overflow) = crate::util::strtol(ts.as_bytes());
             if overflow || used != ts.len() || ts.is_empty() {
                 let _ = writeln!(out, "Invalid timestamp, aborting...");
                 return 1;
