@@ -373,7 +373,10 @@ pub fn count_error(srv: &mut Server, text: &str) {
 /// Runs one request for `client`. Replies (and errors) are appended to `client.reply`.
 pub fn call(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     call_inner(srv, client, argv);
-    crate::tracking::after_call(srv, client, argv);
+    // A command held by CLIENT PAUSE has not run yet (its release calls this again).
+    if client.postponed.is_none() {
+        crate::tracking::after_call(srv, client, argv);
+    }
 }
 
 fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
