@@ -50,7 +50,8 @@ pub fn start(srv: &mut Server, end_ms: i64, all: bool) {
         p.end_ms = end_ms;
         p.all = all;
     }
-    set_expiry_suspended(srv, true);
+    let active = srv.pause.active(srv.now_ms);
+    set_expiry_suspended(srv, active);
 }
 
 /// Ends the pause (CLIENT UNPAUSE, deadline). Held commands run after the current command.

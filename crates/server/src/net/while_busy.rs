@@ -281,7 +281,13 @@ pub fn serve(srv: &mut Server, caller: u64) {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
         };
-        if !c.idle_read || c.blocked.is_some() || c.killed || c.close_after_reply || c.fd < 0 {
+        if !c.idle_read
+            || c.blocked.is_some()
+            || c.postponed.is_some()
+            || c.killed
+            || c.close_after_reply
+            || c.fd < 0
+        {
             continue;
         }
         let mut buf = std::mem::take(&mut c.pending_input);
