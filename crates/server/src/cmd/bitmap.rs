@@ -363,13 +363,11 @@ fn get_field(b: &[u8], f: &Field) -> i64 {
     }
 }
 
-/// Runs one operation on `v`. Return value: its reply (`None`: nil, an OVERFLOW FAIL).
-fn run_field(v: &mut [u8], f: &Field) -> Option<i64> {
-    if f.op == FieldOp::Get {
-        return Some(get_field(v, f));
-    }
+/// Runs one SET or INCRBY on `v`. Return value: its reply (`None`: nil, an OVERFLOW FAIL,
+/// nothing written) and whether the field's value changed.
+fn write_field(v: &mut [u8], f: &Field) -> (Option<i64>, bool) {
     // SET checks its value alone and replies the old one; INCRBY replies the new one.
-    let (new, reply) = if f.signed {
+    let (old, new, reply) = if f.signed {
         let old = bits::get_signed(v, f.offset, f.bits);
         let (base, incr) = match f.op {
             FieldOp::IncrBy => (old, f.value),
@@ -378,9 +376,10 @@ fn run_field(v: &mut [u8], f: &Field) -> Option<i64> {
         let new = match bits::signed_overflow(base, incr, f.bits, f.overflow) {
             None => base.wrapping_add(incr),
             Some(Some(w)) => w,
-            Some(None) => return None,
+            Some(None) => return (None, false),
         };
-        (new as u64, if f.op == FieldOp::Set { old } else { new })
+        let reply = if f.op == FieldOp::Set { old } else { new };
+        (old as u64, new as u64, reply)
     } else {
         let old = bits::get_unsigned(v, f.offset, f.bits);
         let (base, incr) = match f.op {
@@ -390,17 +389,20 @@ fn run_field(v: &mut [u8], f: &Field) -> Option<i64> {
         let new = match bits::unsigned_overflow(base, incr, f.bits, f.overflow) {
             None => base.wrapping_add(incr as u64),
             Some(Some(w)) => w,
-            Some(None) => return None,
+            Some(None) => return (None, false),
         };
-        (new, if f.op == FieldOp::Set { old } else { new } as i64)
+        let reply = if f.op == FieldOp::Set { old } else { new };
+        (old, new, reply as i64)
     };
     bits::set_unsigned(v, f.offset, f.bits, new);
-    Some(reply)
+    (Some(reply), old != new)
 }
 
 /// Redis's `bitfieldGeneric` (BITFIELD, and BITFIELD_RO with `ro`): every operation is
 /// parsed first; a call with only GETs reads the key, any SET/INCRBY creates or grows it.
-/// Each write operation counts as one change, an OVERFLOW FAIL too (its reply is nil).
+/// A write counts as one change when it changes its field or the string was created or
+/// grown (Redis 7.0); an OVERFLOW FAIL writes nothing, counts nothing and replies nil. With no
+/// change (a FAIL-only call that created the key included) nothing is notified or logged.
 fn bitfield_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
     let argv = ctx.argv;
     let key = ctx.arg(1);
@@ -450,8 +452,8 @@ fn bitfield_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
         });
         j += if op == FieldOp::Get { 3 } else { 4 };
     }
-    let changes = fields.iter().filter(|f| f.op != FieldOp::Get).count() as u64;
-    let replies: Vec<Option<i64>> = if changes == 0 {
+    let mut changes: u64 = 0;
+    let replies: Vec<Option<i64>> = if fields.iter().all(|f| f.op == FieldOp::Get) {
         match ctx.lookup_read(key) {
             None => fields.iter().map(|f| Some(get_field(&[], f))).collect(),
             Some(obj) => {
@@ -466,14 +468,22 @@ fn bitfield_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
             ));
         }
         let len = (highest >> 3) as usize + 1;
-        with_bits_for_write(ctx, key, len, |v, _| {
-            fields.iter().map(|f| run_field(v, f)).collect()
+        with_bits_for_write(ctx, key, len, |v, grown| {
+            let mut run = |f: &Field| {
+                if f.op == FieldOp::Get {
+                    return Some(get_field(v, f));
+                }
+                let (reply, changed) = write_field(v, f);
+                if reply.is_some() && (grown || changed) {
+                    changes += 1;
+                }
+                reply
+            };
+            fields.iter().map(&mut run).collect()
         })?
     };
-    if changes > 0 {
-        ctx.notify(b'$', "setbit", key);
-        ctx.dirty(changes);
-    }
+    // Redis replies as it runs the operations and notifies after them: the reply comes
+    // before the events.
     let out = ctx.out();
     out.array(replies.len());
     for r in replies {
@@ -481,6 +491,10 @@ fn bitfield_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
             Some(n) => out.int(n),
             None => out.null(),
         }
+    }
+    if changes > 0 {
+        ctx.notify(b'$', "setbit", key);
+        ctx.dirty(changes);
     }
     Ok(())
 }
