@@ -516,3 +516,95 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("bitfield", bitfield),
     ("bitfield_ro", bitfield_ro),
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::TestServer;
+
+    fn int(n: i64) -> String {
+        format!(":{n}\r\n")
+    }
+
+    /// Runs `line` and returns how many changes it counted.
+    fn dirty_of(t: &mut TestServer, line: &str) -> u64 {
+        let before = t.srv.dirty;
+        let r = t.exec(line);
+        assert!(!r.starts_with('-'), "{line}: {r}");
+        t.srv.dirty - before
+    }
+
+    #[test]
+    fn changes_counted_like_redis() {
+        let mut t = TestServer::new();
+        assert_eq!(dirty_of(&mut t, "SETBIT a 3 1"), 1);
+        assert_eq!(dirty_of(&mut t, "SETBIT a 3 1"), 0);
+        assert_eq!(dirty_of(&mut t, "SETBIT a 3 0"), 1);
+        assert_eq!(dirty_of(&mut t, "SETBIT a 20 0"), 1);
+        assert_eq!(dirty_of(&mut t, "BITFIELD a SET u8 0 16"), 1);
+        assert_eq!(
+            dirty_of(
+                &mut t,
+                "BITFIELD a SET u8 0 1 INCRBY u8 0 1 GET u8 0 OVERFLOW FAIL INCRBY u8 0 1000"
+            ),
+            2
+        );
+        assert_eq!(dirty_of(&mut t, "BITFIELD a SET u8 0 2"), 0);
+        assert_eq!(
+            dirty_of(
+                &mut t,
+                "BITFIELD a SET u8 100 0 SET u8 100 0 INCRBY u8 100 0"
+            ),
+            3
+        );
+        assert_eq!(
+            dirty_of(
+                &mut t,
+                "BITFIELD a OVERFLOW SAT INCRBY u8 0 1000 INCRBY u8 0 1000"
+            ),
+            1
+        );
+        assert_eq!(dirty_of(&mut t, "BITFIELD a GET u8 0"), 0);
+        assert_eq!(dirty_of(&mut t, "BITFIELD_RO a GET u8 0"), 0);
+        // A FAIL-only call creates the key but counts nothing.
+        assert_eq!(
+            dirty_of(&mut t, "BITFIELD b OVERFLOW FAIL INCRBY u8 0 1000"),
+            0
+        );
+        assert_eq!(t.exec("STRLEN b"), int(1));
+        assert_eq!(dirty_of(&mut t, "BITOP AND c x y"), 0);
+        assert_eq!(dirty_of(&mut t, "BITOP AND b x y"), 1);
+        assert_eq!(t.exec("EXISTS b"), int(0));
+        assert_eq!(dirty_of(&mut t, "BITOP OR c a"), 1);
+    }
+
+    #[test]
+    fn limits_follow_proto_max_bulk_len() {
+        let mut t = TestServer::new();
+        let off_err = "-ERR bit offset is not an integer or out of range\r\n";
+        t.srv.config.proto_max_bulk_len = 4;
+        assert_eq!(t.exec("SETBIT k 31 1"), int(0));
+        assert_eq!(t.exec("SETBIT k 32 1"), off_err);
+        assert_eq!(t.exec("GETBIT k 32"), off_err);
+        assert_eq!(t.exec("BITFIELD k GET u8 #4"), off_err);
+        // The first bit of a field must be in range; the field may end past it.
+        assert_eq!(t.exec("BITFIELD k SET u8 #3 255"), "*1\r\n:1\r\n");
+        assert_eq!(
+            t.exec("BITFIELD k SET i64 31 -1"),
+            "*1\r\n:-9223372036854775808\r\n"
+        );
+        assert_eq!(t.exec("STRLEN k"), int(12));
+        assert_eq!(t.exec("BITCOUNT k"), int(71));
+    }
+
+    #[test]
+    fn large_string_count_and_search() {
+        let mut t = TestServer::new();
+        t.exec("SETBIT big 8388607 1");
+        assert_eq!(t.exec("STRLEN big"), int(1 << 20));
+        assert_eq!(t.exec("BITCOUNT big"), int(1));
+        assert_eq!(t.exec("BITPOS big 1"), int(8388607));
+        assert_eq!(t.exec("BITPOS big 0 -1"), int(8388600));
+        assert_eq!(t.exec("BITPOS big 1 0 -2"), int(-1));
+        assert_eq!(t.exec("BITCOUNT big 0 8388606 BIT"), int(0));
+    }
+}
