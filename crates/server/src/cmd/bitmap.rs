@@ -108,7 +108,8 @@ fn bit_bounds(start: i64, end: i64, isbit: bool) -> (u64, u64) {
 }
 
 /// Runs `f` on the buffer of the string at `key`, made raw and at least `len` bytes long,
-/// creating it (zero-filled) if missing: Redis's `lookupStringForBitCommand`. `f` is told
+/// creating it (zero-filled, exactly `len` bytes) if missing: Redis's
+/// `lookupStringForBitCommand`. `f` is told
 /// whether the string was created or grown.
 fn with_bits_for_write<R>(
     ctx: &mut Ctx,
@@ -124,6 +125,16 @@ fn with_bits_for_write<R>(
             let v = s.make_raw();
             let grown = v.len() < len;
             if grown {
+                if v.capacity() < len {
+                    // sdsMakeRoomFor's greedy rule: twice the new length below 1 MB, else
+                    // 1 MB more, so a bitmap grown bit by bit reallocates O(log n) times.
+                    let cap = if len < 1 << 20 {
+                        len * 2
+                    } else {
+                        len + (1 << 20)
+                    };
+                    v.reserve_exact(cap - v.len());
+                }
                 v.resize(len, 0);
             }
             Ok(f(v, grown))
@@ -520,6 +531,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 #[cfg(test)]
 mod tests {
     use crate::testkit::TestServer;
+    use crate::types::{StrValue, Value};
 
     fn int(n: i64) -> String {
         format!(":{n}\r\n")
@@ -594,6 +606,27 @@ mod tests {
         );
         assert_eq!(t.exec("STRLEN k"), int(12));
         assert_eq!(t.exec("BITCOUNT k"), int(71));
+    }
+
+    /// The buffer capacity of string `key` (raw strings only).
+    fn capacity(t: &TestServer, key: &str) -> usize {
+        match &t.srv.dbs[0].dict.get(key.as_bytes()).unwrap().val {
+            Value::Str(StrValue::Raw(v)) => v.capacity(),
+            _ => panic!("not raw"),
+        }
+    }
+
+    #[test]
+    fn strings_grow_like_sds() {
+        let mut t = TestServer::new();
+        t.exec("SETBIT k 100 1");
+        assert_eq!(capacity(&t, "k"), 13);
+        t.exec("SETBIT k 1000 1");
+        assert_eq!(capacity(&t, "k"), 252);
+        t.exec("SETBIT k 2000 1");
+        assert_eq!(capacity(&t, "k"), 252);
+        t.exec("SETBIT k 16777215 1");
+        assert_eq!(capacity(&t, "k"), (2 << 20) + (1 << 20));
     }
 
     #[test]
