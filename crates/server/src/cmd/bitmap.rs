@@ -40,14 +40,14 @@ fn as_str(v: &Value) -> Option<&StrValue> {
 
 /// Redis's `getBitOffsetFromArgument`: a bit offset, or with `hash` a `#N` field index
 /// (N * `bits`, the multiplication wrapping as Redis's does). Offsets whose byte is at or past
-/// `proto-max-bulk-len` are refused.
+/// `proto-max-bulk-len` are refused, except from the AOF loader (Redis's `mustObeyClient`).
 fn bit_offset(ctx: &Ctx, arg: &[u8], hash: bool, bits: u32) -> Result<u64, CmdError> {
     let usehash = hash && arg.len() > 1 && arg[0] == b'#';
     let mut off = parse_int(&arg[usize::from(usehash)..]).ok_or(CmdError::err(OFFSET_ERR))?;
     if usehash {
         off = off.wrapping_mul(i64::from(bits));
     }
-    if off < 0 || (off >> 3) >= ctx.srv.config.proto_max_bulk_len {
+    if off < 0 || (!ctx.client.must_obey() && (off >> 3) >= ctx.srv.config.proto_max_bulk_len) {
         return Err(CmdError::err(OFFSET_ERR));
     }
     Ok(off as u64)
