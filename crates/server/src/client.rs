@@ -33,6 +33,9 @@ pub struct BlockedOn {
     pub argv: Vec<Vec<u8>>,
 }
 
+/// The id of the client that replays the AOF at start-up and for DEBUG LOADAOF.
+pub const AOF_CLIENT_ID: u64 = u64::MAX;
+
 pub struct Client {
     /// Set while the client waits in a blocking command.
     pub blocked: Option<BlockedOn>,
@@ -111,6 +114,12 @@ impl Client {
         let r = f(self);
         std::mem::swap(&mut self.reply.buf, &mut self.kept_pushes);
         r
+    }
+
+    /// Redis's `mustObeyClient`: the AOF loading client (no replication yet), whose commands
+    /// are applied even past limits a user's would hit (`proto-max-bulk-len` bit offsets).
+    pub fn must_obey(&self) -> bool {
+        self.id == AOF_CLIENT_ID
     }
 
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, now_ms: i64) -> Self {

@@ -29,6 +29,7 @@ pub mod set;
 pub mod spec;
 #[rustfmt::skip]
 pub mod spec_table;
+pub mod bitmap;
 pub mod string;
 pub mod zset;
 
@@ -81,6 +82,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         client::COMMANDS,
         command::COMMANDS,
         string::COMMANDS,
+        bitmap::COMMANDS,
         keys::COMMANDS,
         server_cmds::COMMANDS,
         list::COMMANDS,

@@ -127,7 +127,7 @@ fn check_len(size: i64, append: i64, limit: i64) -> CmdResult {
 
 /// Redis's `setKey`: stores `val` at `key`, replacing any value, and drops the TTL unless
 /// `keep_ttl`. An expired key is removed first (counted as expired, as `lookupKeyWrite` does).
-fn set_key(ctx: &mut Ctx, key: &[u8], val: StrValue, keep_ttl: bool) {
+pub(super) fn set_key(ctx: &mut Ctx, key: &[u8], val: StrValue, keep_ttl: bool) {
     let lru = if ctx.srv.config.lfu_policy {
         // Redis keeps the LFU counter of the object it replaces (`dbOverwrite`).
         match ctx.lookup_write(key) {

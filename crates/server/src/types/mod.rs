@@ -5,6 +5,7 @@
 //! that a keyspace entry (next pointer + key + object) fits a 64-byte allocation; large types
 //! live behind a `Box`.
 
+pub mod bits;
 pub mod hash;
 pub mod list;
 pub mod set;

@@ -304,6 +304,39 @@ fn legacy_single_file_is_migrated() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// The AOF loader is not bound by `proto-max-bulk-len` for bit offsets (Redis's
+/// `mustObeyClient`), a client is: both servers alike.
+#[test]
+fn aof_setbit_past_proto_max_bulk_len_loads() {
+    for start in [start_cinnabar, start_redis] {
+        let d = temp_dir("obey");
+        std::fs::write(
+            d.join("appendonly.aof"),
+            b"*4\r\n$6\r\nSETBIT\r\n$1\r\nk\r\n$7\r\n8388608\r\n$1\r\n1\r\n",
+        )
+        .unwrap();
+        let ds = d.to_str().unwrap();
+        let s = start(&[
+            "--appendonly",
+            "yes",
+            "--dir",
+            ds,
+            "--proto-max-bulk-len",
+            "1mb",
+        ]);
+        let mut c = Conn::connect(s.port);
+        assert_eq!(show(&c.cmd("STRLEN k")), show(&Frame::Integer(1048577)));
+        assert_eq!(
+            show(&c.cmd("SETBIT k 8388608 1")),
+            show(&Frame::Error(
+                "ERR bit offset is not an integer or out of range".into()
+            ))
+        );
+        drop(s);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
 /// aof-timestamp-enabled: `#TS:<secs>` annotations before the first write of each second;
 /// both servers load the file; cinnabar-check-aof --truncate-to-timestamp cuts at them.
 #[test]

@@ -1,6 +1,7 @@
 //! What reaches the AOF: the same commands sent to Cinnabar and to redis-server 7.0.15 must
 //! leave the same command stream in the incr file (absolute times masked): FLUSHDB on an empty
-//! db, no-op writes that are not logged, and the commands Redis rewrites (GETDEL → DEL,
+//! db, no-op writes that are not logged (SETBIT / BITFIELD that change nothing, a BITOP with an
+//! empty result and no destination), and the commands Redis rewrites (GETDEL → DEL,
 //! INCRBYFLOAT → SET KEEPTTL, blocking pops → their plain pop, LMPOP → LPOP n ...).
 
 use std::time::Duration;
@@ -84,6 +85,18 @@ const SCRIPT: &[&str] = &[
     "SREM st zz",
     "SET e v PX 100000",
     "SETEX e2 100 v",
+    "SETBIT bm 7 1",
+    "SETBIT bm 7 1",
+    "SETBIT bm 100 0",
+    "BITFIELD bm SET u8 0 1 INCRBY u8 0 1 GET u8 0",
+    "BITFIELD bm SET u8 0 2 GET u8 0",
+    "BITFIELD bm OVERFLOW FAIL INCRBY u8 0 1000",
+    "BITFIELD bmf OVERFLOW FAIL INCRBY u8 0 1000",
+    "BITFIELD bm GET u8 0",
+    "BITFIELD_RO bm GET u8 0",
+    "BITOP AND bmd nokey",
+    "BITOP OR bmd bm",
+    "BITOP AND bmd nokey",
     "SELECT 3",
     "FLUSHDB",
 ];
