@@ -158,6 +158,12 @@ impl Client {
         }
     }
 
+    /// True for the client that replays the AOF at start-up (Redis's `CLIENT_ID_AOF`): commands
+    /// obey what it sends (XADD/XTRIM accept LIMIT with an exact trim, as Redis's AOF holds).
+    pub fn is_aof_loader(&self) -> bool {
+        self.id == AOF_LOADER_ID
+    }
+
     /// A client that is not connected to anything (in-process tests, scripts later).
     pub fn detached(id: u64) -> Self {
         Client::new(id, "127.0.0.1:0".into(), "127.0.0.1:0".into(), -1, 0)
@@ -169,3 +175,6 @@ impl Client {
         self.wake.notify_one();
     }
 }
+
+/// The id of the AOF-loading client.
+pub const AOF_LOADER_ID: u64 = u64::MAX;

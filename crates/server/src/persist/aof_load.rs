@@ -386,7 +386,7 @@ fn replay(
     name: &str,
     truncated_ok: bool,
 ) -> Result<Loaded, String> {
-    let mut client = Client::detached(u64::MAX);
+    let mut client = Client::detached(crate::client::AOF_LOADER_ID);
     client.authenticated = true;
     // Blocking commands must not block the loading client (they act as inside EXEC).
     client.in_exec = true;

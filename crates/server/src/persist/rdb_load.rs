@@ -25,7 +25,8 @@ use super::packed::{
     intset_entries, listpack_each, packed_each, ziplist_each, zipmap_each, LpEntry, Packed,
 };
 use super::*;
-use crate::types::{Hash, List, Obj, Set, StrValue, Value, ZSet};
+use crate::types::stream::{self, StreamId};
+use crate::types::{Hash, List, Obj, Set, StrValue, Stream, Value, ZSet};
 
 pub type LoadResult<T> = Result<T, String>;
 
@@ -607,7 +608,10 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
             Value::Hash(Box::new(h))
         }
         T_HASH_ZIPMAP => Value::Hash(Box::new(r.string_ref()?.with(|b| zipmap_to_hash(b, lim))?)),
-        15 | 19 | 21 => return Err(bad("stream values are not supported yet")),
+        T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => {
+            // Streams may be empty (XDEL of every entry keeps the key), so no empty-key check.
+            return Ok(Value::Stream(Box::new(read_stream(r, t)?)));
+        }
         6 | 7 => return Err(bad("module values are not supported")),
         _ => return Err(bad(&format!("unknown value type {t}"))),
     };
@@ -615,6 +619,64 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &Limits) -> LoadResult<Value> {
         return Err(EMPTY_KEY.to_string());
     }
     Ok(v)
+}
+
+const AT_STREAM_KEY: u32 = 2342;
+const AT_STREAM_LP: u32 = 2361;
+
+/// A stream of type 15, 19 or 21 (Redis's `rdbLoadObject`): the nodes (16-byte master ID,
+/// listpack), length, last ID, and from type 19 on the first ID, largest deleted ID and
+/// entries added (type 15 derives them as Redis does). Every node is checked whole: its
+/// listpack framing and its stream structure (`stream::check_node`), nodes in ID order, the
+/// live entries adding up to the length. Consumer groups are refused for now.
+fn read_stream(r: &mut Reader, t: u8) -> LoadResult<Stream> {
+    let lp_err = || corrupt(AT_STREAM_LP, "Stream listpack integrity check failed.");
+    let n = r.count(2)?;
+    let mut nodes = std::collections::BTreeMap::new();
+    let mut prev_last: Option<StreamId> = None;
+    let mut live = 0u64;
+    let mut last_entry = None;
+    for _ in 0..n {
+        let key = r.string()?;
+        let key: [u8; 16] = key.as_slice().try_into().map_err(|_| {
+            corrupt(
+                AT_STREAM_KEY,
+                "Stream node key entry is not the size of a stream ID",
+            )
+        })?;
+        let master = StreamId::from_key(&key);
+        let lp = r.string()?;
+        listpack_each(&lp, |_| Ok(())).map_err(|_| lp_err())?;
+        let (count, ids) = stream::check_node(master, &lp).ok_or_else(lp_err)?;
+        if let Some((first, last)) = ids {
+            if prev_last.is_some_and(|p| first <= p) {
+                return Err(lp_err());
+            }
+            prev_last = Some(last);
+            last_entry = Some(last);
+        }
+        if nodes.insert(master, lp).is_some() {
+            return Err(lp_err());
+        }
+        live += count;
+    }
+    let length = r.length()?;
+    let last_id = StreamId::new(r.length()?, r.length()?);
+    if length != live || last_entry.is_some_and(|l| l > last_id) {
+        return Err(lp_err());
+    }
+    let mut s = Stream::from_parts(nodes, length, last_id, StreamId::MIN, StreamId::MIN, length);
+    if t >= T_STREAM_LISTPACKS_2 {
+        s.first_id = StreamId::new(r.length()?, r.length()?);
+        s.max_deleted_id = StreamId::new(r.length()?, r.length()?);
+        s.entries_added = r.length()?;
+    } else {
+        s.first_id = s.edge_live(true).unwrap_or(StreamId::MIN);
+    }
+    if r.length()? != 0 {
+        return Err(bad("stream consumer groups are not supported yet"));
+    }
+    Ok(s)
 }
 
 /// Skips a module value / module AUX body (typed opcodes up to EOF).
