@@ -1336,6 +1336,11 @@ mod tests {
             "ZADD zbig {}",
             (0..200).map(|i| format!("{i} m{i} ")).collect::<String>()
         ));
+        a.exec("XADD st 1-1 a 1 b 2");
+        a.exec("XADD st 1-2 a 3 b 4");
+        a.exec("XADD st 2-0 c 5");
+        a.exec("XADD st 3-0 a -70000 b xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        a.exec("XDEL st 1-2");
         a.exec("PEXPIRE s 100000000");
         a.exec("SELECT 3");
         a.exec("SET other db");
@@ -1343,7 +1348,7 @@ mod tests {
         let lim = Limits::from_server(&a.srv);
         let mut seeds: Vec<Vec<u8>> = vec![img.clone()];
         for k in [
-            "s", "i", "lzf", "l", "h", "big", "si", "ss", "sbig", "z", "zbig",
+            "s", "i", "lzf", "l", "h", "big", "si", "ss", "sbig", "z", "zbig", "st",
         ] {
             a.exec("SELECT 0");
             let v = crate::db::Db::peek(&a.srv.dbs[0], k.as_bytes(), i64::MIN)

@@ -61,7 +61,11 @@ fn expect(m: &Model, start: StreamId, end: StreamId, rev: bool, count: u64) -> M
         return Model::new();
     }
     let r = m.range((start.ms, start.seq)..=(end.ms, end.seq));
-    let take = if count == 0 { usize::MAX } else { count as usize };
+    let take = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     if rev {
         r.rev().take(take).map(|(k, v)| (*k, v.clone())).collect()
     } else {
@@ -83,7 +87,10 @@ fn check(s: &Stream, m: &Model) {
     assert_eq!(live, s.len());
     assert_eq!(&read(s, StreamId::MIN, StreamId::MAX, false, 0), m);
     assert_eq!(&read(s, StreamId::MIN, StreamId::MAX, true, 0), m);
-    let first = m.keys().next().map_or(StreamId::MIN, |&(a, b)| StreamId::new(a, b));
+    let first = m
+        .keys()
+        .next()
+        .map_or(StreamId::MIN, |&(a, b)| StreamId::new(a, b));
     assert_eq!(s.first_id, first);
 }
 
