@@ -1115,6 +1115,71 @@ mod tests {
         assert_eq!(l.len(), 4);
     }
 
+    /// Streams: type 19 round-trips; a type 15 body (Redis 5/6: no first ID, largest deleted
+    /// ID or entries added) derives them as Redis does; groups, short node keys, damaged
+    /// nodes and a length that does not match the nodes are refused.
+    #[test]
+    fn stream_types_load() {
+        use crate::persist::rdb_save::Writer;
+        use crate::types::stream::{Limits as NodeLimits, Stream, StreamId};
+        let lim = Limits::defaults();
+        let mut st = Stream::new();
+        let small = NodeLimits {
+            node_max_bytes: 4096,
+            node_max_entries: 2,
+        };
+        for i in 1..=5u64 {
+            st.append(StreamId::new(i, 0), &[b"f".to_vec(), b"v".to_vec()], small)
+                .unwrap();
+        }
+        st.delete(&[StreamId::new(1, 0), StreamId::new(4, 0)]);
+        let v = Value::Stream(Box::new(st.clone()));
+        let p = crate::persist::rdb_save::dump_payload(&v, true);
+        let Value::Stream(back) = restore_value(&p, &lim).unwrap() else {
+            panic!("stream")
+        };
+        assert_eq!(back.len(), 3);
+        assert_eq!(back.first_id, StreamId::new(2, 0));
+        assert_eq!(back.max_deleted_id, StreamId::new(4, 0));
+        let body = |t: u8, length: u64, groups: u64, key_len: usize, damage: bool| {
+            let mut w = Writer::new(false);
+            w.byte(t);
+            w.len(st.node_count() as u64);
+            for (id, node) in st.nodes() {
+                w.string(&id.to_key()[..key_len]);
+                let mut n = node.to_vec();
+                if damage {
+                    n[7] = 0x7f;
+                }
+                w.string(&n);
+            }
+            w.len(length);
+            w.len(5);
+            w.len(0);
+            if t >= 19 {
+                for x in [2, 0, 4, 0, 5] {
+                    w.len(x);
+                }
+            }
+            w.len(groups);
+            w.buf
+        };
+        let Value::Stream(old) = restore_value(&body(15, 3, 0, 16, false), &lim).unwrap() else {
+            panic!("stream")
+        };
+        assert_eq!(old.first_id, StreamId::new(2, 0));
+        assert_eq!(old.max_deleted_id, StreamId::MIN);
+        assert_eq!(old.entries_added, 3);
+        assert!(restore_value(&body(19, 3, 0, 16, false), &lim).is_ok());
+        assert!(restore_value(&body(21, 3, 0, 16, false), &lim).is_ok());
+        assert!(restore_value(&body(19, 3, 1, 16, false), &lim).is_err());
+        assert!(restore_value(&body(19, 4, 0, 16, false), &lim).is_err());
+        let e = restore_value(&body(19, 3, 0, 15, false), &lim).unwrap_err();
+        assert!(e.ends_with("Stream node key entry is not the size of a stream ID"), "{e}");
+        let e = restore_value(&body(19, 3, 0, 16, true), &lim).unwrap_err();
+        assert!(e.ends_with("Stream listpack integrity check failed."), "{e}");
+    }
+
     /// The one-allocation listpack paths for zsets and hashes give exactly what inserting
     /// entry by entry gives, and fall back to it for unordered, oversized or repeated entries.
     #[test]
