@@ -1175,9 +1175,15 @@ mod tests {
         assert!(restore_value(&body(19, 3, 1, 16, false), &lim).is_err());
         assert!(restore_value(&body(19, 4, 0, 16, false), &lim).is_err());
         let e = restore_value(&body(19, 3, 0, 15, false), &lim).unwrap_err();
-        assert!(e.ends_with("Stream node key entry is not the size of a stream ID"), "{e}");
+        assert!(
+            e.ends_with("Stream node key entry is not the size of a stream ID"),
+            "{e}"
+        );
         let e = restore_value(&body(19, 3, 0, 16, true), &lim).unwrap_err();
-        assert!(e.ends_with("Stream listpack integrity check failed."), "{e}");
+        assert!(
+            e.ends_with("Stream listpack integrity check failed."),
+            "{e}"
+        );
     }
 
     /// The one-allocation listpack paths for zsets and hashes give exactly what inserting

@@ -75,7 +75,8 @@ impl Value {
             Value::Hash(h) => h.len(),
             Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
-            Value::Stream(s) => s.len() as usize,
+            // Redis's free effort for a stream counts its nodes (plus groups), not entries.
+            Value::Stream(s) => s.node_count() + s.groups.len(),
         }
     }
 }

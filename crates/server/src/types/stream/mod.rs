@@ -384,8 +384,10 @@ impl Stream {
         let id = match given {
             Some(g) if seq_given => g,
             Some(g) if g.ms == self.last_id.ms => {
+                // Redis 7.0.15 fails this case without setting errno to EDOM, so XADD
+                // reports it as "Elements are too large to be stored"; so do we.
                 if self.last_id.seq == u64::MAX {
-                    return Err(AddError::IdTooSmall);
+                    return Err(AddError::TooLarge);
                 }
                 StreamId::new(g.ms, self.last_id.seq + 1)
             }
