@@ -117,7 +117,8 @@ impl Client {
     }
 
     /// Redis's `mustObeyClient`: the AOF loading client (no replication yet), whose commands
-    /// are applied even past limits a user's would hit (`proto-max-bulk-len` bit offsets).
+    /// are applied even past limits a user's would hit (`proto-max-bulk-len` bit offsets,
+    /// XADD/XTRIM LIMIT with an exact trim, as Redis's AOF holds).
     pub fn must_obey(&self) -> bool {
         self.id == AOF_CLIENT_ID
     }

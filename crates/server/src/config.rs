@@ -525,6 +525,9 @@ pub struct EncodingLimits {
     pub zset_value: usize,
     /// Negative: node size class in bytes (-2 = 8 KB); positive: entries per node.
     pub list_fill: i32,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub stream_node_bytes: usize,
+    pub stream_node_entries: usize,
 }
 
 impl Default for EncodingLimits {
@@ -537,6 +540,8 @@ impl Default for EncodingLimits {
             zset_entries: 128,
             zset_value: 64,
             list_fill: -2,
+            stream_node_bytes: 4096,
+            stream_node_entries: 100,
         }
     }
 }
@@ -640,6 +645,8 @@ impl Config {
                 .get("list-max-listpack-size")
                 .and_then(|v| v.parse::<i64>().ok())
                 .map_or(d.list_fill, |v| v.clamp(-5, i32::MAX as i64) as i32),
+            stream_node_bytes: size(self, "stream-node-max-bytes", d.stream_node_bytes),
+            stream_node_entries: size(self, "stream-node-max-entries", d.stream_node_entries),
         };
     }
 

@@ -151,6 +151,10 @@ pub struct Server {
     /// Set by a command that must reach the AOF even though it changed nothing (FLUSHDB on an
     /// empty db: Redis's `forceCommandPropagation`); `cmd::call` takes it.
     pub force_propagate: bool,
+    /// Set by a command whose replay must differ from what the client sent (XADD `*` logs
+    /// the ID it generated, an approximate trim logs the exact one it did, as Redis's
+    /// `rewriteClientCommandArgument`); `cmd::call` takes it and logs it instead of the argv.
+    pub propagate_as: Option<Vec<Vec<u8>>>,
     /// The open append-only file while appendonly is on (persist/aof.rs).
     pub aof: Option<Box<crate::persist::aof::Aof>>,
     pub run_id: String,
@@ -231,6 +235,7 @@ impl Server {
             started_unix_ms: unix_ms(),
             dirty: 0,
             force_propagate: false,
+            propagate_as: None,
             aof: None,
             run_id: String::new(),
             shutdown: None,

@@ -30,6 +30,7 @@ pub mod spec;
 #[rustfmt::skip]
 pub mod spec_table;
 pub mod bitmap;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -89,6 +90,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        stream::COMMANDS,
         multi::COMMANDS,
         persist_cmds::COMMANDS,
         pubsub::COMMANDS,
@@ -520,9 +522,11 @@ fn call_inner(srv: &mut Server, client: &mut Client, argv: &[Vec<u8>]) {
     crate::tracking::after_handler(srv, client, entry, argv);
     // Append-only file: log the effect of a write that changed something.
     let forced = std::mem::take(&mut srv.force_propagate);
+    let rewritten = srv.propagate_as.take();
     if srv.aof.is_some() {
         if (srv.dirty != dirty_before || forced) && entry.has_flag("write") {
-            crate::persist::aof::feed(srv, client, &entry.full_name, argv, reply_start);
+            let logged = rewritten.as_deref().unwrap_or(argv);
+            crate::persist::aof::feed(srv, client, &entry.full_name, logged, reply_start);
         } else if entry.full_name == "exec" {
             crate::persist::aof::exec_done(srv);
         }

@@ -189,6 +189,11 @@ pub const T_HASH_LISTPACK: u8 = 16;
 pub const T_ZSET_LISTPACK: u8 = 17;
 pub const T_LIST_QUICKLIST_2: u8 = 18;
 pub const T_SET_LISTPACK: u8 = 20;
+pub const T_STREAM_LISTPACKS: u8 = 15;
+/// What Redis 7.0 writes for a stream.
+pub const T_STREAM_LISTPACKS_2: u8 = 19;
+/// Redis 7.2's stream type (consumers with an active time); read, never written.
+pub const T_STREAM_LISTPACKS_3: u8 = 21;
 
 /// Encoding thresholds from the config, used to pick encodings of loaded values.
 #[derive(Debug, Clone, Copy)]

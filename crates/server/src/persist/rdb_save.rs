@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::types::set::Member;
-use crate::types::{Hash, List, Set, Value, ZSet};
+use crate::types::{Hash, List, Set, Stream, Value, ZSet};
 
 /// An output buffer with the RDB primitives.
 pub struct Writer {
@@ -104,6 +104,7 @@ impl Writer {
             Value::Set(_) => T_SET,
             Value::ZSet(z) if matches!(**z, ZSet::Listpack(_)) => T_ZSET_LISTPACK,
             Value::ZSet(_) => T_ZSET_2,
+            Value::Stream(_) => T_STREAM_LISTPACKS_2,
         }
     }
 
@@ -116,7 +117,26 @@ impl Writer {
             Value::Hash(h) => self.hash(h),
             Value::Set(s) => self.set(s),
             Value::ZSet(z) => self.zset(z),
+            Value::Stream(st) => self.stream(st),
         }
+    }
+
+    /// A stream as Redis 7.0's `rdbSaveObject` writes type 19: the node count, each node's
+    /// 16-byte master ID and listpack as they are, then length, last ID, first ID, largest
+    /// deleted ID, entries added, and the consumer groups (none yet).
+    fn stream(&mut self, s: &Stream) {
+        self.len(s.node_count() as u64);
+        for (id, node) in s.nodes() {
+            self.string(&id.to_key());
+            self.string(node);
+        }
+        self.len(s.len());
+        for id in [s.last_id, s.first_id, s.max_deleted_id] {
+            self.len(id.ms);
+            self.len(id.seq);
+        }
+        self.len(s.entries_added);
+        self.len(s.groups.len() as u64);
     }
 
     fn list(&mut self, l: &List) {

@@ -11,7 +11,7 @@ use cinnabar_resp::Frame;
 use super::harness::{start_cinnabar, start_redis, temp_dir, Conn, ServerProc};
 
 /// The commands of every incr file of the set in `dir`, times (13-digit numbers) masked.
-fn incr_commands(dir: &std::path::Path) -> Vec<String> {
+pub(super) fn incr_commands(dir: &std::path::Path) -> Vec<String> {
     let d = dir.join("appendonlydir");
     let mut names: Vec<_> = std::fs::read_dir(&d)
         .unwrap()

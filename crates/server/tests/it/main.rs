@@ -25,4 +25,5 @@ mod sampling;
 mod script_abuse;
 mod script_stats;
 mod scripting;
+mod stream;
 mod tracking;
