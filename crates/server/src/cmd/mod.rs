@@ -26,6 +26,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server_cmds;
 pub mod set;
+pub mod sort;
 pub mod spec;
 #[rustfmt::skip]
 pub mod spec_table;
@@ -89,6 +90,7 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
+        sort::COMMANDS,
         zset::COMMANDS,
         stream::COMMANDS,
         multi::COMMANDS,
