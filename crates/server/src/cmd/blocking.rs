@@ -119,6 +119,7 @@ fn held_type(srv: &Server, db: usize, key: &[u8]) -> Option<Want> {
     match srv.dbs[db].peek(key, srv.now_ms).map(|o| &o.val) {
         Some(Value::List(_)) => Some(Want::List),
         Some(Value::ZSet(_)) => Some(Want::ZSet),
+        Some(Value::Stream(_)) => Some(Want::Stream),
         _ => None,
     }
 }
@@ -166,6 +167,11 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
             // waiters) and keeps its original deadline (the re-run computed a new one from
             // "now"); the key can serve nobody else now.
             again.deadline_ms = b.deadline_ms;
+            if b.want == Want::Stream {
+                // Reading consumes nothing: a stream waiter that found nothing new (it
+                // waits for IDs beyond the added ones) does not stop the next one.
+                continue;
+            }
             break;
         }
         srv.dbs[b.db].waiters.unblock(id, &b.keys);

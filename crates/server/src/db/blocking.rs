@@ -30,6 +30,8 @@ pub type DbKey = (usize, Vec<u8>);
 pub enum Want {
     List,
     ZSet,
+    /// XREAD BLOCK: served by any stream key (the re-run decides whether it has new entries).
+    Stream,
 }
 
 /// Keys that may serve a waiter, in signal order, without duplicates.
