@@ -1,4 +1,4 @@
-//! Stream commands without consumer groups: XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM,
+//! Stream commands without consumer groups: XADD, XRANGE, XREVRANGE, XREAD, XLEN, XDEL, XTRIM,
 //! XSETID, XINFO STREAM / GROUPS / CONSUMERS / HELP.
 //!
 //! Argument rules, the order of checks, reply shapes and error texts are Redis 7.0.15's
@@ -471,6 +471,13 @@ fn xread(ctx: &mut Ctx) -> CmdResult {
         let o = &argv[i];
         let more = n - i - 1;
         if eq_ic(o, "block") && more > 0 {
+            if ctx.client.in_exec && crate::scripting::running() {
+                // Redis refuses BLOCK in scripts outright (MULTI just never blocks).
+                return Err(CmdError::err(format!(
+                    "{} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&argv[0])
+                )));
+            }
             i += 1;
             let ms = crate::util::parse_int(&argv[i])
                 .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
@@ -486,7 +493,7 @@ fn xread(ctx: &mut Ctx) -> CmdResult {
             i += 1;
             count = int_arg(&argv[i])?.max(0) as u64;
         } else if eq_ic(o, "streams") && more > 0 {
-            if (n - i - 1) % 2 != 0 {
+            if !(n - i - 1).is_multiple_of(2) {
                 return Err(CmdError::err(XREAD_UNBALANCED));
             }
             first = Some(i + 1);
