@@ -159,7 +159,9 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
         c.db = b.db;
         srv.call_depth += 1;
         srv.rerun_blocked = true;
+        srv.serving_key = Some(key.to_vec());
         super::call(srv, &mut c, &b.argv);
+        srv.serving_key = None;
         srv.call_depth -= 1;
         c.db = saved_db;
         if let Some(again) = c.blocked.as_mut() {

@@ -551,6 +551,11 @@ fn xread(ctx: &mut Ctx) -> CmdResult {
             served.push((j, start));
         }
     }
+    if let Some(k) = &ctx.srv.serving_key {
+        // Served after blocking: only the signalled stream (its first occurrence), as Redis.
+        let at = keys.iter().position(|x| x == k);
+        served.retain(|&(j, _)| Some(j) == at);
+    }
     if served.is_empty() {
         match block {
             Some(deadline) => {
