@@ -1,8 +1,8 @@
 //! Blocking commands' shared machinery: parsing timeouts, blocking a client on keys, and
 //! serving blocked clients when their keys receive data.
 //!
-//! A blocking handler (BLPOP, BLMOVE, BZPOPMIN, ...) first tries to serve itself exactly like
-//! its non-blocking twin. When there is nothing to pop it calls [`block`]: inside MULTI/EXEC
+//! A blocking handler (BLPOP, BLMOVE, BZPOPMIN, XREAD BLOCK, ...) first tries to serve itself
+//! like its non-blocking twin. When there is nothing to pop it calls [`block`]: inside MULTI/EXEC
 //! (or a script) that replies the timeout reply at once, as Redis does; otherwise the client is
 //! registered in `Server::blocking` and its connection stops processing input. When a write
 //! signals one of the keys (`Ctx::signal_ready`), [`serve_ready_keys`] (run by `cmd::call` after
@@ -20,7 +20,7 @@ use crate::types::Value;
 /// command, as Redis 7.0's `replyToBlockedClientTimedOut` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutReply {
-    /// `*-1` in RESP2, `_` in RESP3 (BLPOP, BLMPOP, BZPOPMIN, BZMPOP).
+    /// `*-1` in RESP2, `_` in RESP3 (BLPOP, BLMPOP, BZPOPMIN, BZMPOP, XREAD).
     NullArray,
     /// `$-1` in RESP2, `_` in RESP3 (BLMOVE, BRPOPLPUSH).
     NullBulk,

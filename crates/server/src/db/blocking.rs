@@ -1,5 +1,5 @@
-//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...): who waits for what, and which keys
-//! just received data.
+//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, XREAD BLOCK, ...): who waits for what,
+//! and which keys just received data.
 //!
 //! A blocking command that finds no data registers the client in its database's
 //! [`Waiters`] for each of its keys, in arrival order (first come, first served), and stops
