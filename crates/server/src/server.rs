@@ -137,6 +137,9 @@ pub struct Server {
     /// command once, when it blocked, so this run adds no `calls` and no
     /// `total_commands_processed` (its errors still fail it).
     pub rerun_blocked: bool,
+    /// The key whose blocked clients are being served (set around each re-run): XREAD then
+    /// replies that stream only, as Redis serves a stream waiter per signalled key.
+    pub serving_key: Option<Vec<u8>>,
     /// The last active expiry cycle used its whole budget (fast cycles run until it doesn't).
     pub expire_backlog: bool,
     pub config: Config,
@@ -224,6 +227,7 @@ impl Server {
             pause: Default::default(),
             call_depth: 0,
             rerun_blocked: false,
+            serving_key: None,
             expire_backlog: false,
             port: config.port,
             config,

@@ -1,8 +1,8 @@
 //! Blocking commands' shared machinery: parsing timeouts, blocking a client on keys, and
 //! serving blocked clients when their keys receive data.
 //!
-//! A blocking handler (BLPOP, BLMOVE, BZPOPMIN, ...) first tries to serve itself exactly like
-//! its non-blocking twin. When there is nothing to pop it calls [`block`]: inside MULTI/EXEC
+//! A blocking handler (BLPOP, BLMOVE, BZPOPMIN, XREAD BLOCK, ...) first tries to serve itself
+//! like its non-blocking twin. When there is nothing to pop it calls [`block`]: inside MULTI/EXEC
 //! (or a script) that replies the timeout reply at once, as Redis does; otherwise the client is
 //! registered in `Server::blocking` and its connection stops processing input. When a write
 //! signals one of the keys (`Ctx::signal_ready`), [`serve_ready_keys`] (run by `cmd::call` after
@@ -20,7 +20,7 @@ use crate::types::Value;
 /// command, as Redis 7.0's `replyToBlockedClientTimedOut` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutReply {
-    /// `*-1` in RESP2, `_` in RESP3 (BLPOP, BLMPOP, BZPOPMIN, BZMPOP).
+    /// `*-1` in RESP2, `_` in RESP3 (BLPOP, BLMPOP, BZPOPMIN, BZMPOP, XREAD).
     NullArray,
     /// `$-1` in RESP2, `_` in RESP3 (BLMOVE, BRPOPLPUSH).
     NullBulk,
@@ -119,6 +119,7 @@ fn held_type(srv: &Server, db: usize, key: &[u8]) -> Option<Want> {
     match srv.dbs[db].peek(key, srv.now_ms).map(|o| &o.val) {
         Some(Value::List(_)) => Some(Want::List),
         Some(Value::ZSet(_)) => Some(Want::ZSet),
+        Some(Value::Stream(_)) => Some(Want::Stream),
         _ => None,
     }
 }
@@ -158,7 +159,9 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
         c.db = b.db;
         srv.call_depth += 1;
         srv.rerun_blocked = true;
+        srv.serving_key = Some(key.to_vec());
         super::call(srv, &mut c, &b.argv);
+        srv.serving_key = None;
         srv.call_depth -= 1;
         c.db = saved_db;
         if let Some(again) = c.blocked.as_mut() {
@@ -166,6 +169,11 @@ fn serve_key(srv: &mut Server, db: usize, key: &[u8]) {
             // waiters) and keeps its original deadline (the re-run computed a new one from
             // "now"); the key can serve nobody else now.
             again.deadline_ms = b.deadline_ms;
+            if b.want == Want::Stream {
+                // Reading consumes nothing: a stream waiter that found nothing new (it
+                // waits for IDs beyond the added ones) does not stop the next one.
+                continue;
+            }
             break;
         }
         srv.dbs[b.db].waiters.unblock(id, &b.keys);

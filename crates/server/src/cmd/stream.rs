@@ -1,4 +1,4 @@
-//! Stream commands without consumer groups: XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM,
+//! Stream commands without consumer groups: XADD, XRANGE, XREVRANGE, XREAD, XLEN, XDEL, XTRIM,
 //! XSETID, XINFO STREAM / GROUPS / CONSUMERS / HELP.
 //!
 //! Argument rules, the order of checks, reply shapes and error texts are Redis 7.0.15's
@@ -14,10 +14,14 @@
 
 use cinnabar_resp::ReplyBuf;
 
+use super::blocking::{self, TimeoutReply, Want};
 use super::{int_arg, CmdError, CmdResult, Ctx, Handler};
 use crate::types::stream::{AddError, Entry, Limits, Stream, StreamId, Trim};
 use crate::types::{Obj, Value};
 use crate::util::eq_ic;
+
+const XREAD_UNBALANCED: &str = "Unbalanced XREAD list of streams: for each stream key an ID or \
+                                '$' must be specified.";
 
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 
@@ -450,6 +454,147 @@ fn xrange_generic(ctx: &mut Ctx, rev: bool) -> CmdResult {
     Ok(())
 }
 
+/// XREAD [COUNT n] [BLOCK ms] STREAMS key... id... (Redis 7.0.15's `xreadCommand` without
+/// groups): options, then per key the type check and its ID (`$` = the stream's last ID, 0-0
+/// for a missing key), then one `[key, entries]` pair (a map in RESP3) per stream holding
+/// entries newer than its ID, or a null array. With BLOCK and nothing to read the client blocks
+/// on every key; its stored command gets each `$` replaced by the ID it stood for, so the
+/// re-run after a signal returns only entries added since it blocked.
+fn xread(ctx: &mut Ctx) -> CmdResult {
+    let argv = ctx.argv;
+    let n = argv.len();
+    let mut count = 0u64;
+    let mut block: Option<i64> = None;
+    let mut first = None;
+    let mut i = 1;
+    while i < n {
+        let o = &argv[i];
+        let more = n - i - 1;
+        if eq_ic(o, "block") && more > 0 {
+            if ctx.client.in_exec && crate::scripting::running() {
+                // Redis refuses BLOCK in scripts outright (MULTI just never blocks).
+                return Err(CmdError::err(format!(
+                    "{} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&argv[0])
+                )));
+            }
+            i += 1;
+            let ms = crate::util::parse_int(&argv[i])
+                .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::err("timeout is negative"));
+            }
+            block = Some(if ms == 0 {
+                0
+            } else {
+                ctx.now().saturating_add(ms)
+            });
+        } else if eq_ic(o, "count") && more > 0 {
+            i += 1;
+            count = int_arg(&argv[i])?.max(0) as u64;
+        } else if eq_ic(o, "streams") && more > 0 {
+            if !(n - i - 1).is_multiple_of(2) {
+                return Err(CmdError::err(XREAD_UNBALANCED));
+            }
+            first = Some(i + 1);
+            break;
+        } else if eq_ic(o, "group") && more >= 2 {
+            return Err(CmdError::err(
+                "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
+        } else if eq_ic(o, "noack") {
+            return Err(CmdError::err(
+                "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let Some(first) = first else {
+        return Err(CmdError::Syntax);
+    };
+    let nkeys = (n - first) / 2;
+    let keys = &argv[first..first + nkeys];
+    let raw_ids = &argv[first + nkeys..];
+    let mut ids = Vec::with_capacity(nkeys);
+    for (key, raw) in keys.iter().zip(raw_ids) {
+        let last = match ctx.lookup_read(key) {
+            Some(obj) => Some(as_stream(obj)?.last_id),
+            None => None,
+        };
+        if raw[..] == b"$"[..] {
+            ids.push(last.unwrap_or(StreamId::MIN));
+        } else if raw[..] == b">"[..] {
+            return Err(CmdError::err(
+                "The > ID can be specified only when calling XREADGROUP using the GROUP \
+                 <group> <consumer> option.",
+            ));
+        } else {
+            ids.push(strict_id(raw)?);
+        }
+    }
+    // Which streams have entries after their ID (a second read lookup per key, as Redis).
+    let mut served = Vec::new();
+    for (j, key) in keys.iter().enumerate() {
+        let Some(start) = ids[j].incr() else { continue };
+        let Some(obj) = ctx.lookup_read(key) else {
+            continue;
+        };
+        let s = as_stream(obj)?;
+        let mut newer = false;
+        s.range(start, StreamId::MAX, false, |_| {
+            newer = true;
+            false
+        });
+        if newer {
+            served.push((j, start));
+        }
+    }
+    if let Some(k) = &ctx.srv.serving_key {
+        // Served after blocking: only the signalled stream (its first occurrence), as Redis.
+        let at = keys.iter().position(|x| x == k);
+        served.retain(|&(j, _)| Some(j) == at);
+    }
+    if served.is_empty() {
+        match block {
+            Some(deadline) => {
+                blocking::block(ctx, keys, Want::Stream, deadline, TimeoutReply::NullArray);
+                if let Some(b) = ctx.client.blocked.as_mut() {
+                    for (j, raw) in raw_ids.iter().enumerate() {
+                        if raw[..] == b"$"[..] {
+                            b.argv[first + nkeys + j] = id_bytes(ids[j]);
+                        }
+                    }
+                }
+            }
+            None => ctx.out().null_array(),
+        }
+        return Ok(());
+    }
+    let db = ctx.client.db;
+    let now = ctx.now();
+    let srv = &*ctx.srv;
+    let out = &mut ctx.client.reply;
+    let resp3 = out.is_resp3();
+    if resp3 {
+        out.map(served.len());
+    } else {
+        out.array(served.len());
+    }
+    for (j, start) in served {
+        if !resp3 {
+            out.array(2);
+        }
+        out.bulk(&keys[j]);
+        match srv.dbs[db].peek(&keys[j], now).map(|o| &o.val) {
+            Some(Value::Stream(s)) => reply_range(out, s, start, StreamId::MAX, false, count),
+            _ => out.array(0),
+        }
+    }
+    Ok(())
+}
+
 fn xrange(ctx: &mut Ctx) -> CmdResult {
     xrange_generic(ctx, false)
 }
@@ -673,6 +818,7 @@ fn xinfo_help(ctx: &mut Ctx) -> CmdResult {
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("xadd", xadd),
     ("xrange", xrange),
+    ("xread", xread),
     ("xrevrange", xrevrange),
     ("xlen", xlen),
     ("xdel", xdel),

@@ -1,5 +1,5 @@
-//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...): who waits for what, and which keys
-//! just received data.
+//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, XREAD BLOCK, ...): who waits for what,
+//! and which keys just received data.
 //!
 //! A blocking command that finds no data registers the client in its database's
 //! [`Waiters`] for each of its keys, in arrival order (first come, first served), and stops
@@ -30,6 +30,8 @@ pub type DbKey = (usize, Vec<u8>);
 pub enum Want {
     List,
     ZSet,
+    /// XREAD BLOCK: served by any stream key (the re-run decides whether it has new entries).
+    Stream,
 }
 
 /// Keys that may serve a waiter, in signal order, without duplicates.
