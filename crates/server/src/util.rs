@@ -121,24 +121,24 @@ pub fn is_long_double(s: &[u8]) -> bool {
     unsafe { cnb_ld_valid(s.as_ptr(), s.len()) == 1 }
 }
 
+/// C's `isspace` run and an optional sign, as `strtol` / `strtoull` read them before the
+/// digits. Return value: the index after them and whether the sign was a minus.
+pub fn c_space_and_sign(s: &[u8]) -> (usize, bool) {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    match s.get(i) {
+        Some(b'-') => (i + 1, true),
+        Some(b'+') => (i + 1, false),
+        _ => (i, false),
+    }
+}
+
 /// `strtol` base 10 on `s`: the value (saturated) and where the number ends (the start of
 /// `s` when there is no number).
 pub fn strtol(s: &[u8]) -> (i64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && s[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (mut i, neg) = c_space_and_sign(s);
     let digits_start = i;
     let mut v: i64 = 0;
     let mut overflow = false;

@@ -47,21 +47,7 @@ fn limits(ctx: &Ctx) -> Limits {
 /// C's `strtoull` on a whole string, as `string2ull` falls back to it: leading white space,
 /// an optional sign (a minus negates modulo 2^64), decimal digits to the end, no overflow.
 fn strtoull(s: &[u8]) -> Option<u64> {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (i, neg) = crate::util::c_space_and_sign(s);
     let digits = &s[i..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
