@@ -22,6 +22,7 @@
 //! them, so the slack stays small. The node structs live inline in the deque (no per-node
 //! allocation besides the packed buffer).
 
+use super::listpack::{backlen_len, canonical_int, encode_str};
 use std::collections::VecDeque;
 
 /// Redis's `SIZE_SAFETY_LIMIT`: a count-limited node never grows past this many bytes.
@@ -87,76 +88,9 @@ impl Needle {
     }
 }
 
-/// The integer a string is the canonical decimal form of (what gets stored as an integer).
-fn canonical_int(v: &[u8]) -> Option<i64> {
-    if v.is_empty() || v.len() > 20 {
-        return None;
-    }
-    let i = crate::util::parse_int(v)?;
-    (itoa::Buffer::new().format(i).as_bytes() == v).then_some(i)
-}
-
-/// Size of the backlen varint for an entry of `size` bytes (tag + payload).
-fn backlen_len(size: usize) -> usize {
-    let mut n = 1;
-    let mut s = size >> 7;
-    while s > 0 {
-        n += 1;
-        s >>= 7;
-    }
-    n
-}
-
-fn push_backlen(out: &mut Vec<u8>, size: usize) {
-    let n = backlen_len(size);
-    for k in (0..n).rev() {
-        let group = ((size >> (7 * k)) & 0x7f) as u8;
-        // Every byte but the leftmost says "more to the left".
-        out.push(if k == n - 1 { group } else { group | 0x80 });
-    }
-}
-
 /// Encodes one entry (tag, payload, backlen) at the end of `out`.
 fn encode(v: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
-    if let Some(i) = canonical_int(v) {
-        if (0..=127).contains(&i) {
-            out.push(i as u8);
-        } else if (-4096..4096).contains(&i) {
-            let u = (i as u16) & 0x1fff;
-            out.push(0xC0 | (u >> 8) as u8);
-            out.push(u as u8);
-        } else if i16::try_from(i).is_ok() {
-            out.push(0xF1);
-            out.extend_from_slice(&(i as i16).to_le_bytes());
-        } else if (-(1 << 23)..(1 << 23)).contains(&i) {
-            out.push(0xF2);
-            out.extend_from_slice(&(i as i32).to_le_bytes()[..3]);
-        } else if i32::try_from(i).is_ok() {
-            out.push(0xF3);
-            out.extend_from_slice(&(i as i32).to_le_bytes());
-        } else {
-            out.push(0xF4);
-            out.extend_from_slice(&i.to_le_bytes());
-        }
-    } else {
-        let n = v.len();
-        if n < 64 {
-            out.push(0x80 | n as u8);
-        } else if n < 4096 {
-            out.push(0xE0 | (n >> 8) as u8);
-            out.push(n as u8);
-        } else if let Ok(n32) = u32::try_from(n) {
-            out.push(0xF0);
-            out.extend_from_slice(&n32.to_le_bytes());
-        } else {
-            out.push(0xF5);
-            out.extend_from_slice(&(n as u64).to_le_bytes());
-        }
-        out.extend_from_slice(v);
-    }
-    let size = out.len() - start;
-    push_backlen(out, size);
+    encode_str(out, v);
 }
 
 /// Bytes `encode` would append for `v` (an upper bound is enough; this is exact).

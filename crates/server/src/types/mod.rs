@@ -8,6 +8,7 @@
 pub mod bits;
 pub mod hash;
 pub mod list;
+pub mod listpack;
 pub mod set;
 pub mod stream;
 pub mod string;

@@ -63,78 +63,7 @@ pub fn new() -> Vec<u8> {
     v
 }
 
-/// Appends the back-length of an entry of `size` bytes.
-fn push_backlen(out: &mut Vec<u8>, size: usize) {
-    let mut n = 1;
-    while size >> (7 * n) > 0 {
-        n += 1;
-    }
-    for k in (0..n).rev() {
-        let part = ((size >> (7 * k)) & 0x7f) as u8;
-        out.push(if k == n - 1 { part } else { part | 0x80 });
-    }
-}
-
-/// Encodes an integer entry (with its back-length) into `out`.
-pub fn encode_int(out: &mut Vec<u8>, i: i64) {
-    let start = out.len();
-    if (0..=127).contains(&i) {
-        out.push(i as u8);
-    } else if (-4096..4096).contains(&i) {
-        let u = (i as u16) & 0x1fff;
-        out.push(0xC0 | (u >> 8) as u8);
-        out.push(u as u8);
-    } else if let Ok(v) = i16::try_from(i) {
-        out.push(0xF1);
-        out.extend_from_slice(&v.to_le_bytes());
-    } else if (-(1 << 23)..(1 << 23)).contains(&i) {
-        out.push(0xF2);
-        out.extend_from_slice(&(i as i32).to_le_bytes()[..3]);
-    } else if let Ok(v) = i32::try_from(i) {
-        out.push(0xF3);
-        out.extend_from_slice(&v.to_le_bytes());
-    } else {
-        out.push(0xF4);
-        out.extend_from_slice(&i.to_le_bytes());
-    }
-    let size = out.len() - start;
-    push_backlen(out, size);
-}
-
-/// Encodes a string entry (as an integer when it is a canonical one, as Redis's
-/// `lpStringToInt64` decides) into `out`.
-pub fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
-    if !s.is_empty() && s.len() <= 20 {
-        if let Some(i) = crate::util::parse_int(s) {
-            return encode_int(out, i);
-        }
-    }
-    let start = out.len();
-    let n = s.len();
-    if n < 64 {
-        out.push(0x80 | n as u8);
-    } else if n < 4096 {
-        out.push(0xE0 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else {
-        out.push(0xF0);
-        out.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-    out.extend_from_slice(s);
-    let size = out.len() - start;
-    push_backlen(out, size);
-}
-
-/// Bytes the string entry for `s` takes, without building it.
-fn backlen_size(size: usize) -> usize {
-    match size {
-        0..=127 => 1,
-        128..=16383 => 2,
-        16384..=2097151 => 3,
-        2097152..=268435455 => 4,
-        _ => 5,
-    }
-}
+pub use crate::types::listpack::{encode_int, encode_str};
 
 fn set_total(lp: &mut [u8]) {
     let total = lp.len() as u32;
@@ -193,7 +122,7 @@ pub fn next(lp: &[u8], p: usize) -> usize {
         return p;
     }
     let d = data_size(lp, p);
-    (p + d + backlen_size(d)).min(lp.len().saturating_sub(1))
+    (p + d + crate::types::listpack::backlen_len(d)).min(lp.len().saturating_sub(1))
 }
 
 /// Offset of the entry before the one at `p` (`p` may be the terminator). `None` at the first.
