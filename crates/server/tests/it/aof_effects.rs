@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cinnabar_resp::Frame;
 
-use super::harness::{start_cinnabar, start_redis, temp_dir, Conn, ServerProc};
+use super::harness::{start_cinnabar, start_in_dir, start_redis, Conn, ServerProc};
 
 /// The commands of every incr file of the set in `dir`, times (13-digit numbers) masked.
 pub(super) fn incr_commands(dir: &std::path::Path) -> Vec<String> {
@@ -102,16 +102,11 @@ const SCRIPT: &[&str] = &[
 ];
 
 fn run(start: fn(&[&str]) -> ServerProc) -> Vec<String> {
-    let d = temp_dir("effects");
-    let ds = d.to_str().unwrap().to_string();
-    let s = start(&[
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--dir",
-        &ds,
-    ]);
+    let (s, d) = start_in_dir(
+        start,
+        "effects",
+        &["--appendonly", "yes", "--appendfsync", "always"],
+    );
     let mut c = Conn::connect(s.port);
     for line in SCRIPT {
         assert!(!matches!(c.cmd(line), Frame::Error(_)), "{line} failed");
@@ -144,16 +139,11 @@ fn logged_commands_match_redis() {
 /// DEBUG LOADAOF reloads the set (the AOF is not written twice, dirty is reset) and
 /// DEBUG AOF-FLUSH-SLEEP delays each AOF write, in both servers alike.
 fn loadaof_steps(start: fn(&[&str]) -> ServerProc) -> Vec<String> {
-    let d = temp_dir("loadaof");
-    let ds = d.to_str().unwrap().to_string();
-    let s = start(&[
-        "--appendonly",
-        "yes",
-        "--dir",
-        &ds,
-        "--enable-debug-command",
-        "yes",
-    ]);
+    let (s, d) = start_in_dir(
+        start,
+        "loadaof",
+        &["--appendonly", "yes", "--enable-debug-command", "yes"],
+    );
     let mut c = Conn::connect(s.port);
     let mut seen = Vec::new();
     let mut step = |c: &mut Conn, line: &str| seen.push(format!("{line} -> {:?}", c.cmd(line)));
@@ -247,20 +237,20 @@ fn files_with_masked_ts(dir: &std::path::Path) -> Vec<(String, String)> {
 /// aof-timestamp-enabled with a RESP base: the base opens with `#TS:`, the incr file opened by
 /// the rewrite gets one only when the second changes, as in Redis.
 fn timestamp_steps(start: fn(&[&str]) -> ServerProc) -> Vec<(String, String)> {
-    let d = temp_dir("ts-effects");
-    let ds = d.to_str().unwrap().to_string();
-    let s = start(&[
-        "--appendonly",
-        "yes",
-        "--dir",
-        &ds,
-        "--appendfsync",
-        "always",
-        "--aof-timestamp-enabled",
-        "yes",
-        "--aof-use-rdb-preamble",
-        "no",
-    ]);
+    let (s, d) = start_in_dir(
+        start,
+        "ts-effects",
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--aof-timestamp-enabled",
+            "yes",
+            "--aof-use-rdb-preamble",
+            "no",
+        ],
+    );
     let mut c = Conn::connect(s.port);
     // Start just after a second begins, so the first steps share one second.
     loop {

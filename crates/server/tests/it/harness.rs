@@ -161,6 +161,20 @@ pub fn start_cinnabar(extra: &[&str]) -> ServerProc {
 }
 
 /// Starts the oracle, Debian's redis-server, with the same arguments.
+/// Starts a server (`start_cinnabar` or `start_redis`) with `args` and `--dir` set to a fresh
+/// temporary directory named after `tag`. Return value: the server and its directory.
+pub fn start_in_dir(
+    start: fn(&[&str]) -> ServerProc,
+    tag: &str,
+    args: &[&str],
+) -> (ServerProc, std::path::PathBuf) {
+    let d = temp_dir(tag);
+    let ds = d.to_str().unwrap().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--dir", &ds]);
+    (start(&all), d)
+}
+
 pub fn start_redis(extra: &[&str]) -> ServerProc {
     let port = free_port();
     spawn("redis-server", &base_args(port, extra), "redis", port)

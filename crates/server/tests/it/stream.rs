@@ -8,7 +8,7 @@ use std::process::Command;
 use cinnabar_resp::Frame;
 
 use super::aof_effects::incr_commands;
-use super::harness::{show, start_cinnabar, start_redis, temp_dir, Conn, ServerProc};
+use super::harness::{show, start_cinnabar, start_in_dir, start_redis, temp_dir, Conn, ServerProc};
 
 fn ok(c: &mut Conn, line: &str) -> Frame {
     let f = c.cmd(line);
@@ -158,16 +158,11 @@ fn masked(dir: &std::path::Path) -> Vec<String> {
 }
 
 fn aof_run(start: fn(&[&str]) -> ServerProc) -> Vec<String> {
-    let d = temp_dir("stream-aof");
-    let ds = d.to_str().unwrap().to_string();
-    let s = start(&[
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--dir",
-        &ds,
-    ]);
+    let (s, d) = start_in_dir(
+        start,
+        "stream-aof",
+        &["--appendonly", "yes", "--appendfsync", "always"],
+    );
     let mut c = Conn::connect(s.port);
     for line in AOF_SCRIPT {
         c.cmd(line);
