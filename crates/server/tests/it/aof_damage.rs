@@ -3,9 +3,9 @@
 //! a refused set must never be half loaded into a running server.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::harness::{free_port, temp_dir};
+use super::harness::{exit_code_within, free_port, temp_dir};
 
 const M: &str = "appendonly.aof.manifest";
 const BASE: &str = "appendonly.aof.1.base.aof";
@@ -48,18 +48,7 @@ fn start(program: &str, dir: &std::path::Path, extra: &[&str]) -> Outcome {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_millis(1500);
-    let code = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = exit_code_within(&mut child, Duration::from_millis(1500));
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     Outcome {
         code,

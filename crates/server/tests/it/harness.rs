@@ -61,6 +61,23 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     d
 }
 
+/// Waits up to `within` for `child` to exit; kills it (and returns None) when it does not.
+/// Return value: its exit code (None also when a signal ended it).
+pub fn exit_code_within(child: &mut Child, within: Duration) -> Option<i32> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn wait_ready(port: u16, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {

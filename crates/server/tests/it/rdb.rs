@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use cinnabar_resp::Frame;
 
-use super::harness::{free_port, show, start_cinnabar, start_redis, temp_dir, Conn};
+use super::harness::{
+    exit_code_within, free_port, show, start_cinnabar, start_redis, temp_dir, Conn,
+};
 
 fn send(c: &mut Conn, argv: &[&[u8]]) -> Frame {
     let v: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
@@ -328,18 +330,7 @@ fn exit_code_on(file_bytes: &[u8]) -> Option<i32> {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let code = loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = exit_code_within(&mut child, Duration::from_secs(10));
     let _ = std::fs::remove_dir_all(&dir);
     code
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use cinnabar_resp::Frame;
 
-use super::harness::{free_port, start_cinnabar, start_redis, temp_dir, Conn};
+use super::harness::{exit_code_within, free_port, start_cinnabar, start_redis, temp_dir, Conn};
 
 /// Writers for the old byte formats (integers little-endian unless said).
 mod gen {
@@ -577,18 +577,7 @@ fn run_to_exit(program: &str, dir: &std::path::Path, extra: &[&str]) -> (Option<
         let _ = std::io::Read::read_to_string(&mut out, &mut s);
         s
     });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let code = loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = exit_code_within(&mut child, Duration::from_secs(15));
     let text = reader.join().unwrap_or_default();
     let lines: Vec<String> = text
         .lines()
